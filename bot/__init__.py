@@ -1,0 +1,1 @@
+"""The Telegram bot of reportbot: a thin layer over the retrieval library."""

@@ -1,0 +1,152 @@
+"""The composition root of the bot: builds the Application, registers every handler, schedules the digest."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlparse
+
+from telegram import BotCommand, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    InlineQueryHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from retrieval import Library
+
+from . import handlers
+from .jobs import CATCH_UP_JOB, DIGEST_JOB, digest_job
+from .logs import install_redaction
+from .services import SERVICES_KEY, Services
+from .settings import BotSettings
+from .texts import COMMANDS
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+
+
+def timed(kind: str, callback: Handler) -> Handler:
+    """Log one line per handled update: its kind and how long it took."""
+
+    async def wrapper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        started = time.perf_counter()
+        try:
+            await callback(update, context)
+        finally:
+            log.info(
+                "update %s %s handled in %.1f ms",
+                update.update_id,
+                kind,
+                (time.perf_counter() - started) * 1000,
+            )
+
+    wrapper.__doc__ = callback.__doc__
+    return wrapper
+
+
+async def post_init(application: Application) -> None:  # type: ignore[type-arg]
+    """Register the command menu (Chinese, and English for English-language users); catch up a missed digest."""
+    await application.bot.set_my_commands([BotCommand(name, zh) for name, zh, _ in COMMANDS])
+    await application.bot.set_my_commands(
+        [BotCommand(name, en) for name, _, en in COMMANDS], language_code="en"
+    )
+    svc: Services = application.bot_data[SERVICES_KEY]
+    settings = svc.settings
+    if (
+        application.job_queue is not None
+        and datetime.now(settings.tz).timetz().replace(tzinfo=None) >= settings.digest_time
+    ):
+        # the bot was down at digest time today: subscribers who did not get it yet get it now, once
+        application.job_queue.run_once(digest_job, when=1, name=CATCH_UP_JOB)
+
+
+def build_application(settings: BotSettings, library: Library, *, pace_sends: bool = True) -> Application:  # type: ignore[type-arg]
+    """The whole bot: settings and library in, a ready Application out (not started)."""
+    assert settings.token is not None, "the bot needs TELEGRAM_BOT_TOKEN"
+    token = settings.token.get_secret_value()
+    install_redaction([token, settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""])
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
+        .concurrent_updates(True)
+        .post_init(post_init)
+    )
+    if settings.base_url:
+        builder = builder.base_url(settings.base_url)
+        builder = builder.base_file_url(
+            settings.base_file_url or settings.base_url.replace("/bot", "/file/bot")
+        )
+    if pace_sends:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+    application = builder.build()
+    application.bot_data[SERVICES_KEY] = Services(library=library, settings=settings)
+
+    # Allow-list first: chats not on it get a refusal and nothing else.
+    application.add_handler(TypeHandler(Update, handlers.gatekeeper), group=-1)
+    # Commands.
+    for name, callback in (
+        ("start", handlers.start),
+        ("help", handlers.help_command),
+        ("reports", handlers.reports_command),
+        ("report", handlers.report_command),
+        ("search", handlers.search_command),
+        ("mentions", handlers.mentions_command),
+        ("digest", handlers.digest_command),
+        ("subscribe", handlers.subscribe_command),
+        ("unsubscribe", handlers.unsubscribe_command),
+        ("watch", handlers.watch_command),
+        ("unwatch", handlers.unwatch_command),
+        ("watches", handlers.watches_command),
+        ("stats", handlers.stats_command),
+    ):
+        application.add_handler(CommandHandler(name, timed(f"/{name}", callback)))
+    application.add_handler(
+        MessageHandler(filters.COMMAND, timed("unknown-command", handlers.unknown_command))
+    )
+    # Questions, files, buttons, inline mode.
+    application.add_handler(
+        MessageHandler(
+            filters.TEXT & ~filters.COMMAND & ~filters.UpdateType.EDITED, timed("question", handlers.question)
+        )
+    )
+    application.add_handler(MessageHandler(filters.Document.ALL, timed("document", handlers.document)))
+    application.add_handler(CallbackQueryHandler(timed("button", handlers.button)))
+    application.add_handler(InlineQueryHandler(timed("inline", handlers.inline_query)))
+    application.add_error_handler(handlers.error_handler)
+    # The daily digest, named so it can be found and removed.
+    if application.job_queue is not None:
+        application.job_queue.run_daily(digest_job, time=settings.digest_at, name=DIGEST_JOB)
+    return application
+
+
+def run(settings: BotSettings, library: Library) -> None:
+    """Run until stopped: webhook when REPORTBOT_WEBHOOK_URL is set, long polling otherwise."""
+    application = build_application(settings, library)
+    if settings.webhook_url:
+        assert settings.webhook_secret is not None
+        path = urlparse(settings.webhook_url).path.strip("/") or "telegram"
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=path,
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret.get_secret_value(),
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -1,0 +1,53 @@
+"""The `reportbot` console script: the library's commands plus `run`, the bot's composition entry point."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from retrieval import open_library
+from retrieval.cli import cli, library_from, settings_or_exit
+from retrieval.ingest import ingest_paths
+
+from .logs import configure_logging
+from .settings import BotSettings
+
+
+@cli.command(
+    help="Run the bot (TELEGRAM_BOT_TOKEN set) or, without a token, a question-and-answer chat "
+    "in the terminal. Ingests new or changed bundled reports first."
+)
+@click.pass_context
+def run(ctx: click.Context) -> None:
+    """Start the bot, or the terminal chat when there is no token."""
+    settings: BotSettings = settings_or_exit(BotSettings)
+    if settings.webhook_url and settings.webhook_secret is None:
+        raise click.ClickException(
+            "setting REPORTBOT_WEBHOOK_SECRET: required when REPORTBOT_WEBHOOK_URL is set"
+        )
+    secrets = [settings.token.get_secret_value() if settings.token else ""]
+    configure_logging(settings.log_level if settings.token else "WARNING", secrets)
+    ctx.obj["settings"] = settings
+    library = library_from(ctx)
+    if settings.reports_dir.is_dir():
+        summary = ingest_paths(library, [Path(settings.reports_dir)])
+        for failure in summary.failures:
+            click.echo(f"warning: {failure.message()}", err=True)
+    if settings.token is None:
+        from .terminal import chat
+
+        chat(library)
+        return
+    from .app import run as run_bot
+
+    run_bot(settings, library)
+
+
+def main() -> None:
+    """Console entry point."""
+    sys.exit(cli.main(obj={}, standalone_mode=True))
+
+
+__all__ = ["main", "open_library"]

@@ -1,0 +1,477 @@
+"""Telegram handlers: each validates its input, calls one library function off the event loop, and sends
+what bot/render.py made of the result."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextlib
+import logging
+import re
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from telegram import Chat, InlineQueryResultArticle, InputTextMessageContent, Message, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from retrieval import Answer, Library, StorageError, UnknownParagraph, UnknownReport, UnreadableReport
+from retrieval.digest import build_digest
+from retrieval.extract import SUPPORTED_SUFFIXES
+from retrieval.query import MAX_QUERY_CHARS
+
+from . import render
+from .render import Reply
+from .services import services
+from .texts import EXAMPLES, language_of, t
+
+log = logging.getLogger(__name__)
+
+WATCH_MAX_CHARS = 30
+INLINE_RESULTS = 10
+Context = ContextTypes.DEFAULT_TYPE
+
+
+def lang_of(update: Update) -> str:
+    """The language to answer in: the Telegram user's."""
+    user = update.effective_user
+    return language_of(user.language_code if user else None)
+
+
+async def send(message: Message | None, replies: Sequence[Reply]) -> None:
+    """Send replies to the chat of `message`, the first one as a reply to it in groups."""
+    if message is None:
+        return
+    for i, reply in enumerate(replies):
+        await message.reply_html(
+            reply.text,
+            reply_markup=reply.markup,
+            disable_web_page_preview=True,
+            do_quote=i == 0 and _in_group(message),
+        )
+
+
+def _in_group(message: Message) -> bool:
+    return message.chat.type != ChatType.PRIVATE
+
+
+def _arg_text(context: Context) -> str:
+    return " ".join(context.args or []).strip()
+
+
+async def _run(func: Callable[..., object], *args: object, **kwargs: object) -> object:
+    """Library work off the event loop."""
+    return await asyncio.to_thread(func, *args, **kwargs)
+
+
+# --- gatekeeping ---------------------------------------------------------------------------------------------
+
+
+async def gatekeeper(update: Update, context: Context) -> None:
+    """Private deployments: chats not on the allow-list get a polite refusal and no content."""
+    settings = services(context).settings
+    chat = update.effective_chat
+    if not settings.allowed_chats:
+        return
+    user = update.effective_user
+    if settings.chat_allowed(chat.id if chat else None) or (user and settings.chat_allowed(user.id)):
+        return
+    lang = lang_of(update)
+    if update.inline_query:
+        await update.inline_query.answer([], cache_time=0, is_personal=True)
+    elif update.callback_query:
+        await update.callback_query.answer(t("not_allowed", lang), show_alert=True)
+    elif update.effective_message and chat and chat.type == ChatType.PRIVATE:
+        await update.effective_message.reply_html(t("not_allowed", lang))
+    raise ApplicationHandlerStop
+
+
+def _rate_limited(update: Update, context: Context) -> bool:
+    user = update.effective_user
+    return not services(context).limiter.allow(user.id if user else None)
+
+
+# --- questions -----------------------------------------------------------------------------------------------
+
+
+async def answer_and_send(update: Update, context: Context, ask: Callable[[Library], Answer]) -> None:
+    """Rate-limit, ask the library off the loop, render page one with paging buttons, send."""
+    message = update.effective_message
+    if message is None:
+        return
+    lang = lang_of(update)
+    svc = services(context)
+    if _rate_limited(update, context):
+        await send(message, [Reply(t("rate_limited", lang, limit=svc.settings.rate_limit))])
+        return
+    await context.bot.send_chat_action(message.chat_id, "typing")
+    answer: Answer = await asyncio.to_thread(ask, svc.library)
+    await send(message, [reply_for(answer, lang, context)])
+
+
+def reply_for(answer: Answer, lang: str, context: Context) -> Reply:
+    """The first page of an answer; the answer is kept for paging when it has more pages."""
+    refusal = render.refusal_reply(answer, lang, MAX_QUERY_CHARS)
+    if refusal is not None:
+        return refusal
+    token = services(context).answers.put(answer) if render.page_count(answer, lang) > 1 else None
+    return render.answer_reply(answer, lang, page=0, token=token)
+
+
+def _addressed_text(message: Message, context: Context) -> str | None:
+    """The question in a message, or None when a group message is not meant for the bot."""
+    text = message.text or ""
+    if message.chat.type == ChatType.PRIVATE:
+        return text
+    username = context.bot.username or ""
+    mention = re.compile(re.escape(f"@{username}"), re.IGNORECASE) if username else None
+    replied = message.reply_to_message
+    to_bot = bool(replied and replied.from_user and replied.from_user.id == context.bot.id)
+    if mention is not None and mention.search(text):
+        return mention.sub(" ", text).strip()
+    return text if to_bot else None
+
+
+async def question(update: Update, context: Context) -> None:
+    """Any text in a private chat, or addressed to the bot in a group, is a question."""
+    message = update.effective_message
+    if message is None:
+        return
+    text = _addressed_text(message, context)
+    if text is None:
+        return
+    await answer_and_send(update, context, lambda library: library.ask(text, limit=render.SEARCH_LIMIT))
+
+
+async def search_command(update: Update, context: Context) -> None:
+    """/search QUERY: ranked passages, whatever the question looks like."""
+    query = _arg_text(context)
+    if not query:
+        await send(update.effective_message, [Reply(t("usage_search", lang_of(update)))])
+        return
+    await answer_and_send(update, context, lambda library: library.search(query, limit=render.SEARCH_LIMIT))
+
+
+async def mentions_command(update: Update, context: Context) -> None:
+    """/mentions TERM: every report that contains the term."""
+    term = _arg_text(context)
+    if not term:
+        await send(update.effective_message, [Reply(t("usage_mentions", lang_of(update)))])
+        return
+    await answer_and_send(update, context, lambda library: library.mentions(term, limit=render.SEARCH_LIMIT))
+
+
+# --- browsing ------------------------------------------------------------------------------------------------
+
+
+async def start(update: Update, context: Context) -> None:
+    """/start: what the bot does, with three example questions as buttons."""
+    await send(update.effective_message, [render.start_reply(lang_of(update))])
+
+
+async def help_command(update: Update, context: Context) -> None:
+    """/help: how to ask and every command."""
+    await send(update.effective_message, [Reply(t("help", lang_of(update), username=context.bot.username))])
+
+
+async def reports_command(update: Update, context: Context) -> None:
+    """/reports: the paged list of reports."""
+    reports = await asyncio.to_thread(services(context).library.reports)
+    await send(update.effective_message, [render.reports_reply(reports, lang_of(update))])
+
+
+async def report_command(update: Update, context: Context) -> None:
+    """/report ID: a report's outline with a button per section."""
+    lang = lang_of(update)
+    message = update.effective_message
+    assert message is not None
+    report_id = _arg_text(context)
+    if not report_id:
+        await send(message, [Reply(t("usage_report", lang))])
+        return
+    await send(message, await outline_replies(context, report_id, lang))
+
+
+async def outline_replies(context: Context, report_id: str, lang: str) -> list[Reply]:
+    """The outline, or the reason there is none."""
+    try:
+        outline = await asyncio.to_thread(services(context).library.outline, report_id)
+    except UnknownReport:
+        return [Reply(t("unknown_report", lang, id=render.esc(report_id[:20])))]
+    return render.outline_replies(outline, lang)
+
+
+async def paragraph_replies(context: Context, report_id: str, number: int, lang: str) -> list[Reply]:
+    """A paragraph in full, or the reason it cannot be shown."""
+    try:
+        report, paragraph = await asyncio.to_thread(services(context).library.paragraph, report_id, number)
+    except UnknownReport:
+        return [Reply(t("unknown_report", lang, id=render.esc(report_id[:20])))]
+    except UnknownParagraph:
+        return [Reply(t("unknown_paragraph", lang, id=render.esc(report_id[:20]), n=number))]
+    return render.paragraph_replies(report, paragraph, lang)
+
+
+async def stats_command(update: Update, context: Context) -> None:
+    """/stats: reports, paragraphs, passages, last ingest."""
+    numbers = await asyncio.to_thread(services(context).library.stats)
+    text = t("stats", lang_of(update), **{**numbers, "last_ingest": render.esc(str(numbers["last_ingest"] or "—"))})
+    await send(update.effective_message, [Reply(text)])
+
+
+async def unknown_command(update: Update, context: Context) -> None:
+    """Commands the bot does not know: a pointer to /help."""
+    await send(update.effective_message, [Reply(t("unknown_command", lang_of(update)))])
+
+
+# --- digest, subscriptions, watches --------------------------------------------------------------------------
+
+
+async def digest_command(update: Update, context: Context) -> None:
+    """/digest: today's digest for this chat, now (the daily one is still sent)."""
+    svc = services(context)
+    chat = update.effective_chat
+    assert chat is not None and update.effective_message is not None
+    sub = await asyncio.to_thread(svc.library.store.subscriber, chat.id)
+    watches = await asyncio.to_thread(svc.library.store.watches, chat.id)
+    day = datetime.now(svc.settings.tz).date()
+    digest = await asyncio.to_thread(
+        build_digest,
+        svc.library,
+        day=day,
+        last_report_seq=int(sub["last_report_seq"]) if sub else 0,
+        last_passage_id=int(sub["last_passage_id"]) if sub else 0,
+        watches=watches,
+    )
+    if not sub:  # not a subscriber: today's digest is the passage of the day, not the whole archive
+        digest = await asyncio.to_thread(
+            build_digest,
+            svc.library,
+            day=day,
+            last_report_seq=digest.report_seq,
+            last_passage_id=digest.passage_id,
+            watches=watches,
+        )
+    await send(update.effective_message, render.digest_replies(digest, lang_of(update)))
+
+
+async def subscribe_command(update: Update, context: Context) -> None:
+    """/subscribe: the daily digest for this chat."""
+    svc = services(context)
+    chat = update.effective_chat
+    assert chat is not None
+    lang = lang_of(update)
+    store = svc.library.store
+    added = await asyncio.to_thread(
+        store.subscribe,
+        chat.id,
+        lang,
+        last_report_seq=store.max_report_seq(),
+        last_passage_id=store.max_passage_id(),
+    )
+    at = svc.settings.digest_time.strftime("%H:%M")
+    await send(update.effective_message, [Reply(t("subscribed" if added else "already_subscribed", lang, time=at))])
+
+
+async def unsubscribe_command(update: Update, context: Context) -> None:
+    """/unsubscribe: no more daily digest."""
+    chat = update.effective_chat
+    assert chat is not None
+    removed = await asyncio.to_thread(services(context).library.store.unsubscribe, chat.id)
+    await send(update.effective_message, [Reply(t("unsubscribed" if removed else "not_subscribed", lang_of(update)))])
+
+
+async def watch_command(update: Update, context: Context) -> None:
+    """/watch TERM: new passages with the term come in the daily digest (subscribing the chat if needed)."""
+    lang = lang_of(update)
+    term = _arg_text(context)
+    message = update.effective_message
+    chat = update.effective_chat
+    assert message is not None and chat is not None
+    if not term:
+        await send(message, [Reply(t("usage_watch", lang))])
+        return
+    if len(term) > WATCH_MAX_CHARS:
+        await send(message, [Reply(t("watch_too_long", lang, limit=WATCH_MAX_CHARS))])
+        return
+    store = services(context).library.store
+    added = await asyncio.to_thread(store.add_watch, chat.id, term)
+    await asyncio.to_thread(
+        store.subscribe,
+        chat.id,
+        lang,
+        last_report_seq=store.max_report_seq(),
+        last_passage_id=store.max_passage_id(),
+    )
+    await send(message, [Reply(t("watching" if added else "already_watching", lang, term=render.esc(term)))])
+
+
+async def unwatch_command(update: Update, context: Context) -> None:
+    """/unwatch TERM."""
+    lang = lang_of(update)
+    term = _arg_text(context)
+    message = update.effective_message
+    chat = update.effective_chat
+    assert message is not None and chat is not None
+    if not term:
+        await send(message, [Reply(t("usage_unwatch", lang))])
+        return
+    removed = await asyncio.to_thread(services(context).library.store.remove_watch, chat.id, term)
+    await send(message, [Reply(t("unwatched" if removed else "not_watching", lang, term=render.esc(term)))])
+
+
+async def watches_command(update: Update, context: Context) -> None:
+    """/watches: this chat's watched terms."""
+    chat = update.effective_chat
+    assert chat is not None
+    lang = lang_of(update)
+    terms = await asyncio.to_thread(services(context).library.store.watches, chat.id)
+    text = (
+        t("watches_head", lang) + "\n" + "\n".join(f"• {render.esc(x)}" for x in terms)
+        if terms
+        else t("watches_none", lang)
+    )
+    await send(update.effective_message, [Reply(text)])
+
+
+# --- buttons and inline mode ---------------------------------------------------------------------------------
+
+
+async def button(update: Update, context: Context) -> None:
+    """Inline keyboard presses: answer pages, full paragraphs, report list pages, outlines, examples."""
+    query = update.callback_query
+    assert query is not None
+    lang = lang_of(update)
+    kind, _, rest = (query.data or "").partition(":")
+    parts = rest.split(":")
+    message = query.message if isinstance(query.message, Message) else None
+    if kind == "a" and len(parts) == 2 and parts[1].isdigit():
+        answer = services(context).answers.get(parts[0])
+        if answer is None:
+            await query.answer(t("expired", lang), show_alert=True)
+            return
+        reply = render.answer_reply(answer, lang, page=int(parts[1]), token=parts[0])
+        await query.answer()
+        await _edit(query.edit_message_text, reply)
+    elif kind == "p" and len(parts) == 2 and parts[1].isdigit():
+        await query.answer()
+        if message is not None:
+            await send(message, await paragraph_replies(context, parts[0], int(parts[1]), lang))
+    elif kind == "r" and len(parts) == 1 and parts[0].isdigit():
+        reports = await asyncio.to_thread(services(context).library.reports)
+        await query.answer()
+        await _edit(query.edit_message_text, render.reports_reply(reports, lang, int(parts[0])))
+    elif kind == "o" and len(parts) == 1:
+        await query.answer()
+        if message is not None:
+            await send(message, await outline_replies(context, parts[0], lang))
+    elif kind == "x" and len(parts) == 1 and parts[0].isdigit() and int(parts[0]) < len(EXAMPLES[lang]):
+        await query.answer()
+        example = EXAMPLES[lang][int(parts[0])]
+        if message is not None:
+            if _rate_limited(update, context):
+                await send(message, [Reply(t("rate_limited", lang, limit=services(context).settings.rate_limit))])
+                return
+            answer = await asyncio.to_thread(services(context).library.ask, example, limit=render.SEARCH_LIMIT)
+            await send(message, [reply_for(answer, lang, context)])
+    else:
+        await query.answer(t("expired", lang), show_alert=True)
+
+
+async def _edit(edit: Callable[..., object], reply: Reply) -> None:
+    try:
+        await edit(
+            reply.text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=reply.markup,  # type: ignore[misc]
+            disable_web_page_preview=True,
+        )
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
+
+
+async def inline_query(update: Update, context: Context) -> None:
+    """Inline mode: `@bot 四下基层` offers the matching passages as results to send."""
+    query = update.inline_query
+    assert query is not None
+    text = query.query.strip()
+    lang = lang_of(update)
+    if not text or _rate_limited(update, context):
+        await query.answer([], cache_time=5, is_personal=True)
+        return
+    answer = await asyncio.to_thread(services(context).library.ask, text, limit=INLINE_RESULTS)
+    quotes = [m.quote for m in answer.reports] if answer.reports else list(answer.passages)
+    results = [
+        InlineQueryResultArticle(
+            id=f"{q.passage_id}",
+            title=f"《{q.title}》 · 第{q.paragraph}段" if lang != "en" else f"《{q.title}》 · ¶{q.paragraph}",
+            description=q.text[:120],
+            input_message_content=InputTextMessageContent(
+                render.quote_block(q, lang), parse_mode=ParseMode.HTML, disable_web_page_preview=True
+            ),
+        )
+        for q in quotes[:INLINE_RESULTS]
+    ]
+    await query.answer(results, cache_time=60, is_personal=False)
+
+
+# --- admin upload --------------------------------------------------------------------------------------------
+
+
+async def document(update: Update, context: Context) -> None:
+    """A file sent to the bot: admins add reports; anyone else gets a polite refusal."""
+    svc = services(context)
+    message = update.effective_message
+    user = update.effective_user
+    assert message is not None and message.document is not None
+    lang = lang_of(update)
+    if message.chat.type != ChatType.PRIVATE and not svc.settings.is_admin(user.id if user else None):
+        return  # files shared in groups are not meant for the bot
+    if not svc.settings.is_admin(user.id if user else None):
+        await send(message, [Reply(t("upload_refused", lang))])
+        return
+    doc = message.document
+    name = doc.file_name or f"{doc.file_unique_id}.txt"
+    if not name.lower().endswith(tuple(SUPPORTED_SUFFIXES)):
+        await send(message, [Reply(t("upload_unsupported", lang))])
+        return
+    limit = svc.settings.max_upload_mb * 1024 * 1024
+    if doc.file_size is not None and doc.file_size > limit:
+        size = f"{doc.file_size / 1024 / 1024:.1f}"
+        await send(message, [Reply(t("upload_too_large", lang, size=size, limit=svc.settings.max_upload_mb))])
+        return
+    try:
+        file = await doc.get_file()
+        data = bytes(await file.download_as_bytearray())
+    except TelegramError as exc:
+        log.warning("download of %s failed: %s", name, exc)
+        await send(message, [Reply(t("download_failed", lang))])
+        return
+    try:
+        result = await asyncio.to_thread(svc.library.ingest_bytes, name, data, max_bytes=limit)
+    except UnreadableReport as exc:
+        await send(message, [Reply(t("upload_failed", lang, reason=render.esc(exc.message(lang))))])
+        return
+    except StorageError as exc:
+        log.error("ingest of %s failed: %s", name, exc)
+        await send(message, [Reply(t("storage_failed", lang, reason=render.esc(str(exc)[:200])))])
+        return
+    r = result.report
+    key = {
+        "added": "upload_added",
+        "replaced": "upload_replaced",
+        "unchanged": "upload_unchanged",
+        "duplicate": "upload_duplicate",
+    }[result.status]
+    await send(message, [Reply(t(key, lang, id=r.id, title=render.esc(r.title), paragraphs=r.paragraph_count))])
+
+
+async def error_handler(update: object, context: Context) -> None:
+    """Log the error (never the token) and tell the user something went wrong, without details."""
+    log.error("error while handling an update: %s", context.error, exc_info=context.error)
+    if isinstance(update, Update) and update.effective_message and update.effective_chat:
+        chat: Chat = update.effective_chat
+        with contextlib.suppress(TelegramError):
+            await context.bot.send_message(chat.id, t("error", lang_of(update)))

@@ -1,0 +1,99 @@
+"""The daily digest job: every subscriber gets today's digest once, even across restarts and flood limits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+
+from telegram import Bot
+from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import ContextTypes
+
+from retrieval.digest import build_digest
+
+from . import render
+from .render import Reply
+from .services import Services, services
+
+log = logging.getLogger(__name__)
+
+DIGEST_JOB = "daily-digest"
+CATCH_UP_JOB = "digest-catch-up"
+SEND_ATTEMPTS = 5
+
+
+async def send_with_retry(bot: Bot, chat_id: int, replies: list[Reply]) -> None:
+    """Send replies, waiting out RetryAfter and retrying network failures; Forbidden goes to the caller."""
+    for reply in replies:
+        for attempt in range(SEND_ATTEMPTS):
+            try:
+                await bot.send_message(
+                    chat_id, reply.text, reply_markup=reply.markup, disable_web_page_preview=True
+                )
+                break
+            except RetryAfter as exc:
+                delay = (
+                    exc.retry_after.total_seconds()
+                    if hasattr(exc.retry_after, "total_seconds")
+                    else exc.retry_after
+                )
+                log.warning("flood limit for chat %s: waiting %.1fs", chat_id, float(delay))
+                await asyncio.sleep(float(delay))
+            except Forbidden:
+                raise
+            except NetworkError as exc:
+                if attempt == SEND_ATTEMPTS - 1:
+                    raise
+                log.warning("sending to %s failed (%s); retrying", chat_id, exc)
+                await asyncio.sleep(0.5 * 2**attempt)
+        else:
+            raise RetryAfter(1)
+
+
+async def deliver_digests(bot: Bot, svc: Services, *, now: datetime | None = None) -> dict[str, int]:
+    """Send today's digest to every subscriber who has not had it; returns counts by outcome."""
+    now = now or datetime.now(svc.settings.tz)
+    day = now.date()
+    store = svc.library.store
+    outcome = {"sent": 0, "skipped": 0, "unsubscribed": 0, "failed": 0}
+    for sub in await asyncio.to_thread(store.subscribers):
+        chat_id = int(sub["chat_id"])
+        if sub["last_digest_day"] == day.isoformat():
+            outcome["skipped"] += 1
+            continue
+        watches = await asyncio.to_thread(store.watches, chat_id)
+        digest = await asyncio.to_thread(
+            build_digest,
+            svc.library,
+            day=day,
+            last_report_seq=int(sub["last_report_seq"]),
+            last_passage_id=int(sub["last_passage_id"]),
+            watches=watches,
+        )
+        try:
+            await send_with_retry(bot, chat_id, render.digest_replies(digest, str(sub["language"])))
+        except Forbidden:
+            log.info("chat %s blocked the bot: unsubscribed", chat_id)
+            await asyncio.to_thread(store.unsubscribe, chat_id)
+            outcome["unsubscribed"] += 1
+            continue
+        except TelegramError as exc:
+            log.warning("digest for chat %s not delivered: %s", chat_id, exc)
+            outcome["failed"] += 1
+            continue
+        await asyncio.to_thread(
+            store.mark_digest_sent,
+            chat_id,
+            day.isoformat(),
+            report_seq=digest.report_seq,
+            passage_id=digest.passage_id,
+        )
+        outcome["sent"] += 1
+    log.info("digest for %s: %s", day.isoformat(), outcome)
+    return outcome
+
+
+async def digest_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """JobQueue callback: the daily run, and the catch-up run after a restart past digest time."""
+    await deliver_digests(context.bot, services(context))

@@ -1,0 +1,320 @@
+"""All Telegram rendering: HTML (escaped), the 4,096-character limit, and inline keyboards.
+
+Handlers get plain data from the library and turn it into `Reply` objects here, nowhere else. Long content is
+split between blocks or at sentence boundaries before escaping, so a message never ends inside a tag.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from retrieval import Answer, Outline, Quote, Report
+from retrieval.digest import Digest
+from retrieval.store import StoredParagraph
+
+from .texts import EXAMPLES, t
+
+MAX_MESSAGE = 4096
+BUDGET = 3900  # leaves room for a page line under the longest block
+MAX_CALLBACK_BYTES = 64
+MENTIONS_PER_PAGE = 5
+PASSAGES_PER_PAGE = 4
+REPORTS_PER_PAGE = 10
+SEARCH_LIMIT = 12
+_SENTENCE = re.compile(r"[^。！？；!?;\n]*[。！？；!?;\n]+|[^。！？；!?;\n]+")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to send: HTML text and an optional inline keyboard."""
+
+    text: str
+    keyboard: tuple[tuple[tuple[str, str], ...], ...] = field(default=())  # rows of (label, callback data)
+
+    @property
+    def markup(self) -> InlineKeyboardMarkup | None:
+        """The keyboard as PTB wants it."""
+        if not self.keyboard:
+            return None
+        return InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+                for row in self.keyboard
+            ]
+        )
+
+
+def esc(text: str) -> str:
+    """Escape text for Telegram HTML."""
+    return html.escape(text, quote=False)
+
+
+def callback(*parts: object) -> str:
+    """Callback data `a:b:c`, checked against Telegram's 64-byte limit."""
+    data = ":".join(str(p) for p in parts)
+    if len(data.encode("utf-8")) > MAX_CALLBACK_BYTES:
+        raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes: {data!r}")
+    return data
+
+
+def split_escaped(text: str, budget: int = BUDGET) -> list[str]:
+    """Escape `text` into pieces of at most `budget` characters, cut between sentences where possible."""
+    pieces: list[str] = []
+    current = ""
+    for sentence in _SENTENCE.findall(text):
+        escaped = esc(sentence)
+        while len(escaped) > budget:  # one enormous sentence: cut by characters, never inside an entity
+            cut = budget
+            amp = escaped.rfind("&", 0, cut)
+            if amp != -1 and escaped.find(";", amp) >= cut:
+                cut = amp
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(escaped[:cut])
+            escaped = escaped[cut:]
+        if len(current) + len(escaped) > budget:
+            pieces.append(current)
+            current = ""
+        current += escaped
+    if current or not pieces:
+        pieces.append(current)
+    return pieces
+
+
+def pack(blocks: Sequence[str], budget: int = BUDGET) -> list[str]:
+    """Join HTML blocks into as few messages as fit, never splitting a block."""
+    messages: list[str] = []
+    current = ""
+    for block in blocks:
+        if current and len(current) + 2 + len(block) > budget:
+            messages.append(current)
+            current = ""
+        current = f"{current}\n\n{block}" if current else block
+    if current:
+        messages.append(current)
+    return messages
+
+
+def highlighted(quote: Quote) -> str:
+    """The quote's text, escaped, with the matched terms in <b>."""
+    out: list[str] = []
+    last = 0
+    for start, end in quote.highlights:
+        out.append(esc(quote.text[last:start]))
+        out.append(f"<b>{esc(quote.text[start:end])}</b>")
+        last = end
+    out.append(esc(quote.text[last:]))
+    return "".join(out)
+
+
+def source_line(quote: Quote, lang: str) -> str:
+    """《title》 · section · 第N段"""
+    return "— " + t(
+        "source",
+        lang,
+        title=esc(quote.title),
+        section=esc(quote.section) or t("no_section", lang),
+        paragraph=quote.paragraph,
+    )
+
+
+def quote_block(quote: Quote, lang: str) -> str:
+    """A passage as a blockquote with its source under it."""
+    return f"<blockquote>{highlighted(quote)}</blockquote>\n{source_line(quote, lang)}"
+
+
+def _answer_blocks(answer: Answer, lang: str) -> tuple[str, list[str], int]:
+    """Header, one block per item, items per page."""
+    if answer.intent == "mention" and answer.reports:
+        header = t("mention_head", lang, count=len(answer.reports), term=esc(answer.term or ""))
+        blocks = [
+            f"<b>#{m.report.id} 《{esc(m.report.title)}》</b> · {t('mention_count', lang, count=m.mentions)}\n"
+            + quote_block(m.quote, lang)
+            for m in answer.reports
+        ]
+        return header, blocks, MENTIONS_PER_PAGE
+    if answer.intent == "mention":
+        header = t("mention_none", lang, term=esc(answer.term or ""))
+        if answer.passages:
+            header += "\n" + t("nearest", lang)
+        return header, [quote_block(q, lang) for q in answer.passages], PASSAGES_PER_PAGE
+    if not answer.passages:
+        return t("no_results", lang), [], PASSAGES_PER_PAGE
+    header = t("search_head", lang, query=esc(_short(answer.query, 40)))
+    return header, [quote_block(q, lang) for q in answer.passages], PASSAGES_PER_PAGE
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _pages(header: str, blocks: Sequence[str], per_page: int) -> list[list[int]]:
+    """Item indexes per page: at most `per_page` items and always within the message budget."""
+    pages: list[list[int]] = []
+    current: list[int] = []
+    size = len(header)
+    for i, block in enumerate(blocks):
+        if current and (len(current) >= per_page or size + 2 + len(block) > BUDGET):
+            pages.append(current)
+            current, size = [], len(header)
+        current.append(i)
+        size += 2 + len(block)
+    if current:
+        pages.append(current)
+    return pages or [[]]
+
+
+def page_count(answer: Answer, lang: str) -> int:
+    """How many pages the answer takes."""
+    header, blocks, per_page = _answer_blocks(answer, lang)
+    return len(_pages(header, blocks, per_page))
+
+
+def refusal_reply(answer: Answer, lang: str, limit: int) -> Reply | None:
+    """The message for a question that was not answered (empty, too long), if it was not."""
+    if answer.refusal == "empty":
+        return Reply(t("empty", lang))
+    if answer.refusal == "too_long":
+        return Reply(t("too_long", lang, limit=limit))
+    return None
+
+
+def answer_reply(answer: Answer, lang: str, *, page: int = 0, token: str | None = None) -> Reply:
+    """One page of an answer, with 上一页/下一页 (when `token` names the stored question) and 全文 buttons."""
+    header, blocks, per_page = _answer_blocks(answer, lang)
+    pages = _pages(header, blocks, per_page)
+    page = max(0, min(page, len(pages) - 1))
+    items = pages[page]
+    quotes = [answer.reports[i].quote if answer.reports else answer.passages[i] for i in items]
+    parts = [header, *(blocks[i] for i in items)]
+    if len(pages) > 1:
+        parts.append(t("page", lang, page=page + 1, pages=len(pages)))
+    rows: list[tuple[tuple[str, str], ...]] = []
+    full = [
+        (
+            t("full_paragraph", lang, n=f"#{q.report_id}·{q.paragraph}"),
+            callback("p", q.report_id, q.paragraph),
+        )
+        for q in quotes
+    ]
+    for i in range(0, len(full), 2):
+        rows.append(tuple(full[i : i + 2]))
+    if token is not None and len(pages) > 1:
+        nav: list[tuple[str, str]] = []
+        if page > 0:
+            nav.append((t("prev", lang), callback("a", token, page - 1)))
+        if page < len(pages) - 1:
+            nav.append((t("next", lang), callback("a", token, page + 1)))
+        rows.append(tuple(nav))
+    return Reply("\n\n".join(parts), tuple(rows))
+
+
+def paragraph_replies(report: Report, paragraph: StoredParagraph, lang: str) -> list[Reply]:
+    """A paragraph in full, in as many messages as it needs."""
+    head = (
+        "<b>"
+        + t(
+            "paragraph_head",
+            lang,
+            title=esc(report.title),
+            section=esc(paragraph.section) or t("no_section", lang),
+            n=paragraph.number,
+        )
+        + "</b>"
+    )
+    pieces = split_escaped(paragraph.text, BUDGET - len(head) - 30)
+    replies = []
+    for i, piece in enumerate(pieces):
+        prefix = head + (f" ({i + 1}/{len(pieces)})" if len(pieces) > 1 else "")
+        replies.append(Reply(f"{prefix}\n<blockquote>{piece}</blockquote>"))
+    return replies
+
+
+def reports_reply(reports: Sequence[Report], lang: str, page: int = 0) -> Reply:
+    """A page of the report list with buttons to each report's outline."""
+    if not reports:
+        return Reply(t("reports_none", lang))
+    pages = max(1, -(-len(reports) // REPORTS_PER_PAGE))
+    page = max(0, min(page, pages - 1))
+    shown = reports[page * REPORTS_PER_PAGE : (page + 1) * REPORTS_PER_PAGE]
+    lines = [t("reports_head", lang, count=len(reports))]
+    lines += [
+        t("report_line", lang, id=r.id, title=esc(r.title), paragraphs=r.paragraph_count) for r in shown
+    ]
+    if pages > 1:
+        lines.append(t("page", lang, page=page + 1, pages=pages))
+    rows: list[tuple[tuple[str, str], ...]] = [
+        tuple((f"#{r.id} {_short(r.title, 14)}", callback("o", r.id)) for r in shown[i : i + 2])
+        for i in range(0, len(shown), 2)
+    ]
+    nav: list[tuple[str, str]] = []
+    if page > 0:
+        nav.append((t("prev", lang), callback("r", page - 1)))
+    if page < pages - 1:
+        nav.append((t("next", lang), callback("r", page + 1)))
+    if nav:
+        rows.append(tuple(nav))
+    return Reply("\n".join(lines), tuple(rows))
+
+
+def outline_replies(outline: Outline, lang: str) -> list[Reply]:
+    """A report's outline: its headings, with a button per section (up to Telegram's sensible limits)."""
+    r = outline.report
+    head = t(
+        "outline_head", lang, id=r.id, title=esc(r.title), paragraphs=r.paragraph_count, source=esc(r.source)
+    )
+    lines = [f"{'　' * (s.level - 1)}{esc(s.heading)} <i>(§{s.paragraph})</i>" for s in outline.sections]
+    if not lines:
+        lines = [t("outline_empty", lang)]
+    messages = pack_lines([head, *lines])
+    rows = tuple(
+        ((f"{_short(s.heading, 18)}", callback("p", r.id, s.paragraph)),) for s in outline.sections[:40]
+    )
+    return [Reply(m, rows if i == len(messages) - 1 else ()) for i, m in enumerate(messages)]
+
+
+def pack_lines(lines: Sequence[str], budget: int = BUDGET) -> list[str]:
+    """Join lines with newlines into as few messages as fit."""
+    messages: list[str] = []
+    current = ""
+    for line in lines:
+        if current and len(current) + 1 + len(line) > budget:
+            messages.append(current)
+            current = ""
+        current = f"{current}\n{line}" if current else line
+    if current:
+        messages.append(current)
+    return messages
+
+
+def start_reply(lang: str) -> Reply:
+    """/start: what the bot does and three example questions as buttons."""
+    rows = tuple(((q, callback("x", i)),) for i, q in enumerate(EXAMPLES[lang]))
+    return Reply(t("start", lang), rows)
+
+
+def digest_replies(digest: Digest, lang: str) -> list[Reply]:
+    """A digest in as few messages as fit."""
+    blocks = [t("digest_head", lang, day=digest.day)]
+    if digest.new_reports:
+        blocks.append(t("digest_new_reports", lang))
+        for item in digest.new_reports:
+            summary = esc("".join(item.summary))
+            terms = "、".join(esc(term) for term in item.key_terms)
+            blocks.append(
+                f"<b>#{item.report.id} 《{esc(item.report.title)}》</b>\n<blockquote>{summary}</blockquote>\n"
+                + t("digest_key_terms", lang, terms=terms)
+            )
+    for term, quotes in digest.watch_hits:
+        blocks.append(t("digest_watch", lang, term=esc(term)))
+        blocks.extend(quote_block(q, lang) for q in quotes)
+    if digest.passage_of_the_day is not None:
+        blocks.append(t("digest_nothing_new", lang))
+        blocks.append(quote_block(digest.passage_of_the_day, lang))
+    return [Reply(m) for m in pack(blocks)]

@@ -1,0 +1,72 @@
+"""The terminal chat (`reportbot run` without a token): the bot's own rendering, shown as plain text."""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+from typing import TextIO
+
+from retrieval import Library
+from retrieval.query import MAX_QUERY_CHARS
+
+from . import render
+from .texts import ZH, t
+
+_TAG = re.compile(r"<(/?)([a-z-]+)[^>]*>")
+
+
+def to_terminal(text: str, *, color: bool) -> str:
+    """Telegram HTML as terminal text: bold as ANSI bold (or 【】 when not a terminal), quotes indented."""
+    out: list[str] = []
+    last = 0
+    for match in _TAG.finditer(text):
+        out.append(html.unescape(text[last : match.start()]))
+        closing, tag = match.group(1) == "/", match.group(2)
+        if tag in ("b", "strong"):
+            out.append(("\033[1m" if not closing else "\033[0m") if color else ("】" if closing else "【"))
+        elif tag == "blockquote":
+            out.append("\n" if closing else "\n｜")
+        last = match.end()
+    out.append(html.unescape(text[last:]))
+    plain = "".join(out)
+    lines: list[str] = []
+    inside = False
+    for line in plain.split("\n"):
+        if line.startswith("｜"):
+            inside = True
+            line = line[1:]
+        lines.append(("  ｜ " + line) if inside and line else line)
+        if inside and not line:
+            inside = False
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def answer_text(library: Library, question: str, *, color: bool = False, lang: str = ZH) -> str:
+    """Exactly what the bot would send first for `question`, as terminal text."""
+    answer = library.ask(question, limit=render.SEARCH_LIMIT)
+    refusal = render.refusal_reply(answer, lang, MAX_QUERY_CHARS)
+    if refusal is not None:
+        return to_terminal(refusal.text, color=color)
+    return to_terminal(render.answer_reply(answer, lang, page=0).text, color=color)
+
+
+def chat(library: Library, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
+    """Answer each line typed or piped in until end of input."""
+    interactive = stdin.isatty() and stdout.isatty()
+    if interactive:
+        stdout.write(
+            to_terminal(t("start", ZH), color=True)
+            + "\n（没有设置 TELEGRAM_BOT_TOKEN：在终端中问答，Ctrl-D 退出）\n"
+        )
+    while True:
+        if interactive:
+            stdout.write("\n问题> ")
+            stdout.flush()
+        line = stdin.readline()
+        if not line:
+            break
+        if not line.strip():
+            continue
+        stdout.write(answer_text(library, line.strip(), color=interactive) + "\n\n")
+        stdout.flush()

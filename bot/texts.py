@@ -1,0 +1,187 @@
+"""Every sentence the bot says, in Chinese and English. HTML-safe: placeholders are escaped by the caller."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ZH, EN = "zh", "en"
+
+_TEXTS: dict[str, tuple[str, str]] = {
+    "start": (
+        "你好！我是工作汇报问答机器人。\n\n直接发问题给我，我会从报告中找出原文段落，标明出处（报告、章节、段落）。"
+        "可以问“哪些报告提到<b>四下基层</b>”，也可以问具体内容。\n\n试试下面的问题，或发送 /help 查看全部命令。",
+        "Hi! I answer questions about the work reports with the exact passages and where they come from "
+        "(report, section, paragraph).\n\nAsk “which reports mention <b>四下基层</b>” or anything about their "
+        "content. Try one of the questions below, or send /help for every command.",
+    ),
+    "help": (
+        "<b>怎么用</b>\n直接发送问题，例如：\n• 哪些报告提到四下基层\n• 全县生产总值达到多少\n• 各单位存在哪些问题\n\n"
+        "<b>命令</b>\n/reports 报告列表\n/report 编号 报告目录\n/search 问题 检索段落\n/mentions 词语 哪些报告提到该词\n"
+        "/digest 今日摘要\n/subscribe 订阅每日摘要\n/unsubscribe 取消订阅\n/watch 词语 关注词语\n"
+        "/unwatch 词语 取消关注\n/watches 我的关注\n/stats 统计\n\n在群里请 @我 或回复我的消息。"
+        "也可以在任意聊天中输入 @{username} 加关键词。",
+        "<b>How to use</b>\nJust send a question, for example:\n• which reports mention 四下基层\n"
+        "• 全县生产总值达到多少\n• 各单位存在哪些问题\n\n<b>Commands</b>\n/reports list reports\n"
+        "/report ID outline of a report\n/search QUERY ranked passages\n/mentions TERM reports that mention it\n"
+        "/digest today's digest\n/subscribe daily digest\n/unsubscribe stop the digest\n/watch TERM watch a term\n"
+        "/unwatch TERM stop watching\n/watches your watched terms\n/stats numbers\n\n"
+        "In groups, mention me or reply to my message. Inline: type @{username} and a query in any chat.",
+    ),
+    "empty": ("请输入问题。", "Please type a question."),
+    "too_long": (
+        "问题太长了，请精简到{limit}字以内。",
+        "That question is too long; please keep it under {limit} characters.",
+    ),
+    "no_results": ("没有找到相关内容，换个说法试试。", "Nothing relevant found; try other words."),
+    "mention_head": ("共有 <b>{count}</b> 份报告提到“{term}”：", "<b>{count}</b> reports mention “{term}”:"),
+    "mention_none": ("没有报告提到“{term}”。", "No report mentions “{term}”."),
+    "nearest": ("以下是最接近的内容（不含该词）：", "The nearest passages (they do not contain it):"),
+    "mention_count": ("{count} 处", "{count}×"),
+    "search_head": ("与“{query}”最相关的段落：", "Passages most relevant to “{query}”:"),
+    "page": ("第 {page}/{pages} 页", "page {page}/{pages}"),
+    "prev": ("« 上一页", "« Previous"),
+    "next": ("下一页 »", "Next »"),
+    "full_paragraph": ("全文 {n}", "Full ¶{n}"),
+    "source": ("《{title}》 · {section} · 第{paragraph}段", "《{title}》 · {section} · ¶{paragraph}"),
+    "no_section": ("正文", "body"),
+    "expired": (
+        "这个按钮已失效（机器人重启过），请重新提问。",
+        "This button has expired (the bot restarted); please ask again.",
+    ),
+    "reports_head": ("共 {count} 份报告：", "{count} reports:"),
+    "reports_none": ("还没有报告。", "There are no reports yet."),
+    "report_line": ("#{id} 《{title}》 · {paragraphs}段", "#{id} 《{title}》 · {paragraphs} ¶"),
+    "outline_head": (
+        "#{id} 《{title}》\n{paragraphs}段 · 来源：{source}",
+        "#{id} 《{title}》\n{paragraphs} ¶ · file: {source}",
+    ),
+    "outline_empty": ("（这份报告没有分节标题）", "(this report has no section headings)"),
+    "unknown_report": (
+        "没有编号为 {id} 的报告，发送 /reports 查看列表。",
+        "There is no report {id}; send /reports for the list.",
+    ),
+    "unknown_paragraph": ("报告 #{id} 没有第{n}段。", "Report #{id} has no paragraph {n}."),
+    "paragraph_head": ("《{title}》 · {section} · 第{n}段", "《{title}》 · {section} · ¶{n}"),
+    "usage_report": ("用法：/report 报告编号，例如 /report 1", "Usage: /report ID, e.g. /report 1"),
+    "usage_search": (
+        "用法：/search 问题，例如 /search 全县生产总值",
+        "Usage: /search QUERY, e.g. /search 全县生产总值",
+    ),
+    "usage_mentions": (
+        "用法：/mentions 词语，例如 /mentions 四下基层",
+        "Usage: /mentions TERM, e.g. /mentions 四下基层",
+    ),
+    "usage_watch": ("用法：/watch 词语，例如 /watch 调查研究", "Usage: /watch TERM, e.g. /watch 调查研究"),
+    "usage_unwatch": ("用法：/unwatch 词语", "Usage: /unwatch TERM"),
+    "unknown_command": (
+        "没有这个命令。发送 /help 查看可用命令。",
+        "Unknown command. Send /help for the list.",
+    ),
+    "subscribed": ("已订阅：每天 {time} 发送摘要。", "Subscribed: a digest every day at {time}."),
+    "already_subscribed": (
+        "你已经订阅了，每天 {time} 发送摘要。",
+        "You are already subscribed (daily at {time}).",
+    ),
+    "unsubscribed": ("已取消订阅。", "Unsubscribed."),
+    "not_subscribed": ("你还没有订阅。", "You were not subscribed."),
+    "watching": (
+        "已关注“{term}”：新报告中出现它时会在每日摘要里告诉你。",
+        "Watching “{term}”: new passages with it come in your daily digest.",
+    ),
+    "already_watching": ("你已经在关注“{term}”。", "You already watch “{term}”."),
+    "watch_too_long": (
+        "关注的词语请不超过{limit}个字。",
+        "A watched term can be at most {limit} characters.",
+    ),
+    "unwatched": ("已取消关注“{term}”。", "Stopped watching “{term}”."),
+    "not_watching": ("你没有关注“{term}”。", "You do not watch “{term}”."),
+    "watches_head": ("你关注的词语：", "Your watched terms:"),
+    "watches_none": (
+        "你还没有关注任何词语。用 /watch 词语 添加。",
+        "You watch no terms yet. Add one with /watch TERM.",
+    ),
+    "stats": (
+        "报告 <b>{reports}</b> 份 · 段落 <b>{paragraphs}</b> 个 · 片段 <b>{passages}</b> 个\n最近入库：{last_ingest}",
+        "<b>{reports}</b> reports · <b>{paragraphs}</b> paragraphs · <b>{passages}</b> passages\n"
+        "Last ingest: {last_ingest}",
+    ),
+    "digest_head": ("<b>每日摘要</b> · {day}", "<b>Daily digest</b> · {day}"),
+    "digest_new_reports": ("<b>新报告</b>", "<b>New reports</b>"),
+    "digest_key_terms": ("关键词：{terms}", "Key terms: {terms}"),
+    "digest_watch": ("<b>关注词“{term}”的新内容</b>", "<b>New on “{term}”</b>"),
+    "digest_nothing_new": ("今天没有新内容。今日一段：", "Nothing new today. Passage of the day:"),
+    "upload_refused": ("抱歉，只有管理员可以添加报告。", "Sorry, only admins can add reports."),
+    "upload_too_large": (
+        "文件太大（{size} MB），上限是 {limit} MB。",
+        "The file is too large ({size} MB); the limit is {limit} MB.",
+    ),
+    "upload_unsupported": (
+        "只支持 .txt、.md、.docx、.pdf 文件。",
+        "Only .txt, .md, .docx and .pdf files are supported.",
+    ),
+    "upload_added": (
+        "已添加报告 #{id} 《{title}》，共{paragraphs}段。",
+        "Added report #{id} 《{title}》 with {paragraphs} paragraphs.",
+    ),
+    "upload_replaced": (
+        "已更新报告 #{id} 《{title}》，共{paragraphs}段。",
+        "Updated report #{id} 《{title}》 with {paragraphs} paragraphs.",
+    ),
+    "upload_unchanged": (
+        "报告 #{id} 《{title}》 没有变化，无需更新。",
+        "Report #{id} 《{title}》 is unchanged.",
+    ),
+    "upload_duplicate": (
+        "这个文件与已有的报告 #{id} 《{title}》 内容相同，未重复添加。",
+        "This file has the same content as report #{id} 《{title}》; not added again.",
+    ),
+    "upload_failed": ("无法添加：{reason}", "Could not add it: {reason}"),
+    "storage_failed": (
+        "数据库现在无法写入（{reason}）。已有内容仍可查询，请联系管理员。",
+        "The database cannot be written right now ({reason}). Questions still work; tell the operator.",
+    ),
+    "download_failed": (
+        "下载文件失败，请稍后重新发送。",
+        "Downloading the file failed; please send it again later.",
+    ),
+    "not_allowed": ("抱歉，这个机器人仅供内部使用。", "Sorry, this bot is private."),
+    "rate_limited": (
+        "提问太快了，请稍等一会儿再问（每分钟最多{limit}个问题）。",
+        "You are asking too fast; please wait a moment (at most {limit} questions a minute).",
+    ),
+    "admin_only": ("只有管理员可以这样做。", "Only admins can do that."),
+    "error": ("出了点问题，请稍后再试。", "Something went wrong; please try again later."),
+    "inline_more": ("在机器人中查看全部", "See everything in the bot"),
+}
+
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("start", "开始使用", "Start"),
+    ("help", "帮助和示例", "Help and examples"),
+    ("reports", "报告列表", "List reports"),
+    ("report", "报告目录：/report 编号", "Report outline: /report ID"),
+    ("search", "检索：/search 问题", "Search: /search QUERY"),
+    ("mentions", "哪些报告提到：/mentions 词语", "Which reports mention: /mentions TERM"),
+    ("digest", "今日摘要", "Today's digest"),
+    ("subscribe", "订阅每日摘要", "Subscribe to the daily digest"),
+    ("unsubscribe", "取消订阅", "Unsubscribe"),
+    ("watch", "关注词语：/watch 词语", "Watch a term: /watch TERM"),
+    ("unwatch", "取消关注：/unwatch 词语", "Stop watching: /unwatch TERM"),
+    ("watches", "我关注的词语", "My watched terms"),
+    ("stats", "统计", "Statistics"),
+)
+
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    ZH: ("哪些报告提到四下基层", "全县生产总值达到多少", "各单位存在哪些问题"),
+    EN: ("which reports mention 四下基层", "全县生产总值达到多少", "各单位存在哪些问题"),
+}
+
+
+def language_of(code: str | None) -> str:
+    """English for users whose Telegram language is English, Chinese for everyone else."""
+    return EN if code and code.lower().startswith("en") else ZH
+
+
+def t(key: str, lang: str, **values: Any) -> str:
+    """The text `key` in `lang`, with `values` filled in (callers escape user text first)."""
+    zh, en = _TEXTS[key]
+    return (en if lang == EN else zh).format(**values)

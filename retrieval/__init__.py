@@ -1,0 +1,37 @@
+"""Retrieval library for reportbot: ingest Chinese work reports, answer questions with cited passages.
+
+Nothing here imports Telegram; the CLI and the bot are thin shells over `Library`.
+"""
+
+from __future__ import annotations
+
+from .errors import ReportbotError, StorageError, UnknownParagraph, UnknownReport, UnreadableReport
+from .library import Answer, IngestResult, Library, Outline, Quote, ReportMentions
+from .segment import Segmenter
+from .settings import LibrarySettings
+from .store import Report, Store
+
+
+def open_library(settings: LibrarySettings) -> Library:
+    """The composition of store, segmenter and indexes that every entry point uses."""
+    return Library(Store(settings.db), Segmenter(settings.dictionary))
+
+
+__all__ = [
+    "Answer",
+    "IngestResult",
+    "Library",
+    "LibrarySettings",
+    "Outline",
+    "Quote",
+    "Report",
+    "ReportMentions",
+    "ReportbotError",
+    "Segmenter",
+    "StorageError",
+    "Store",
+    "UnknownParagraph",
+    "UnknownReport",
+    "UnreadableReport",
+    "open_library",
+]

@@ -1,0 +1,311 @@
+"""The `reportbot` command line: a thin shell over `Library`. The bot adds its `run` command in bot/cli.py."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
+from tqdm import tqdm
+
+from . import LibrarySettings, open_library
+from .errors import ReportbotError, UnknownParagraph, UnknownReport, UnreadableReport
+from .ingest import collect_files, ingest_paths
+from .library import Answer, Library
+from .store import SCHEMA_VERSION, Store
+
+F = TypeVar("F", bound=Callable[..., Any])
+S = TypeVar("S", bound=BaseSettings)
+PROGRESS_MIN_FILES = 20
+
+
+def settings_or_exit(factory: type[S]) -> S:
+    """Build a settings object; a missing or malformed setting stops with one line naming it."""
+    try:
+        return factory()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]) if first.get("loc") else "setting"
+        raise click.ClickException(f"setting {name}: {first['msg']}") from None
+
+
+def _settings(ctx: click.Context) -> LibrarySettings:
+    """The settings for this invocation (the bot's `run` puts its own, richer ones in first)."""
+    obj = ctx.ensure_object(dict)
+    if "settings" not in obj:
+        obj["settings"] = settings_or_exit(LibrarySettings)
+    settings: LibrarySettings = obj["settings"]
+    return settings
+
+
+def _advance(bar: tqdm[Any]) -> None:
+    bar.update()
+
+
+def library_from(ctx: click.Context) -> Library:
+    """The Library for this invocation, opened once."""
+    obj = ctx.ensure_object(dict)
+    if "library" not in obj:
+        settings = _settings(ctx)
+        try:
+            obj["library"] = open_library(settings)
+        except ReportbotError as exc:
+            raise click.ClickException(str(exc)) from None
+    library: Library = obj["library"]
+    return library
+
+
+def emit_json(payload: Any) -> None:
+    """One JSON object on one line of stdout."""
+    click.echo(json.dumps(payload, ensure_ascii=False))
+
+
+def json_option(func: F) -> F:
+    """The --json flag every command has."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(func)
+
+
+@click.group(help="Answer questions about Chinese work reports with quoted, cited passages.")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Group entry point; the library is opened lazily by the commands that need it."""
+    ctx.ensure_object(dict)
+
+
+@cli.command(help="Ingest report files (.txt .md .docx .pdf) or folders; default: the bundled reports.")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--prune", is_flag=True, help="Drop reports whose file is not among the files given.")
+@json_option
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, as_json: bool) -> None:
+    """Ingest files; one line per file, one clear line per bad file; exit 1 if any file failed."""
+    library = library_from(ctx)
+    targets = list(paths) or [_settings(ctx).reports_dir]
+    files = collect_files(targets)
+    with tqdm(total=len(files), disable=len(files) < PROGRESS_MIN_FILES, file=sys.stderr, unit="file") as bar:
+        summary = ingest_paths(library, targets, prune=prune, on_file=lambda _: _advance(bar))
+    for result in summary.results:
+        r = result.report
+        if as_json:
+            emit_json(
+                {
+                    "source": result.source,
+                    "status": result.status,
+                    "id": r.id,
+                    "title": r.title,
+                    "paragraphs": r.paragraph_count,
+                    "passages": r.passage_count,
+                }
+            )
+        else:
+            click.echo(f"{result.status:<9} #{r.id} 《{r.title}》 {r.paragraph_count}段 ← {result.source}")
+    for report in summary.pruned:
+        if as_json:
+            emit_json({"source": report.source, "status": "pruned", "id": report.id, "title": report.title})
+        else:
+            click.echo(f"{'pruned':<9} #{report.id} 《{report.title}》 ← {report.source}")
+    for failure in summary.failures:
+        click.echo(f"error: {failure.message()}", err=True)
+    if not summary.ok:
+        ctx.exit(1)
+
+
+@cli.command(help="List the reports: id, title, paragraphs, source file.")
+@json_option
+@click.pass_context
+def reports(ctx: click.Context, as_json: bool) -> None:
+    """List reports."""
+    for r in library_from(ctx).reports():
+        if as_json:
+            emit_json(
+                {
+                    "id": r.id,
+                    "title": r.title,
+                    "source": r.source,
+                    "paragraphs": r.paragraph_count,
+                    "passages": r.passage_count,
+                    "ingested_at": r.ingested_at,
+                }
+            )
+        else:
+            click.echo(f"#{r.id}\t《{r.title}》\t{r.paragraph_count}段\t{r.source}")
+
+
+@cli.command(help="Show a report's outline, or one paragraph in full: show REPORT [PARAGRAPH].")
+@click.argument("report")
+@click.argument("paragraph", required=False, type=int)
+@json_option
+@click.pass_context
+def show(ctx: click.Context, report: str, paragraph: int | None, as_json: bool) -> None:
+    """Outline or paragraph."""
+    library = library_from(ctx)
+    try:
+        if paragraph is None:
+            outline = library.outline(report)
+            r = outline.report
+            if as_json:
+                emit_json(
+                    {
+                        "id": r.id,
+                        "title": r.title,
+                        "source": r.source,
+                        "paragraphs": r.paragraph_count,
+                        "sections": [
+                            {"level": s.level, "heading": s.heading, "paragraph": s.paragraph}
+                            for s in outline.sections
+                        ],
+                    }
+                )
+                return
+            click.echo(f"#{r.id} 《{r.title}》 {r.paragraph_count}段 ← {r.source}")
+            for s in outline.sections:
+                click.echo(f"{'  ' * s.level}{s.heading}  (第{s.paragraph}段)")
+        else:
+            r, p = library.paragraph(report, paragraph)
+            if as_json:
+                emit_json(
+                    {
+                        "report_id": r.id,
+                        "title": r.title,
+                        "source": r.source,
+                        "paragraph": p.number,
+                        "section": p.section,
+                        "text": p.text,
+                    }
+                )
+                return
+            click.echo(f"《{r.title}》 · {p.section or '—'} · 第{p.number}段\n{p.text}")
+    except UnknownReport as exc:
+        raise click.ClickException(
+            f"没有编号为 {exc.report_id} 的报告（用 reportbot reports 查看）"
+        ) from None
+    except UnknownParagraph as exc:
+        raise click.ClickException(f"报告 #{exc.report_id} 没有第{exc.paragraph}段") from None
+
+
+def format_answer(answer: Answer) -> str:
+    """A plain-text answer for the terminal: quotes with 【marked】 terms and their sources."""
+    if answer.refusal == "empty":
+        return "请输入问题。"
+    if answer.refusal == "too_long":
+        return "问题太长了，请精简到500字以内。"
+    lines: list[str] = []
+    if answer.intent == "mention" and answer.reports:
+        lines.append(f"共有{len(answer.reports)}份报告提到“{answer.term}”：")
+        for m in answer.reports:
+            lines.append(f"\n#{m.report.id} 《{m.report.title}》 — {m.mentions}处")
+            lines.append(_plain_quote(m.quote))
+        return "\n".join(lines)
+    if answer.intent == "mention":
+        lines.append(f"没有报告提到“{answer.term}”。")
+        if answer.passages:
+            lines.append("以下是最接近的段落（不含该词）：")
+    elif not answer.passages:
+        return "没有找到相关内容，换个说法试试。"
+    for quote in answer.passages:
+        lines.append("\n" + _plain_quote(quote))
+    return "\n".join(lines)
+
+
+def _plain_quote(quote: Any) -> str:
+    text, out, last = quote.text, [], 0
+    for start, end in quote.highlights:
+        out.append(text[last:start] + "【" + text[start:end] + "】")
+        last = end
+    out.append(text[last:])
+    source = f"《{quote.title}》 · {quote.section or '—'} · 第{quote.paragraph}段"
+    return "> " + "".join(out) + "\n  —— " + source
+
+
+def _questions(args: tuple[str, ...]) -> Iterator[str]:
+    if args:
+        yield from args
+        return
+    for line in sys.stdin:
+        if line.strip():
+            yield line.rstrip("\n")
+
+
+@cli.command(help="Answer questions given as arguments, or one per line from stdin.")
+@click.argument("questions", nargs=-1)
+@click.option(
+    "--limit", default=5, show_default=True, type=click.IntRange(1, 50), help="Passages per answer."
+)
+@json_option
+@click.pass_context
+def ask(ctx: click.Context, questions: tuple[str, ...], limit: int, as_json: bool) -> None:
+    """Answer each question as it arrives."""
+    library = library_from(ctx)
+    for question in _questions(questions):
+        answer = library.ask(question, limit=limit)
+        if as_json:
+            emit_json(answer.to_json())
+        else:
+            click.echo(format_answer(answer) + "\n")
+        sys.stdout.flush()
+
+
+@cli.command(help="Counts of reports, paragraphs and passages, and the last ingest time.")
+@json_option
+@click.pass_context
+def stats(ctx: click.Context, as_json: bool) -> None:
+    """Print statistics; exits 0 when the database is readable (the container health check)."""
+    numbers = library_from(ctx).stats()
+    if as_json:
+        emit_json(numbers)
+    else:
+        click.echo(
+            f"报告 {numbers['reports']} 份，段落 {numbers['paragraphs']} 个，"
+            f"片段 {numbers['passages']} 个；最近入库：{numbers['last_ingest'] or '—'}"
+        )
+
+
+@cli.command(help="Online backup of the database to DEST (safe while the bot runs).")
+@click.argument("dest", type=click.Path(path_type=Path))
+@click.pass_context
+def backup(ctx: click.Context, dest: Path) -> None:
+    """sqlite3's backup API, not a file copy."""
+    settings = _settings(ctx)
+    store = Store(settings.db)
+    try:
+        store.backup(dest)
+    finally:
+        store.close()
+    click.echo(f"backup written: {dest}")
+
+
+@cli.command(help="Replace the database with a backup SRC (stop the bot first).")
+@click.argument("src", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.pass_context
+def restore(ctx: click.Context, src: Path) -> None:
+    """Check SRC is a reportbot database, then copy it in with the backup API."""
+    settings = _settings(ctx)
+    try:
+        source = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
+        version = source.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise click.ClickException(f"{src} is not a reportbot database: {exc}") from None
+    if version is None or int(version[0]) > SCHEMA_VERSION:
+        raise click.ClickException(f"{src} is not a reportbot database this version can read")
+    target = sqlite3.connect(str(settings.db))
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+    click.echo(f"restored {settings.db} from {src}")
+
+
+def main() -> None:
+    """Console entry point of the library-only CLI."""
+    try:
+        cli(obj={})
+    except UnreadableReport as exc:
+        click.echo(f"error: {exc.message()}", err=True)
+        sys.exit(1)

@@ -1,0 +1,399 @@
+"""The library: the one object the CLI and the bot talk to. Ingest reports, answer questions, browse.
+
+It owns the store (SQLite), the segmenter and the in-memory indexes, and keeps them consistent: a report is
+written to SQLite in one transaction, then swapped into the indexes under a lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .extract import ExtractedText, extract
+from .index import Bm25Index, MentionFinder
+from .normalize import normalize, normalize_with_offsets, original_span
+from .query import MAX_QUERY_CHARS, QUESTION_WORDS, parse_question
+from .segment import Segmenter
+from .store import NewPassage, PassageRecord, Report, Store, StoredParagraph, StoredSection
+from .structure import build_structure, cut_passages, section_path
+
+DEFAULT_LIMIT = 5
+PER_REPORT_CAP = 2
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A passage as quoted to a user: the text, where it comes from, and the spans to mark."""
+
+    passage_id: int
+    report_id: int
+    title: str
+    source: str
+    section: str
+    paragraph: int
+    text: str
+    highlights: tuple[tuple[int, int], ...]
+    score: float
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON shape of `reportbot ask --json`."""
+        return {
+            "report_id": self.report_id,
+            "title": self.title,
+            "source": self.source,
+            "section": self.section,
+            "paragraph": self.paragraph,
+            "text": self.text,
+            "score": round(self.score, 6),
+        }
+
+
+@dataclass(frozen=True)
+class ReportMentions:
+    """One report that contains a mention term: how often, and the passage quoted for it."""
+
+    report: Report
+    mentions: int
+    quote: Quote
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer to one question. `nearest` marks passages shown because nothing matched exactly."""
+
+    query: str
+    intent: str
+    term: str | None
+    reports: tuple[ReportMentions, ...] = ()
+    passages: tuple[Quote, ...] = ()
+    nearest: bool = False
+    refusal: str | None = None  # "empty" | "too_long" when the question was not answered
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object printed by `reportbot ask --json`."""
+        return {
+            "query": self.query,
+            "intent": self.intent,
+            "term": self.term,
+            "reports": [
+                {
+                    "id": m.report.id,
+                    "title": m.report.title,
+                    "source": m.report.source,
+                    "mentions": m.mentions,
+                }
+                for m in self.reports
+            ],
+            "passages": [q.to_json() for q in self.passages],
+            "nearest": self.nearest,
+            "refusal": self.refusal,
+        }
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What happened to one file: added, replaced, unchanged or duplicate (of another report)."""
+
+    source: str
+    status: str
+    report: Report
+
+
+@dataclass(frozen=True)
+class Outline:
+    """A report and its headings."""
+
+    report: Report
+    sections: tuple[StoredSection, ...]
+
+
+@dataclass
+class _Positions:
+    """Index position -> passage, as parallel arrays (compact at a million passages)."""
+
+    passage_ids: list[int] = field(default_factory=list)
+    report_ids: list[int] = field(default_factory=list)
+    is_body: list[bool] = field(default_factory=list)
+
+    def extend(self, records: Sequence[PassageRecord]) -> None:
+        self.passage_ids.extend(r.id for r in records)
+        self.report_ids.extend(r.report_id for r in records)
+        self.is_body.extend(r.kind == "body" for r in records)
+
+
+class Library:
+    """Reports in, cited passages out."""
+
+    def __init__(self, store: Store, segmenter: Segmenter) -> None:
+        self.store = store
+        self.segmenter = segmenter
+        self._lock = threading.RLock()
+        self._bm25 = Bm25Index()
+        self._mentions = MentionFinder()
+        self._positions = _Positions()
+        self._ids = np.empty(0, dtype=np.int64)
+        self._reports: dict[int, Report] = {}
+        self.load_index()
+
+    # --- index maintenance --------------------------------------------------------------------------------
+
+    def load_index(self) -> None:
+        """(Re)build the in-memory indexes from the stored passages."""
+        records = self.store.passages()
+        with self._lock:
+            self._bm25 = Bm25Index.build([r.terms for r in records])
+            self._mentions = MentionFinder()
+            self._mentions.add([r.norm for r in records])
+            self._positions = _Positions()
+            self._positions.extend(records)
+            self._ids = np.asarray(self._positions.passage_ids, dtype=np.int64)
+            self._reports = {r.id: r for r in self.store.reports()}
+
+    def _apply(self, removed_passage_ids: Sequence[int], report_id: int | None) -> None:
+        """Bring the indexes up to date after a report was written or deleted."""
+        added = self.store.passages([report_id]) if report_id is not None else []
+        with self._lock:
+            if removed_passage_ids:
+                positions = np.searchsorted(self._ids, np.asarray(removed_passage_ids, dtype=np.int64))
+                self._bm25.remove(positions.tolist())
+                self._mentions.remove(positions.tolist())
+            if added:
+                self._bm25.add([r.terms for r in added])
+                self._mentions.add([r.norm for r in added])
+                self._positions.extend(added)
+                self._ids = np.asarray(self._positions.passage_ids, dtype=np.int64)
+            self._reports = {r.id: r for r in self.store.reports()}
+
+    # --- ingest -------------------------------------------------------------------------------------------
+
+    def ingest_file(self, path: Path) -> IngestResult:
+        """Ingest one file from disk (see `ingest_bytes`)."""
+        return self.ingest_bytes(path.name, path.read_bytes())
+
+    def ingest_bytes(self, source: str, data: bytes, *, max_bytes: int | None = None) -> IngestResult:
+        """Ingest a report file's bytes; UnreadableReport says why a file cannot be read."""
+        extracted = extract(source, data) if max_bytes is None else extract(source, data, max_bytes=max_bytes)
+        existing = self.store.report_by_source(extracted.source)
+        if existing is not None and existing.sha256 == extracted.sha256:
+            return IngestResult(extracted.source, "unchanged", existing)
+        twin = self.store.report_by_sha256(extracted.sha256)
+        if twin is not None and twin.source != extracted.source:
+            return IngestResult(extracted.source, "duplicate", twin)
+        report, removed = self._save(extracted)
+        self._apply(removed, report.id)
+        return IngestResult(extracted.source, "replaced" if existing else "added", report)
+
+    def _save(self, extracted: ExtractedText) -> tuple[Report, list[int]]:
+        structure = build_structure(
+            extracted.lines,
+            self.segmenter,
+            declared_title=extracted.title,
+            heading_levels=extracted.heading_levels,
+        )
+        passages: list[NewPassage] = []
+        for paragraph in structure.paragraphs:
+            path = section_path(structure, paragraph)
+            heading_terms = self.segmenter.terms(" ".join(s.heading for s in path)) if path else []
+            label = path[-1].heading if path else ""
+            for span in cut_passages(paragraph.number, paragraph.text):
+                norm = normalize(paragraph.text[span.start : span.end])
+                terms = self.segmenter.terms(norm, normalized=True)
+                if paragraph.kind == "body":
+                    terms = terms + heading_terms
+                passages.append(
+                    NewPassage(
+                        paragraph.number, paragraph.kind, span.start, span.end, label, tuple(terms), norm
+                    )
+                )
+        return self.store.save_report(
+            source=extracted.source,
+            sha256=extracted.sha256,
+            kind=extracted.kind,
+            encoding=extracted.encoding,
+            structure=structure,
+            passages=passages,
+        )
+
+    def delete_report(self, report_id: int) -> Report:
+        """Remove a report and its passages from the store and the indexes."""
+        report = self.store.report(report_id)
+        removed = self.store.delete_report(report.id)
+        self._apply(removed, None)
+        return report
+
+    # --- answering ----------------------------------------------------------------------------------------
+
+    def ask(self, text: str, *, limit: int = DEFAULT_LIMIT) -> Answer:
+        """Answer a question: mention questions exactly and completely, others by BM25."""
+        question = text.strip()
+        if not question:
+            return Answer(text, "search", None, refusal="empty")
+        if len(question) > MAX_QUERY_CHARS:
+            return Answer(question[:MAX_QUERY_CHARS], "search", None, refusal="too_long")
+        parsed = parse_question(question)
+        if parsed.intent == "mention" and parsed.term:
+            return self.mentions(parsed.term, question=parsed.text, limit=limit)
+        return self.search(parsed.text, limit=limit)
+
+    def search(self, text: str, *, limit: int = DEFAULT_LIMIT, per_report: int = PER_REPORT_CAP) -> Answer:
+        """The best passages for `text` by BM25, at most `per_report` from one report while others remain."""
+        query = text.strip()
+        if not query:
+            return Answer(text, "search", None, refusal="empty")
+        if len(query) > MAX_QUERY_CHARS:
+            return Answer(query[:MAX_QUERY_CHARS], "search", None, refusal="too_long")
+        terms = self.query_terms(query)
+        with self._lock:
+            ranked = self._bm25.top(terms, max(limit * 4, 20))
+            # headings and titles count for ranking but make poor quotes on their own
+            hits = [
+                (self._positions.passage_ids[pos], self._positions.report_ids[pos], score)
+                for pos, score in ranked
+                if self._positions.is_body[pos]
+            ]
+        chosen = _diversify(hits, limit, per_report)
+        marks = [t for t in dict.fromkeys(terms) if len(t) > 1] or list(dict.fromkeys(terms))
+        quotes = tuple(self._quote(passage_id, score, marks) for passage_id, _, score in chosen)
+        return Answer(query, "search", None, passages=quotes)
+
+    def query_terms(self, text: str) -> list[str]:
+        """The ranking terms of a question: its segmented terms without the question's own wording."""
+        terms = self.segmenter.terms(text)
+        content = [t for t in terms if t not in QUESTION_WORDS]
+        return content or terms
+
+    def mentions(self, term: str, *, question: str | None = None, limit: int = DEFAULT_LIMIT) -> Answer:
+        """Every report whose text contains `term` (normalised, exact), with counts and a quote for each."""
+        needle = normalize(term)
+        query = question or term
+        if not needle:
+            return Answer(query, "mention", term, refusal="empty")
+        with self._lock:
+            found = self._mentions.find(needle)
+            per_report: dict[int, int] = defaultdict(int)
+            first: dict[int, int] = {}
+            for pos in sorted(found):
+                report_id = self._positions.report_ids[pos]
+                per_report[report_id] += found[pos]
+                first.setdefault(report_id, self._positions.passage_ids[pos])
+        if not per_report:
+            nearest = self.search(term, limit=limit)
+            return Answer(query, "mention", term, passages=nearest.passages, nearest=bool(nearest.passages))
+        order = sorted(per_report, key=lambda rid: (-per_report[rid], rid))
+        reports = tuple(
+            ReportMentions(
+                self._reports[rid], per_report[rid], self._quote(first[rid], 0.0, [needle], exact=True)
+            )
+            for rid in order
+        )
+        return Answer(query, "mention", term, reports=reports, passages=tuple(m.quote for m in reports))
+
+    def idf(self, term: str) -> float:
+        """How distinctive a term is in the corpus (BM25 idf; 0 for unknown terms)."""
+        with self._lock:
+            return self._bm25.idf(term)
+
+    def new_mentions(self, needle: str, *, after_passage_id: int, limit: int) -> list[Quote]:
+        """Quotes of passages newer than `after_passage_id` that contain the normalised `needle`."""
+        if not needle:
+            return []
+        with self._lock:
+            found = self._mentions.find(needle)
+            ids = sorted(
+                pid for pid in (self._positions.passage_ids[pos] for pos in found) if pid > after_passage_id
+            )
+        return [self._quote(pid, 0.0, [needle], exact=True) for pid in ids[:limit]]
+
+    def passage_of_the_day(self, seed: int, *, min_chars: int = 40) -> Quote | None:
+        """A passage chosen by `seed` (the bot derives it from the date), skipping headings and scraps."""
+        with self._lock:
+            alive = self._mentions.alive_positions()
+            if alive.size == 0:
+                return None
+            for step in range(min(alive.size, 50)):
+                pos = int(alive[(seed + step) % alive.size])
+                if len(self._mentions.text(pos)) >= min_chars:
+                    break
+            passage_id = self._positions.passage_ids[pos]
+        return self._quote(passage_id, 0.0, [])
+
+    def _quote(self, passage_id: int, score: float, marks: Sequence[str], *, exact: bool = False) -> Quote:
+        record = self.store.passage(passage_id)
+        paragraph = self.store.paragraph(record.report_id, record.paragraph)
+        text = paragraph.text[record.start : record.end]
+        report = self._reports.get(record.report_id) or self.store.report(record.report_id)
+        return Quote(
+            passage_id,
+            record.report_id,
+            report.title,
+            report.source,
+            record.section,
+            record.paragraph,
+            text,
+            highlight_spans(text, marks),
+            score,
+        )
+
+    # --- browsing -----------------------------------------------------------------------------------------
+
+    def reports(self) -> list[Report]:
+        """Every report, by id."""
+        return self.store.reports()
+
+    def outline(self, report_id: int | str) -> Outline:
+        """A report and its headings; UnknownReport if there is no such id."""
+        report = self.store.report(report_id)
+        return Outline(report, tuple(self.store.sections(report.id)))
+
+    def paragraph(self, report_id: int | str, number: int) -> tuple[Report, StoredParagraph]:
+        """One paragraph in full; UnknownReport / UnknownParagraph when it does not exist."""
+        report = self.store.report(report_id)
+        return report, self.store.paragraph(report.id, number)
+
+    def stats(self) -> dict[str, Any]:
+        """Counts and the time of the last ingest."""
+        return {**self.store.counts(), "last_ingest": self.store.meta("last_ingest")}
+
+
+def _diversify(
+    hits: Sequence[tuple[int, int, float]], limit: int, per_report: int
+) -> list[tuple[int, int, float]]:
+    """Keep the ranking but let no report take more than `per_report` places while other reports have hits."""
+    chosen: list[tuple[int, int, float]] = []
+    spill: list[tuple[int, int, float]] = []
+    taken: dict[int, int] = defaultdict(int)
+    for hit in hits:
+        if taken[hit[1]] < per_report:
+            chosen.append(hit)
+            taken[hit[1]] += 1
+        else:
+            spill.append(hit)
+        if len(chosen) == limit:
+            return chosen
+    return (chosen + spill)[:limit] if len(chosen) < limit else chosen
+
+
+def highlight_spans(text: str, marks: Iterable[str]) -> tuple[tuple[int, int], ...]:
+    """Spans of `text` (original characters) where any normalised mark occurs, merged and sorted."""
+    norm, origin = normalize_with_offsets(text)
+    spans: list[tuple[int, int]] = []
+    for mark in marks:
+        if not mark:
+            continue
+        at = norm.find(mark)
+        while at != -1:
+            spans.append(original_span(origin, at, at + len(mark)))
+            at = norm.find(mark, at + len(mark))
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return tuple(merged)

@@ -1,0 +1,127 @@
+"""Reading a question: is it a mention question ("哪些报告提到X") or a search, and what is the term."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MAX_QUERY_CHARS = 500
+
+_QUOTES = "\"'“”‘’「」『』《》〈〉【】`"
+_END = "？?。.!！～~ \u3000"
+_DOCS = r"(?:报告|汇报|材料|文件|总结|文档|文章)"
+_WHICH = r"(?:哪些|哪几份|哪几篇|哪几个|哪份|哪篇|哪个|什么)"
+_VERB = r"(?:提到|提及|提起|讲到|说到|谈到|写到|涉及|包含|含有|出现|用到)"
+
+_MENTION_PATTERNS = [
+    re.compile(
+        rf"^(?:请问)?(?:有)?{_WHICH}{_DOCS}(?:里|中|当中)?(?:都|还)?(?:有)?{_VERB}[了过]?(?P<term>.+)$"
+    ),
+    re.compile(
+        rf"^(?P<term>.+?)(?:都|还)?(?:出现|被提到|被提及|提到|提及)(?:在|于)?{_WHICH}{_DOCS}(?:里|中|当中)?[了]?$"
+    ),
+    re.compile(rf"^(?:有)?{_VERB}[了过]?(?P<term>.+?)的{_DOCS}(?:有)?{_WHICH}(?:{_DOCS})?$"),
+    re.compile(rf"^{_DOCS}(?:里|中)?(?:哪里|哪儿|哪些地方){_VERB}[了过]?(?P<term>.+)$"),
+    re.compile(
+        r"^(?:which|what)\s+(?:reports?|documents?|files?)\s+(?:mentions?|contains?|talks?\s+about|refers?\s+to|"
+        r"includes?|says?)\s+(?P<term>.+)$",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"^(?:reports?|documents?)\s+(?:mentioning|containing|that\s+mention)\s+(?P<term>.+)$", re.IGNORECASE
+    ),
+    re.compile(r"^(?:where\s+(?:is|are)\s+)(?P<term>.+?)\s+mentioned$", re.IGNORECASE),
+]
+
+# Words of the question itself, not of its subject: left out of a ranked search.
+QUESTION_WORDS = frozenset(
+    [
+        "哪些",
+        "哪个",
+        "哪几",
+        "哪里",
+        "哪儿",
+        "什么",
+        "怎样",
+        "怎么",
+        "怎么样",
+        "如何",
+        "多少",
+        "几",
+        "是否",
+        "是不是",
+        "吗",
+        "呢",
+        "吧",
+        "请问",
+        "请",
+        "一下",
+        "有没有",
+        "关于",
+        "方面",
+        "情况",
+        "具体",
+        "主要",
+        "提到",
+        "提及",
+        "报告",
+        "汇报",
+        "what",
+        "which",
+        "how",
+        "who",
+        "where",
+        "when",
+        "why",
+        "is",
+        "are",
+        "the",
+        "a",
+        "an",
+        "of",
+        "in",
+        "on",
+        "to",
+        "do",
+        "does",
+        "about",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class ParsedQuestion:
+    """The question as typed, its intent, and the mention term when there is one."""
+
+    text: str
+    intent: str  # "mention" | "search"
+    term: str | None
+
+
+def clean_term(term: str) -> str:
+    """Strip quotes, trailing particles and punctuation around a mention term."""
+    term = term.strip().strip(_END)
+    for _ in range(3):
+        term = term.strip().strip(_QUOTES).strip(_END)
+        for particle in ("的内容", "这个词", "这一表述", "的", "吗", "呢", "了", "这个"):
+            if term.endswith(particle) and len(term) > len(particle):
+                term = term[: -len(particle)]
+    return term.strip().strip(_QUOTES)
+
+
+def parse_question(text: str) -> ParsedQuestion:
+    """Decide between a mention question and a ranked search."""
+    question = " ".join(text.split())
+    core = question.strip(_END)
+    for pattern in _MENTION_PATTERNS:
+        match = pattern.match(core)
+        if match:
+            term = clean_term(match.group("term"))
+            if term:
+                return ParsedQuestion(question, "mention", term)
+    return ParsedQuestion(question, "search", None)
+
+
+def mention_question(term: str) -> ParsedQuestion:
+    """An explicit mention question (the /mentions command)."""
+    return ParsedQuestion(term, "mention", clean_term(term) or None)

@@ -1,0 +1,124 @@
+"""Word segmentation: one function for documents and queries, backed by a tokenizer instance we own.
+
+rjieba (jieba-rs) is the serving engine; it gives the same tokens as jieba with the same dictionary (a test
+checks this on the whole corpus) at about twenty times the speed and a fraction of the start-up time.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from pathlib import Path
+
+import rjieba
+
+from .normalize import normalize
+
+# Words that carry no meaning for ranking; removed from documents and queries alike.
+STOPWORDS = frozenset(
+    [
+        "的",
+        "了",
+        "和",
+        "与",
+        "及",
+        "等",
+        "是",
+        "在",
+        "对",
+        "把",
+        "将",
+        "从",
+        "为",
+        "以",
+        "也",
+        "并",
+        "而",
+        "之",
+        "其",
+        "或",
+        "这",
+        "那",
+        "有",
+        "被",
+        "于",
+        "就",
+        "都",
+        "又",
+        "着",
+        "个",
+        "我们",
+        "一",
+        "各",
+        "中",
+        "上",
+        "下",
+        "让",
+        "由",
+        "向",
+        "给",
+        "要",
+        "能",
+        "得",
+        "地",
+        "所",
+        "该",
+        "此",
+        "且",
+        "但",
+        "则",
+        "即",
+        "已",
+        "还",
+    ]
+)
+
+
+def read_dictionary(path: Path) -> list[tuple[str, int | None, str | None]]:
+    """Parse a jieba user dictionary: `word [freq] [tag]` per line."""
+    entries: list[tuple[str, int | None, str | None]] = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        parts = raw.strip().split()
+        if not parts or parts[0].startswith("#"):
+            continue
+        freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+        tag = parts[2] if len(parts) > 2 else None
+        entries.append((parts[0], freq, tag))
+    return entries
+
+
+def _is_word(token: str) -> bool:
+    """A token worth indexing: not whitespace, not punctuation or symbols only."""
+    return any(unicodedata.category(ch)[0] in "LN" for ch in token)
+
+
+class Segmenter:
+    """Segments normalised text into index terms with a domain dictionary."""
+
+    def __init__(self, dictionary: Path | None = None) -> None:
+        self._jieba = rjieba.Jieba()
+        self.dictionary_words: tuple[str, ...] = ()
+        if dictionary is not None:
+            entries = read_dictionary(dictionary)
+            for word, freq, tag in entries:
+                self._jieba.add_word(word, freq, tag)
+            self.dictionary_words = tuple(word for word, _, _ in entries)
+
+    def raw_tokens(self, normalized_text: str) -> list[str]:
+        """Every token jieba's search mode produces, punctuation included (for comparing engines)."""
+        tokens: list[str] = self._jieba.cut_for_search(normalized_text, True)
+        return tokens
+
+    def words(self, text: str) -> list[str]:
+        """Non-overlapping words of `text` as written (for cutting text at word boundaries)."""
+        words: list[str] = self._jieba.cut(text, True)
+        return words
+
+    def terms(self, text: str, *, normalized: bool = False) -> list[str]:
+        """Index terms of `text`: normalise, segment in search mode, drop punctuation and stopwords."""
+        norm = text if normalized else normalize(text)
+        return [t for t in self.raw_tokens(norm) if t not in STOPWORDS and t != " " and _is_word(t)]
+
+    def terms_many(self, texts: Iterable[str], *, normalized: bool = False) -> list[list[str]]:
+        """`terms` for many texts."""
+        return [self.terms(text, normalized=normalized) for text in texts]

@@ -1,0 +1,505 @@
+"""The one SQLite file: reports, sections, paragraphs, passages, and the bot's subscribers and watches.
+
+Written through sqlite-utils; every report is written in one transaction so a half-written report is never
+visible. `schema_version` in `meta` lets later versions migrate the file in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from .errors import StorageError, UnknownParagraph, UnknownReport
+from .structure import ReportStructure
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS reports (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    source TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    encoding TEXT,
+    chars INTEGER NOT NULL,
+    paragraph_count INTEGER NOT NULL,
+    passage_count INTEGER NOT NULL,
+    ingested_at TEXT NOT NULL,
+    seq INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sections (
+    report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    level INTEGER NOT NULL,
+    heading TEXT NOT NULL,
+    paragraph INTEGER NOT NULL,
+    PRIMARY KEY (report_id, idx)
+);
+CREATE TABLE IF NOT EXISTS paragraphs (
+    report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    section_idx INTEGER,
+    text TEXT NOT NULL,
+    PRIMARY KEY (report_id, number)
+);
+CREATE TABLE IF NOT EXISTS passages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+    paragraph INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    section TEXT NOT NULL,
+    terms TEXT NOT NULL,
+    norm TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS passages_report ON passages(report_id, paragraph);
+CREATE TABLE IF NOT EXISTS subscribers (
+    chat_id INTEGER PRIMARY KEY,
+    language TEXT NOT NULL DEFAULT 'zh',
+    subscribed_at TEXT NOT NULL,
+    last_digest_day TEXT,
+    last_report_seq INTEGER NOT NULL DEFAULT 0,
+    last_passage_id INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS watches (
+    chat_id INTEGER NOT NULL,
+    term TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (chat_id, term)
+);
+"""
+
+
+def now_iso() -> str:
+    """The current time, UTC, ISO 8601 to the second."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+@dataclass(frozen=True)
+class Report:
+    """A stored report: its id is the short number users type."""
+
+    id: int
+    source: str
+    title: str
+    sha256: str
+    kind: str
+    encoding: str | None
+    chars: int
+    paragraph_count: int
+    passage_count: int
+    ingested_at: str
+    seq: int
+
+
+@dataclass(frozen=True)
+class StoredSection:
+    """A heading of a stored report."""
+
+    index: int
+    level: int
+    heading: str
+    paragraph: int
+
+
+@dataclass(frozen=True)
+class StoredParagraph:
+    """One numbered paragraph of a stored report."""
+
+    report_id: int
+    number: int
+    kind: str
+    section: str
+    text: str
+
+
+@dataclass(frozen=True)
+class PassageRecord:
+    """A passage as the index needs it: where it is and its terms."""
+
+    id: int
+    report_id: int
+    paragraph: int
+    kind: str
+    start: int
+    end: int
+    section: str
+    terms: tuple[str, ...]
+    norm: str
+
+
+@dataclass(frozen=True)
+class NewPassage:
+    """A passage about to be written: its place, its section label and its index terms."""
+
+    paragraph: int
+    kind: str
+    start: int
+    end: int
+    section: str
+    terms: tuple[str, ...]
+    norm: str
+
+
+def _report(row: dict[str, Any]) -> Report:
+    return Report(**{k: row[k] for k in Report.__dataclass_fields__})
+
+
+def _passage(row: dict[str, Any]) -> PassageRecord:
+    return PassageRecord(
+        row["id"],
+        row["report_id"],
+        row["paragraph"],
+        row["kind"],
+        row["start"],
+        row["end"],
+        row["section"],
+        tuple(row["terms"].split()),
+        row["norm"],
+    )
+
+
+class Store:
+    """All reads and writes of the SQLite file. Safe to share between threads (one lock, one connection)."""
+
+    def __init__(self, path: Path | str = ":memory:") -> None:
+        self.path = str(path)
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=5.0, isolation_level=None)
+            self.db = sqlite_utils.Database(conn)
+            self._lock = threading.RLock()
+            self.db.execute("PRAGMA foreign_keys = ON")
+            if self.path != ":memory:":
+                self._try_wal()
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"cannot open database {self.path}: {exc}") from exc
+
+    def _try_wal(self) -> None:
+        # a read-only file still serves questions in its current journal mode
+        with contextlib.suppress(sqlite3.OperationalError):
+            self.db.execute("PRAGMA journal_mode = WAL")
+
+    def _migrate(self) -> None:
+        version = self._schema_version()
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            raise StorageError(f"database schema {version} is newer than this program ({SCHEMA_VERSION})")
+        with self.write():
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self.db.execute(statement)
+            self.db.table("meta").upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+
+    def _schema_version(self) -> int:
+        if "meta" not in self.db.table_names():
+            return 0
+        rows = list(self.db.query("SELECT value FROM meta WHERE key = 'schema_version'"))
+        return int(rows[0]["value"]) if rows else 0
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite_utils.Database]:
+        """One transaction under the lock; storage failures become StorageError."""
+        with self._lock:
+            try:
+                with self.db.atomic() as db:
+                    yield db
+            except sqlite3.OperationalError as exc:
+                raise StorageError(str(exc)) from exc
+
+    def _rows(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.db.query(sql, params))
+
+    # --- meta ---------------------------------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        """A value from the meta table."""
+        rows = self._rows("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(rows[0]["value"]) if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a value in the meta table."""
+        with self.write() as db:
+            db.table("meta").upsert({"key": key, "value": value}, pk="key")
+
+    # --- reports ------------------------------------------------------------------------------------------
+
+    def reports(self) -> list[Report]:
+        """Every report, by id."""
+        return [_report(r) for r in self._rows("SELECT * FROM reports ORDER BY id")]
+
+    def report(self, report_id: int | str) -> Report:
+        """One report by id; UnknownReport if there is none."""
+        key = _report_key(report_id)
+        rows = self._rows("SELECT * FROM reports WHERE id = ?", (key,)) if key is not None else []
+        if not rows:
+            raise UnknownReport(str(report_id))
+        return _report(rows[0])
+
+    def report_by_source(self, source: str) -> Report | None:
+        """The report ingested from the file named `source`, if any."""
+        rows = self._rows("SELECT * FROM reports WHERE source = ?", (source,))
+        return _report(rows[0]) if rows else None
+
+    def report_by_sha256(self, sha256: str) -> Report | None:
+        """A report with exactly this content, if any."""
+        rows = self._rows("SELECT * FROM reports WHERE sha256 = ? ORDER BY id LIMIT 1", (sha256,))
+        return _report(rows[0]) if rows else None
+
+    def sections(self, report_id: int) -> list[StoredSection]:
+        """A report's headings in order."""
+        rows = self._rows(
+            "SELECT idx, level, heading, paragraph FROM sections WHERE report_id = ? ORDER BY idx",
+            (report_id,),
+        )
+        return [StoredSection(r["idx"], r["level"], r["heading"], r["paragraph"]) for r in rows]
+
+    def paragraph(self, report_id: int, number: int) -> StoredParagraph:
+        """One paragraph; UnknownParagraph if the report has no such number."""
+        rows = self._rows(
+            "SELECT p.report_id, p.number, p.kind, p.text, coalesce(s.heading, '') AS section FROM paragraphs p"
+            " LEFT JOIN sections s ON s.report_id = p.report_id AND s.idx = p.section_idx"
+            " WHERE p.report_id = ? AND p.number = ?",
+            (report_id, number),
+        )
+        if not rows:
+            raise UnknownParagraph(str(report_id), number)
+        r = rows[0]
+        return StoredParagraph(r["report_id"], r["number"], r["kind"], r["section"], r["text"])
+
+    def paragraph_texts(self, report_ids: list[int] | None = None) -> dict[tuple[int, int], str]:
+        """Paragraph texts keyed by (report id, number), for all reports or the given ones."""
+        if report_ids is None:
+            rows = self._rows("SELECT report_id, number, text FROM paragraphs")
+        else:
+            marks = ",".join("?" * len(report_ids))
+            rows = self._rows(
+                f"SELECT report_id, number, text FROM paragraphs WHERE report_id IN ({marks})",
+                tuple(report_ids),
+            )
+        return {(r["report_id"], r["number"]): r["text"] for r in rows}
+
+    def passages(self, report_ids: list[int] | None = None, *, after_id: int = 0) -> list[PassageRecord]:
+        """Passages in id order (all, those of some reports, or those newer than `after_id`)."""
+        sql = 'SELECT id, report_id, paragraph, kind, start, "end", section, terms, norm FROM passages WHERE id > ?'
+        params: list[Any] = [after_id]
+        if report_ids is not None:
+            sql += f" AND report_id IN ({','.join('?' * len(report_ids))})"
+            params.extend(report_ids)
+        return [_passage(r) for r in self._rows(sql + " ORDER BY id", tuple(params))]
+
+    def passage(self, passage_id: int) -> PassageRecord:
+        """One passage by id."""
+        rows = self._rows(
+            'SELECT id, report_id, paragraph, kind, start, "end", section, terms, norm FROM passages WHERE id = ?',
+            (passage_id,),
+        )
+        if not rows:
+            raise KeyError(passage_id)
+        return _passage(rows[0])
+
+    def counts(self) -> dict[str, int]:
+        """How many reports, paragraphs and passages are stored."""
+        row = self._rows(
+            "SELECT (SELECT count(*) FROM reports) AS reports, (SELECT count(*) FROM paragraphs) AS paragraphs,"
+            " (SELECT count(*) FROM passages) AS passages"
+        )[0]
+        return {k: int(v) for k, v in row.items()}
+
+    def save_report(
+        self,
+        *,
+        source: str,
+        sha256: str,
+        kind: str,
+        encoding: str | None,
+        structure: ReportStructure,
+        passages: list[NewPassage],
+    ) -> tuple[Report, list[int]]:
+        """Write a report in one transaction, replacing an earlier version from the same source file.
+
+        Returns the stored report and the ids of the passages its earlier version had (now gone).
+        """
+        chars = sum(len(p.text) for p in structure.paragraphs)
+        with self.write() as db:
+            old = list(db.query("SELECT id FROM reports WHERE source = ?", (source,)))
+            removed: list[int] = []
+            seq = int(next(iter(db.query("SELECT coalesce(max(seq), 0) + 1 AS s FROM reports")))["s"])
+            row: dict[str, Any] = {
+                "source": source,
+                "title": structure.title,
+                "sha256": sha256,
+                "kind": kind,
+                "encoding": encoding,
+                "chars": chars,
+                "paragraph_count": len(structure.paragraphs),
+                "passage_count": len(passages),
+                "ingested_at": now_iso(),
+                "seq": seq,
+            }
+            if old:
+                report_id = int(old[0]["id"])
+                removed = [int(r["id"]) for r in db.query("SELECT id FROM passages WHERE report_id = ?", (report_id,))]
+                for table in ("passages", "paragraphs", "sections"):
+                    db.execute(f"DELETE FROM {table} WHERE report_id = ?", (report_id,))
+                db.table("reports").update(report_id, row)
+            else:
+                report_id = int(db.table("reports").insert(row).last_pk or 0)
+            db.table("sections").insert_all(
+                {
+                    "report_id": report_id,
+                    "idx": s.index,
+                    "level": s.level,
+                    "heading": s.heading,
+                    "paragraph": s.paragraph,
+                }
+                for s in structure.sections
+            )
+            db.table("paragraphs").insert_all(
+                {
+                    "report_id": report_id,
+                    "number": p.number,
+                    "kind": p.kind,
+                    "section_idx": p.section,
+                    "text": p.text,
+                }
+                for p in structure.paragraphs
+            )
+            db.table("passages").insert_all(
+                {
+                    "report_id": report_id,
+                    "paragraph": p.paragraph,
+                    "kind": p.kind,
+                    "start": p.start,
+                    "end": p.end,
+                    "section": p.section,
+                    "terms": " ".join(p.terms),
+                    "norm": p.norm,
+                }
+                for p in passages
+            )
+            db.table("meta").upsert({"key": "last_ingest", "value": now_iso()}, pk="key")
+            stored = _report(next(iter(db.query("SELECT * FROM reports WHERE id = ?", (report_id,)))))
+        return stored, removed
+
+    def delete_report(self, report_id: int) -> list[int]:
+        """Remove a report; returns the ids of its passages."""
+        with self.write() as db:
+            removed = [int(r["id"]) for r in db.query("SELECT id FROM passages WHERE report_id = ?", (report_id,))]
+            for table in ("passages", "paragraphs", "sections"):
+                db.execute(f"DELETE FROM {table} WHERE report_id = ?", (report_id,))
+            db.execute("DELETE FROM reports WHERE id = ?", (report_id,))
+        return removed
+
+    # --- subscribers and watches --------------------------------------------------------------------------
+
+    def subscribe(self, chat_id: int, language: str, *, last_report_seq: int, last_passage_id: int) -> bool:
+        """Add a subscriber; False if the chat already was one."""
+        with self.write() as db:
+            if list(db.query("SELECT 1 FROM subscribers WHERE chat_id = ?", (chat_id,))):
+                return False
+            db.table("subscribers").insert(
+                {
+                    "chat_id": chat_id,
+                    "language": language,
+                    "subscribed_at": now_iso(),
+                    "last_report_seq": last_report_seq,
+                    "last_passage_id": last_passage_id,
+                }
+            )
+            return True
+
+    def unsubscribe(self, chat_id: int) -> bool:
+        """Remove a subscriber; False if the chat was not one."""
+        with self.write() as db:
+            cursor = db.execute("DELETE FROM subscribers WHERE chat_id = ?", (chat_id,))
+            return cursor.rowcount > 0
+
+    def subscribers(self) -> list[dict[str, Any]]:
+        """Every subscriber row."""
+        return self._rows("SELECT * FROM subscribers ORDER BY chat_id")
+
+    def subscriber(self, chat_id: int) -> dict[str, Any] | None:
+        """One subscriber row, if the chat is subscribed."""
+        rows = self._rows("SELECT * FROM subscribers WHERE chat_id = ?", (chat_id,))
+        return rows[0] if rows else None
+
+    def mark_digest_sent(self, chat_id: int, day: str, *, report_seq: int, passage_id: int) -> None:
+        """Remember that `day`'s digest reached the chat and what it covered."""
+        with self.write() as db:
+            db.execute(
+                "UPDATE subscribers SET last_digest_day = ?, last_report_seq = ?, last_passage_id = ?"
+                " WHERE chat_id = ?",
+                (day, report_seq, passage_id, chat_id),
+            )
+
+    def add_watch(self, chat_id: int, term: str) -> bool:
+        """Watch a term; False if it already was watched."""
+        with self.write() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO watches (chat_id, term, created_at) VALUES (?, ?, ?)",
+                (chat_id, term, now_iso()),
+            )
+            return cursor.rowcount > 0
+
+    def remove_watch(self, chat_id: int, term: str) -> bool:
+        """Stop watching a term; False if it was not watched."""
+        with self.write() as db:
+            return db.execute("DELETE FROM watches WHERE chat_id = ? AND term = ?", (chat_id, term)).rowcount > 0
+
+    def watches(self, chat_id: int) -> list[str]:
+        """A chat's watched terms, oldest first."""
+        return [
+            r["term"]
+            for r in self._rows("SELECT term FROM watches WHERE chat_id = ? ORDER BY created_at, term", (chat_id,))
+        ]
+
+    def backup(self, destination: Path) -> None:
+        """An online backup (sqlite3's backup API): consistent even while the bot is writing."""
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        target = sqlite3.connect(str(destination))
+        try:
+            with self._lock:
+                self.db.conn.backup(target)
+        finally:
+            target.close()
+
+    def max_report_seq(self) -> int:
+        """The sequence number of the newest ingest."""
+        return int(self._rows("SELECT coalesce(max(seq), 0) AS s FROM reports")[0]["s"])
+
+    def max_passage_id(self) -> int:
+        """The id of the newest passage."""
+        return int(self._rows("SELECT coalesce(max(id), 0) AS s FROM passages")[0]["s"])
+
+    def reports_since(self, seq: int) -> list[Report]:
+        """Reports ingested (or replaced) after sequence number `seq`."""
+        return [_report(r) for r in self._rows("SELECT * FROM reports WHERE seq > ? ORDER BY seq", (seq,))]
+
+
+def _report_key(report_id: int | str) -> int | None:
+    if isinstance(report_id, int):
+        return report_id
+    text = report_id.strip().lstrip("#")
+    return int(text) if text.isdigit() and len(text) < 10 else None
