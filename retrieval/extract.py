@@ -249,8 +249,19 @@ def read_report_file(path: pathlib.Path, *, max_bytes: int = DEFAULT_MAX_BYTES) 
             # Read one byte more than allowed so that a file that grew since stat() is caught.
             data = handle.read(max_bytes + 1)
     except OSError as exc:
-        raise _error(name, "io_error", detail=exc.strerror or type(exc).__name__) from exc
+        raise _error(name, "io_error", detail=_os_error_detail(exc)) from exc
     return extract(name, data, max_bytes=max_bytes)
+
+
+def _os_error_detail(exc: OSError) -> tuple[str, str]:
+    if isinstance(exc, FileNotFoundError):
+        return "文件不存在", "file not found"
+    if isinstance(exc, IsADirectoryError):
+        return "这是一个文件夹，不是文件", "it is a directory, not a file"
+    if isinstance(exc, PermissionError):
+        return "没有读取权限", "permission denied"
+    detail = exc.strerror or type(exc).__name__
+    return detail, detail
 
 
 def _file_size(handle: io.BufferedReader) -> int | None:
@@ -281,7 +292,7 @@ def extract(source: str, data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
     if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         lines, levels, title = _extract_docx(name, data)
         return _result(name, "docx", None, lines, levels, title, digest)
-    if data.lstrip(b" \t\r\n\x00\x0c")[:5] == b"%PDF-":
+    if data[:1024].lstrip(b" \t\r\n\x00\x0c").startswith(b"%PDF-"):
         lines, title = _extract_pdf(name, data)
         return _result(name, "pdf", None, lines, {}, title, digest)
     if data.startswith(_OLE2_MAGIC):
@@ -517,7 +528,7 @@ def _charset_normalizer_guess(data: bytes) -> tuple[str, str] | None:
 _MD_FENCE = re.compile(r"^\s{0,3}(?:```|~~~)")
 _MD_HRULE = re.compile(r"^\s{0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 _MD_ATX = re.compile(r"^\s{0,3}(#{1,6})(?:[ \t]+(.*?))??(?:[ \t]+#+)?[ \t]*$")
-_MD_SETEXT = re.compile(r"^\s{0,3}(=+|-+)[ \t]*$")
+_MD_SETEXT = re.compile(r"^\s{0,3}(={2,}|-{2,})[ \t]*$")
 _MD_QUOTE = re.compile(r"^\s{0,3}(?:>[ \t]?)+")
 _MD_LIST = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])[ \t]+")
 _MD_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?\s*$")
@@ -808,6 +819,9 @@ def _collect_run(run: _Element, parts: list[str]) -> None:
 # Characters that end a paragraph when they end a line; any other line end is a soft wrap if
 # the line also fills the column.
 _TERMINAL: Final = frozenset("。！？；：…”’」』!?;:.")
+# Punctuation that never starts a paragraph: a line beginning with it continues the previous
+# line even if that one ended with a closing quote (…“四个自信” / ，…).
+_NO_LINE_START: Final = frozenset("，、。；：！？）》」』”’,.;:!?)")
 # Lines that start a new block even after a full-width line: numbered headings and items.
 _BLOCK_START = re.compile(
     r"^(?:[一二三四五六七八九十百]+、|[（(][一二三四五六七八九十百\d]+[）)]|\d{1,2}[.、．](?!\d)"
@@ -817,7 +831,7 @@ _BLOCK_START = re.compile(
 _PAGE_NUMBER = re.compile(
     r"^[-－—–\s]*(?:第\s*)?\d{1,3}(?:\s*页)?(?:\s*[/／]\s*\d{1,3}|\s*共\s*\d{1,3}\s*页)?[-－—–\s]*$"
 )
-_FULL_LINE_PERCENTILE: Final = 0.8
+_FULL_LINE_PERCENTILE: Final = 0.9
 _FULL_LINE_FRACTION: Final = 0.8
 _PLACEHOLDER_TITLES: Final = frozenset({"untitled", "word document", "无标题", "anonymous"})
 
@@ -894,11 +908,13 @@ def _reflow_pdf(pages: Sequence[str]) -> list[str]:
     if not lines:
         return []
     widths = sorted(_display_width(line) for line in lines)
-    full_width = widths[int(_FULL_LINE_PERCENTILE * (len(widths) - 1))]
+    # A high percentile rather than the maximum, so that one over-long line (a URL, a table
+    # row in a small font) does not make every normal full line look short.
+    full_width = widths[round(_FULL_LINE_PERCENTILE * (len(widths) - 1))]
     paragraphs: list[str] = []
     current = lines[0]
     for previous, line in itertools.pairwise(lines):
-        continues = (
+        continues = line[0] in _NO_LINE_START or (
             previous[-1] not in _TERMINAL
             and _display_width(previous) >= _FULL_LINE_FRACTION * full_width
             and not _BLOCK_START.match(line)
@@ -929,5 +945,9 @@ def _join_parts(parts: Sequence[str]) -> str:
 
 
 def _needs_space(left: str, right: str) -> bool:
-    # Latin text only wraps at spaces, which the line split removed; hyphenated words do not.
-    return left.isascii() and left.isprintable() and left != "-" and right.isascii() and right.isalnum()
+    # Latin words only wrap at spaces, which the line split removed.  Digits never get one:
+    # in Chinese text a number cut by the line end ("共3" / "15项") is one number, and
+    # hyphenated words keep their hyphen without a space.
+    if not (left.isascii() and right.isascii() and right.isalnum()):
+        return False
+    return left.isalpha() or left in ",.;:!?)]}\"'%"

@@ -136,8 +136,9 @@ class Bm25Index:
         for segment in self._segments:
             hit = dead[segment.docs]
             if hit.any():
-                starts = np.minimum(segment.indptr[:-1], segment.docs.size - 1)
-                counts = np.add.reduceat(hit.astype(np.int64), starts)
+                # a trailing 0 makes every start a valid index, empty ranges at the end included
+                padded = np.append(hit.astype(np.int64), 0)
+                counts = np.add.reduceat(padded, segment.indptr[:-1])
                 counts[segment.indptr[:-1] == segment.indptr[1:]] = 0
                 self._df[: counts.size] -= counts
         self._invalidate()

@@ -1,0 +1,68 @@
+"""The serving scorer equals rank-bm25's BM25Okapi on the same tokens: same scores (1e-6), same ranking."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from rank_bm25 import BM25Okapi
+
+from retrieval import Library
+from retrieval.index import Bm25Index
+
+QUERIES = [
+    "四下基层", "全县生产总值达到多少", "主题教育", "工作 推进", "存在问题", "调查研究 检视整改", "政府办 文稿服务",
+    "下一步 打算", "学习 学习 学习", "不存在的词语组合", "三会一课 主题党日 双报到", "习近平新时代中国特色社会主义思想",
+]
+
+
+def _reference_top(scores: np.ndarray, k: int) -> list[int]:
+    order = np.argsort(-scores, kind="stable")
+    return [int(i) for i in order[:k] if scores[i] > 0]
+
+
+def test_corpus_scores_and_ranks_equal_rank_bm25(corpus_library: Library) -> None:
+    records = corpus_library.store.passages()
+    documents = [list(r.terms) for r in records]
+    reference = BM25Okapi(documents)
+    index = Bm25Index.build(documents)
+    for text in QUERIES:
+        query = corpus_library.query_terms(text)
+        expected = reference.get_scores(query)
+        assert np.allclose(index.dense_scores(query), expected, atol=1e-6, rtol=0), text
+        assert [p for p, _ in index.top(query, 10)] == _reference_top(expected, 10), text
+        for position, score in index.top(query, 10):
+            assert score == pytest.approx(expected[position], abs=1e-6)
+
+
+def _random_corpus(seed: int, n: int) -> list[list[str]]:
+    rng = random.Random(seed)
+    vocabulary = [f"w{i}" for i in range(80)]
+    return [[rng.choice(vocabulary[: rng.randint(2, 80)]) for _ in range(rng.randint(1, 40))] for _ in range(n)]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_incremental_adds_and_removals_stay_exact(seed: int) -> None:
+    documents = _random_corpus(seed, 400)
+    index = Bm25Index.build(documents[:250])
+    for start in range(250, 400, 10):  # many small segments, merged along the way
+        index.add(documents[start : start + 10])
+    removed = set(random.Random(seed).sample(range(400), 60))
+    index.remove(sorted(removed))
+    live = [d for i, d in enumerate(documents) if i not in removed]
+    reference = BM25Okapi(live)
+    live_positions = [i for i in range(400) if i not in removed]
+    rng = random.Random(seed + 100)
+    for _ in range(20):
+        query = [f"w{rng.randint(0, 85)}" for _ in range(rng.randint(1, 5))]
+        expected = reference.get_scores(query)
+        assert np.allclose(index.dense_scores(query), expected, atol=1e-6, rtol=0)
+        ours = [p for p, _ in index.top(query, 10)]
+        assert ours == [live_positions[i] for i in _reference_top(expected, 10)]
+
+
+def test_zero_scores_are_not_results() -> None:
+    index = Bm25Index.build([["a"], ["b"], ["c"]])
+    assert index.top(["zzz"], 10) == []
+    assert [p for p, _ in index.top(["a"], 10)] == [0]

@@ -1,0 +1,34 @@
+"""The evaluation set (tests/eval_set.json) must pass entirely: exact mention answers, relevant search hits."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from retrieval import Library
+from tests.support import ROOT
+
+ITEMS: list[dict[str, Any]] = json.loads((ROOT / "tests" / "eval_set.json").read_text(encoding="utf-8"))["items"]
+
+
+def test_the_set_is_large_enough() -> None:
+    assert len(ITEMS) >= 40
+    assert {item["intent"] for item in ITEMS} == {"mention", "search"}
+
+
+@pytest.mark.parametrize("item", ITEMS, ids=[item["question"] for item in ITEMS])
+def test_eval_item(corpus_library: Library, item: dict[str, Any]) -> None:
+    answer = corpus_library.ask(item["question"])
+    assert answer.intent == item["intent"]
+    if item["intent"] == "mention":
+        assert answer.term == item["term"]
+        assert {m.report.source: m.mentions for m in answer.reports} == item["reports"]
+        for m in answer.reports:
+            assert item["quote_contains"] in m.quote.text
+        return
+    top = answer.passages[: item["top"]]
+    assert any(q.source == item["source"] and item["contains"] in q.text for q in top), [
+        (q.source, q.text[:40]) for q in top
+    ]

@@ -1,0 +1,66 @@
+"""Mention questions are answered exactly and completely: every report with the term, with counts, no other."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval import Library
+from tests.support import REPORTS
+
+TERMS = ["四下基层", "三会一课", "主题党日", "双报到", "两个维护", "四个自信", "我为群众办实事", "调查研究", "主题教育",
+         "存在问题", "吴书", "招商", "X名", "**区", "生产总值", "以学铸魂", "党", "APP"]
+
+
+def _oracle(term: str) -> dict[str, int]:
+    """Counts by file, straight from the raw files (markers removed): independent of the index."""
+    counts = {}
+    for path in sorted(REPORTS.glob("*.txt")):
+        text = path.read_text(encoding="utf-8").replace("##paidbegin##", "").replace("##paidend##", "")
+        n = sum(line.count(term) for line in text.splitlines())
+        if n:
+            counts[path.name] = n
+    return counts
+
+
+@pytest.mark.parametrize("term", TERMS)
+def test_mentions_equal_a_scan_of_the_raw_files(corpus_library: Library, term: str) -> None:
+    answer = corpus_library.mentions(term)
+    assert {m.report.source: m.mentions for m in answer.reports} == _oracle(term)
+    for m in answer.reports:
+        assert term.lower() in m.quote.text.lower()
+        assert m.quote.highlights, "the term is marked in the quote"
+        start, end = m.quote.highlights[0]
+        assert m.quote.text[start:end].lower() == term.lower()
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["哪些报告提到四下基层", "哪几份报告提及“四下基层”？", "which reports mention 四下基层", "四下基层出现在哪些报告里",
+     "哪些报告中出现了「四下基层」", "提到四下基层的报告有哪些", "Which reports mention '四下基层'?"],
+)
+def test_every_phrasing_gives_the_same_complete_answer(corpus_library: Library, question: str) -> None:
+    answer = corpus_library.ask(question)
+    assert answer.intent == "mention" and answer.term == "四下基层"
+    assert {m.report.source for m in answer.reports} == set(_oracle("四下基层"))
+
+
+def test_full_leader_name_finds_the_anonymised_passages(corpus_library: Library) -> None:
+    answer = corpus_library.ask("哪些报告提到习近平新时代中国特色社会主义思想")
+    sources = {m.report.source: m.mentions for m in answer.reports}
+    assert "002_c09105e2aec2ab18.txt" in sources  # written as “A新时代中国特色社会主义思想”
+    quote = next(m.quote for m in answer.reports if m.report.source == "002_c09105e2aec2ab18.txt")
+    start, end = quote.highlights[0]
+    assert quote.text[start:end] == "A新时代中国特色社会主义思想"
+
+
+def test_traditional_and_full_width_queries_match(corpus_library: Library) -> None:
+    assert {m.report.id for m in corpus_library.mentions("四下基層").reports} == {
+        m.report.id for m in corpus_library.mentions("四下基层").reports
+    }
+
+
+def test_no_match_says_so_and_labels_the_nearest_passages(corpus_library: Library) -> None:
+    answer = corpus_library.ask("哪些报告提到量子计算机")
+    assert answer.intent == "mention" and answer.reports == ()
+    assert answer.nearest is bool(answer.passages)
+    assert all("量子计算机" not in q.text for q in answer.passages)

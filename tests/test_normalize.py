@@ -1,0 +1,36 @@
+"""Normalisation: what matching sees, and the way back to the original characters."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from retrieval.normalize import normalize, normalize_with_offsets, original_span
+
+
+def test_traditional_full_width_quotes_and_spaces_fold() -> None:
+    assert normalize("開展「主題教育」　ＡＢＣ１２３") == '开展"主题教育" abc123'
+    assert normalize("  多个   空格\t\n") == "多个 空格"
+    assert normalize("零\u200b宽") == "零宽"
+
+
+def test_leader_placeholder_expands_only_before_chinese() -> None:
+    assert normalize("学习A新时代中国特色社会主义思想") == "学习习近平新时代中国特色社会主义思想"
+    assert normalize("《A著作选读》") == "《习近平著作选读》"
+    assert normalize("政务服务APP") == "政务服务app"
+
+
+def test_offsets_map_a_match_back_to_the_original_text() -> None:
+    text = "把学习A新时代中国特色　社会主义思想"
+    norm, origin = normalize_with_offsets(text)
+    at = norm.index("习近平新时代")
+    start, end = original_span(origin, at, at + len("习近平新时代"))
+    assert text[start:end] == "A新时代"
+
+
+@given(st.text(max_size=200))
+def test_offsets_are_monotonic_and_in_range(text: str) -> None:
+    norm, origin = normalize_with_offsets(text)
+    assert len(origin) == len(norm) + 1
+    assert origin == sorted(origin)
+    assert all(0 <= i <= len(text) for i in origin)
