@@ -61,9 +61,7 @@ def timed(kind: str, callback: Handler) -> Handler:
 async def post_init(application: Application) -> None:  # type: ignore[type-arg]
     """Register the command menu (Chinese, and English for English-language users); catch up a missed digest."""
     await application.bot.set_my_commands([BotCommand(name, zh) for name, zh, _ in COMMANDS])
-    await application.bot.set_my_commands(
-        [BotCommand(name, en) for name, _, en in COMMANDS], language_code="en"
-    )
+    await application.bot.set_my_commands([BotCommand(name, en) for name, _, en in COMMANDS], language_code="en")
     svc: Services = application.bot_data[SERVICES_KEY]
     settings = svc.settings
     if (
@@ -88,9 +86,7 @@ def build_application(settings: BotSettings, library: Library, *, pace_sends: bo
     )
     if settings.base_url:
         builder = builder.base_url(settings.base_url)
-        builder = builder.base_file_url(
-            settings.base_file_url or settings.base_url.replace("/bot", "/file/bot")
-        )
+        builder = builder.base_file_url(settings.base_file_url or settings.base_url.replace("/bot", "/file/bot"))
     if pace_sends:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
     application = builder.build()
@@ -115,9 +111,7 @@ def build_application(settings: BotSettings, library: Library, *, pace_sends: bo
         ("stats", handlers.stats_command),
     ):
         application.add_handler(CommandHandler(name, timed(f"/{name}", callback)))
-    application.add_handler(
-        MessageHandler(filters.COMMAND, timed("unknown-command", handlers.unknown_command))
-    )
+    application.add_handler(MessageHandler(filters.COMMAND, timed("unknown-command", handlers.unknown_command)))
     # Questions, files, buttons, inline mode.
     application.add_handler(
         MessageHandler(

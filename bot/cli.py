@@ -24,9 +24,7 @@ def run(ctx: click.Context) -> None:
     """Start the bot, or the terminal chat when there is no token."""
     settings: BotSettings = settings_or_exit(BotSettings)
     if settings.webhook_url and settings.webhook_secret is None:
-        raise click.ClickException(
-            "setting REPORTBOT_WEBHOOK_SECRET: required when REPORTBOT_WEBHOOK_URL is set"
-        )
+        raise click.ClickException("setting REPORTBOT_WEBHOOK_SECRET: required when REPORTBOT_WEBHOOK_URL is set")
     secrets = [settings.token.get_secret_value() if settings.token else ""]
     configure_logging(settings.log_level if settings.token else "WARNING", secrets)
     ctx.obj["settings"] = settings

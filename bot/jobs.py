@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import date, datetime
 
 from telegram import Bot
 from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
@@ -28,15 +28,11 @@ async def send_with_retry(bot: Bot, chat_id: int, replies: list[Reply]) -> None:
     for reply in replies:
         for attempt in range(SEND_ATTEMPTS):
             try:
-                await bot.send_message(
-                    chat_id, reply.text, reply_markup=reply.markup, disable_web_page_preview=True
-                )
+                await bot.send_message(chat_id, reply.text, reply_markup=reply.markup, disable_web_page_preview=True)
                 break
             except RetryAfter as exc:
                 delay = (
-                    exc.retry_after.total_seconds()
-                    if hasattr(exc.retry_after, "total_seconds")
-                    else exc.retry_after
+                    exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else exc.retry_after
                 )
                 log.warning("flood limit for chat %s: waiting %.1fs", chat_id, float(delay))
                 await asyncio.sleep(float(delay))
@@ -53,8 +49,11 @@ async def send_with_retry(bot: Bot, chat_id: int, replies: list[Reply]) -> None:
 
 async def deliver_digests(bot: Bot, svc: Services, *, now: datetime | None = None) -> dict[str, int]:
     """Send today's digest to every subscriber who has not had it; returns counts by outcome."""
-    now = now or datetime.now(svc.settings.tz)
-    day = now.date()
+    async with svc.digest_lock:
+        return await _deliver(bot, svc, (now or datetime.now(svc.settings.tz)).date())
+
+
+async def _deliver(bot: Bot, svc: Services, day: date) -> dict[str, int]:
     store = svc.library.store
     outcome = {"sent": 0, "skipped": 0, "unsubscribed": 0, "failed": 0}
     for sub in await asyncio.to_thread(store.subscribers):

@@ -42,10 +42,7 @@ class Reply:
         if not self.keyboard:
             return None
         return InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(label, callback_data=data) for label, data in row]
-                for row in self.keyboard
-            ]
+            [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in self.keyboard]
         )
 
 
@@ -244,9 +241,7 @@ def reports_reply(reports: Sequence[Report], lang: str, page: int = 0) -> Reply:
     page = max(0, min(page, pages - 1))
     shown = reports[page * REPORTS_PER_PAGE : (page + 1) * REPORTS_PER_PAGE]
     lines = [t("reports_head", lang, count=len(reports))]
-    lines += [
-        t("report_line", lang, id=r.id, title=esc(r.title), paragraphs=r.paragraph_count) for r in shown
-    ]
+    lines += [t("report_line", lang, id=r.id, title=esc(r.title), paragraphs=r.paragraph_count) for r in shown]
     if pages > 1:
         lines.append(t("page", lang, page=page + 1, pages=pages))
     rows: list[tuple[tuple[str, str], ...]] = [
@@ -266,16 +261,12 @@ def reports_reply(reports: Sequence[Report], lang: str, page: int = 0) -> Reply:
 def outline_replies(outline: Outline, lang: str) -> list[Reply]:
     """A report's outline: its headings, with a button per section (up to Telegram's sensible limits)."""
     r = outline.report
-    head = t(
-        "outline_head", lang, id=r.id, title=esc(r.title), paragraphs=r.paragraph_count, source=esc(r.source)
-    )
+    head = t("outline_head", lang, id=r.id, title=esc(r.title), paragraphs=r.paragraph_count, source=esc(r.source))
     lines = [f"{'　' * (s.level - 1)}{esc(s.heading)} <i>(§{s.paragraph})</i>" for s in outline.sections]
     if not lines:
         lines = [t("outline_empty", lang)]
     messages = pack_lines([head, *lines])
-    rows = tuple(
-        ((f"{_short(s.heading, 18)}", callback("p", r.id, s.paragraph)),) for s in outline.sections[:40]
-    )
+    rows = tuple(((f"{_short(s.heading, 18)}", callback("p", r.id, s.paragraph)),) for s in outline.sections[:40])
     return [Reply(m, rows if i == len(messages) - 1 else ()) for i, m in enumerate(messages)]
 
 

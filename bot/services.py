@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections import OrderedDict, deque
@@ -71,6 +72,8 @@ class Services:
     settings: BotSettings
     answers: AnswerCache = field(default_factory=AnswerCache)
     limiter: RateLimiter = field(init=False)
+    # one digest run at a time: the daily job and a catch-up run must not both send to a chat
+    digest_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.settings.rate_limit)

@@ -51,11 +51,7 @@ class BotSettings(LibrarySettings):
     @field_validator("token", mode="before")
     @classmethod
     def _check_token(cls, value: Any) -> Any:
-        if (
-            isinstance(value, str)
-            and value.strip()
-            and not re.fullmatch(r"\d+:[A-Za-z0-9_-]{5,}", value.strip())
-        ):
+        if isinstance(value, str) and value.strip() and not re.fullmatch(r"\d+:[A-Za-z0-9_-]{5,}", value.strip()):
             raise ValueError("does not look like a bot token from @BotFather (digits:letters)")
         return value.strip() if isinstance(value, str) and value.strip() else None
 

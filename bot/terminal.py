@@ -56,8 +56,7 @@ def chat(library: Library, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdou
     interactive = stdin.isatty() and stdout.isatty()
     if interactive:
         stdout.write(
-            to_terminal(t("start", ZH), color=True)
-            + "\n（没有设置 TELEGRAM_BOT_TOKEN：在终端中问答，Ctrl-D 退出）\n"
+            to_terminal(t("start", ZH), color=True) + "\n（没有设置 TELEGRAM_BOT_TOKEN：在终端中问答，Ctrl-D 退出）\n"
         )
     while True:
         if interactive:

@@ -52,7 +52,7 @@ else
     say "building in place in $APP_DIR"
 fi
 ls "$APP_DIR"/data/reports/*.txt >/dev/null 2>&1 || die "no reports in $APP_DIR/data/reports (the bundled corpus)"
-[ -f "$APP_DIR/data/dict.txt" ] || say "warning: no $APP_DIR/data/dict.txt (jieba domain dictionary)"
+[ -f "$APP_DIR/data/dict.txt" ] || die "no $APP_DIR/data/dict.txt (the jieba domain dictionary; the bot needs it)"
 
 # 2. Stage the package sources in a temporary directory and install from there, so that setuptools' build/ and
 #    *.egg-info never land in the checkout (which may be read-only, shared, or an engineer's work tree).

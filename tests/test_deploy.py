@@ -32,12 +32,15 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 DEPLOY = REPO / "deploy"
 
-# Every setting the program reads (README / bot settings). deploy/example.env must document each one.
+# Every setting the program reads. deploy/example.env must document each one (and a test below checks this
+# list against the settings classes themselves).
 SETTINGS = (
     "TELEGRAM_BOT_TOKEN",
     "TELEGRAM_BASE_URL",
+    "TELEGRAM_BASE_FILE_URL",
     "REPORTBOT_DB",
     "REPORTBOT_REPORTS_DIR",
+    "REPORTBOT_DICT",
     "REPORTBOT_ADMINS",
     "REPORTBOT_ALLOWED_CHATS",
     "REPORTBOT_TZ",
@@ -104,7 +107,8 @@ def check_bot_service(service: dict, compose: dict, name: str) -> None:
     assert env_files == [".env"], f"{name}: settings must come from deploy/.env, got {env_files}"
     env = environment(service)
     assert env.get("REPORTBOT_DB") == "/data/reports.db", f"{name}: the database must live on the /data volume"
-    assert "TELEGRAM_BOT_TOKEN" not in env, f"{name}: the token belongs in deploy/.env, not the compose file"
+    # The token's value stays in deploy/.env; compose only refuses to start without one.
+    assert env["TELEGRAM_BOT_TOKEN"].startswith("${TELEGRAM_BOT_TOKEN:?"), f"{name}: token must be required"
     volumes = service["volumes"]
     assert "reportbot-data:/data" in volumes, f"{name}: /data must be the named volume reportbot-data"
     assert "reportbot-data" in (compose.get("volumes") or {}), f"{name}: volume reportbot-data is not declared"
@@ -227,6 +231,13 @@ def test_example_env_documents_every_setting_with_a_comment() -> None:
     for name, (i, _, _) in found.items():
         above = lines[i - 1] if i else ""
         assert above.startswith("# ") and not SETTING_LINE.match(above), f"example.env: {name} has no comment"
+
+
+def test_example_env_covers_the_settings_the_program_reads() -> None:
+    from bot.settings import BotSettings
+
+    read = {field.alias for field in BotSettings.model_fields.values() if field.alias}
+    assert read == set(SETTINGS), f"SETTINGS in this test is out of date: {sorted(read ^ set(SETTINGS))}"
 
 
 def test_example_env_is_portable_and_means_what_it_says() -> None:
@@ -365,6 +376,17 @@ def systemd_unescape(value: str) -> str:
     assert not re.search(r"%[^%]", value.replace("%%", "")), f"unexpected specifier in {value}"
     assert not re.search(r"\$[^$]", value.replace("$$", "")), f"unexpected variable in {value}"
     return value.replace("%%", "%").replace("$$", "$")
+
+
+def test_service_refuses_to_start_without_a_token(tmp_path: Path) -> None:
+    """ExecStartPre= stops `reportbot run` from starting its terminal chat (and exiting 0) under systemd."""
+    unit = parse_unit(DEPLOY / "reportbot.service")
+    argv = shlex.split(systemd_unescape(one(unit, "Service", "ExecStartPre")))
+    base = {"PATH": os.environ["PATH"]}
+    missing = subprocess.run(argv, env=base, capture_output=True, text=True, timeout=30)
+    assert missing.returncode != 0 and "TELEGRAM_BOT_TOKEN" in missing.stderr
+    present = subprocess.run(argv, env={**base, "TELEGRAM_BOT_TOKEN": "123456:replace-me"}, timeout=30)
+    assert present.returncode == 0
 
 
 def test_backup_timer_runs_the_backup_service_nightly() -> None:

@@ -1,0 +1,265 @@
+"""End to end: the real Application and HTTP stack against the fake Bot API server; users send messages,
+commands, button presses, inline queries and documents; we assert on the Bot API calls the bot makes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.render import MAX_CALLBACK_BYTES
+from retrieval import Library
+from tests.botharness import ADMIN, GROUP, OTHER, USER, ask, bot_settings, buttons, running_bot
+from tests.fakebotapi import FakeBotApi, running_fake_bot_api
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    async with running_fake_bot_api() as server:
+        yield server
+        # Telegram would have rejected nothing the bot sent: valid HTML, within limits, small callback data.
+        rejected = [(c.method, c.description) for c in server.calls() if c.response_status == 400]
+        assert rejected == []
+        for call in server.calls():
+            for _, data in buttons(call):
+                assert len(data.encode()) <= MAX_CALLBACK_BYTES
+
+
+async def test_start_help_and_command_menu(api: FakeBotApi, library: Library) -> None:
+    async with running_bot(api, library):
+        start = await ask(api, "/start")
+        assert start.params["parse_mode"] == "HTML"
+        assert "工作汇报问答机器人" in start.text
+        assert [data for _, data in buttons(start)] == ["x:0", "x:1", "x:2"]
+        help_reply = await ask(api, "/help")
+        assert "/mentions" in help_reply.text and "/subscribe" in help_reply.text
+    zh = api.commands()
+    en = api.commands(language_code="en")
+    assert [c["command"] for c in zh][:3] == ["start", "help", "reports"]
+    assert any(c["description"] == "报告列表" for c in zh)
+    assert any(c["description"] == "List reports" for c in en)
+
+
+async def test_example_button_answers_the_question(api: FakeBotApi, library: Library) -> None:
+    async with running_bot(api, library):
+        await ask(api, "/start")
+        mark = api.mark()
+        api.push_callback_query("x:0", USER, USER)
+        reply = await api.wait_for("sendMessage", lambda c: c.chat_id == USER, since=mark)
+        assert "份报告提到“四下基层”" in reply.text
+
+
+async def test_mention_question_lists_every_report_with_quotes(api: FakeBotApi, library: Library) -> None:
+    async with running_bot(api, library):
+        reply = await ask(api, "哪些报告提到四下基层")
+    text = reply.text
+    assert "共有 <b>2</b> 份报告提到“四下基层”" in text
+    assert text.count("<blockquote>") == 2 and "<b>四下基层</b>" in text
+    assert "《主题教育工作开展情况》" in text and "《主题教育开展情况》" in text
+    assert "第4段" in text and "第7段" in text
+    assert ("全文 #1·4", "p:1:4") in buttons(reply)
+
+
+async def test_search_pages_edit_the_message_in_place(api: FakeBotApi, library: Library) -> None:
+    async with running_bot(api, library):
+        first = await ask(api, "全县生产总值达到多少？")
+        assert "<b>全县生产总值达到</b>364.2亿元" in first.text
+        assert "第 1/3 页" in first.text
+        nav = [data for label, data in buttons(first) if "下一页" in label]
+        assert len(nav) == 1
+        message_id = first.result["message_id"]
+        mark = api.mark()
+        api.push_callback_query(nav[0], USER, USER, message_id)
+        edited = await api.wait_for("editMessageText", since=mark)
+        assert edited.params["message_id"] == message_id and "第 2/3 页" in edited.text
+        prev = [data for label, data in buttons(edited) if "上一页" in label]
+        mark = api.mark()
+        api.push_callback_query(prev[0], USER, USER, message_id)
+        back = await api.wait_for("editMessageText", since=mark)
+        assert "第 1/3 页" in back.text
+        await api.wait_for("answerCallbackQuery", since=mark)
+
+
+async def test_full_paragraph_button(api: FakeBotApi, library: Library) -> None:
+    async with running_bot(api, library):
+        mark = api.mark()
+        api.push_callback_query("p:2:9", USER, USER, 1, message_text="earlier answer")
+        reply = await api.wait_for("sendMessage", since=mark)
+    assert "第9段" in reply.text and "全县生产总值达到364.2亿元" in reply.text
+
+
+async def test_button_after_restart_says_ask_again(api: FakeBotApi, library: Library) -> None:
+    async with running_bot(api, library):
+        first = await ask(api, "全县生产总值达到多少？")
+        nav = [data for label, data in buttons(first) if "下一页" in label][0]
+    async with running_bot(api, library):  # a new process: the answer cache is gone
+        mark = api.mark()
+        api.push_callback_query(nav, USER, USER, first.result["message_id"])
+        answered = await api.wait_for("answerCallbackQuery", since=mark)
+        paragraph_mark = api.mark()
+        api.push_callback_query("p:2:9", USER, USER)  # stateless buttons keep working
+        await api.wait_for("sendMessage", since=paragraph_mark)
+    assert "请重新提问" in answered.params["text"] and answered.params.get("show_alert") in (True, "true")
+
+
+async def test_answer_that_needs_several_messages(api: FakeBotApi, library: Library) -> None:
+    long_paragraph = "".join(f"第{i}句话说明<工作>&进展情况，推进四下基层落实。" for i in range(300))
+    async with running_bot(api, library):
+        mark = api.mark()
+        api.push_document(f"长报告\n{long_paragraph}\n".encode(), "long.txt", ADMIN, ADMIN)
+        added = await api.wait_for("sendMessage", since=mark)
+        assert "已添加报告 #6" in added.text
+        mark = api.mark()
+        api.push_callback_query("p:6:2", ADMIN, ADMIN)
+        parts = await api.wait_for_count("sendMessage", 3, since=mark)
+    assert all(len(p.text) <= 4096 for p in parts)
+    assert "(1/" in parts[0].text and "&lt;工作&gt;&amp;" in parts[0].text
+    assert all(p.text.count("<blockquote>") == p.text.count("</blockquote>") == 1 for p in parts)
+
+
+async def test_groups_answer_only_when_addressed(api: FakeBotApi, library: Library) -> None:
+    async with running_bot(api, library):
+        mark = api.mark()
+        api.push_message("哪些报告提到双报到", GROUP, USER, chat_type="supergroup", chat_title="办公室")
+        addressed = await ask(
+            api, f"@{api.bot_username} 哪些报告提到双报到", chat_id=GROUP, chat_type="supergroup", chat_title="办公室"
+        )
+        assert "双报到" in addressed.text
+        assert len([c for c in api.calls("sendMessage", chat_id=GROUP) if c.seq >= mark]) == 1
+        reply_to_bot = await ask(
+            api, "那三会一课呢？哪些报告提到三会一课", chat_id=GROUP, chat_type="supergroup",
+            reply_to_message=addressed.result,
+        )
+        assert "三会一课" in reply_to_bot.text
+        command = await ask(api, f"/mentions@{api.bot_username} 主题党日", chat_id=GROUP, chat_type="supergroup")
+        assert "主题党日" in command.text
+
+
+async def test_inline_mode_offers_passages(api: FakeBotApi, library: Library) -> None:
+    async with running_bot(api, library):
+        mark = api.mark()
+        api.push_inline_query("四下基层", USER)
+        call = await api.wait_for("answerInlineQuery", since=mark)
+    results = call.params["results"]
+    assert 2 <= len(results) <= 10 and len({r["id"] for r in results}) == len(results)
+    assert all(r["input_message_content"]["parse_mode"] == "HTML" for r in results)
+    assert all("<b>四下基层</b>" in r["input_message_content"]["message_text"] for r in results[:2])
+
+
+async def test_browsing_commands(api: FakeBotApi, library: Library) -> None:
+    async with running_bot(api, library):
+        listing = await ask(api, "/reports")
+        assert "共 5 份报告" in listing.text and "#3 《2023年主题教育开展情况汇报》 · 11段" in listing.text
+        assert ("#1 主题教育工作开展情况", "o:1") in buttons(listing)
+        outline = await ask(api, "/report 4")
+        assert "二、主要做法及成效" in outline.text and "（一）下好理论学习先手棋" in outline.text
+        assert len(buttons(outline)) == 7
+        assert "没有编号为 99 的报告" in (await ask(api, "/report 99")).text
+        assert "用法：/report" in (await ask(api, "/report")).text
+        assert "用法：/search" in (await ask(api, "/search")).text
+        assert "用法：/mentions" in (await ask(api, "/mentions")).text
+        assert "用法：/watch" in (await ask(api, "/watch")).text
+        assert "用法：/unwatch" in (await ask(api, "/unwatch")).text
+        assert "/help" in (await ask(api, "/nosuchcommand")).text
+        stats = await ask(api, "/stats")
+        assert "报告 <b>5</b> 份" in stats.text
+        search = await ask(api, "/search 哪些报告提到四下基层")  # /search ranks even a mention-style question
+        assert "最相关的段落" in search.text
+        mark = api.mark()
+        api.push_callback_query("o:3", USER, USER)
+        assert "一、抓细谋划部署" in (await api.wait_for("sendMessage", since=mark)).text
+
+
+async def test_subscriptions_and_watches(api: FakeBotApi, library: Library) -> None:
+    async with running_bot(api, library):
+        assert "已订阅" in (await ask(api, "/subscribe")).text
+        assert "已经订阅" in (await ask(api, "/subscribe")).text
+        assert "已关注“调查研究”" in (await ask(api, "/watch 调查研究")).text
+        assert "已经在关注" in (await ask(api, "/watch 调查研究")).text
+        assert "• 调查研究" in (await ask(api, "/watches")).text
+        assert "已取消关注" in (await ask(api, "/unwatch 调查研究")).text
+        assert "没有关注" in (await ask(api, "/unwatch 调查研究")).text
+        assert "还没有关注" in (await ask(api, "/watches")).text
+        assert "已取消订阅" in (await ask(api, "/unsubscribe")).text
+        assert "还没有订阅" in (await ask(api, "/unsubscribe")).text
+        digest = await ask(api, "/digest")
+        assert "每日摘要" in digest.text and "今日一段" in digest.text
+
+
+async def test_english_users_get_english(api: FakeBotApi, library: Library) -> None:
+    async with running_bot(api, library):
+        reply = await ask(api, "which reports mention 四下基层", language_code="en")
+        assert "<b>2</b> reports mention “四下基层”" in reply.text and "¶4" in reply.text
+
+
+async def test_admin_upload_unchanged_refused_and_bad_files(api: FakeBotApi, library: Library) -> None:
+    report = "新增报告标题汇报\n一、主要做法\n我们坚持四下基层，推动工作落实。\n".encode("gb18030")
+    async with running_bot(api, library):
+        mark = api.mark()
+        api.push_document(report, "new.txt", ADMIN, ADMIN)
+        assert "已添加报告 #6 《新增报告标题汇报》，共3段" in (await api.wait_for("sendMessage", since=mark)).text
+        mark = api.mark()
+        api.push_document(report, "new.txt", ADMIN, ADMIN)
+        assert "没有变化" in (await api.wait_for("sendMessage", since=mark)).text
+        mark = api.mark()
+        api.push_document(report, "new.txt", OTHER, OTHER)
+        assert "只有管理员" in (await api.wait_for("sendMessage", chat_id_is(OTHER), since=mark)).text
+        mark = api.mark()
+        api.push_document(bytes(range(256)) * 20, "junk.txt", ADMIN, ADMIN)
+        assert "无法添加：junk.txt" in (await api.wait_for("sendMessage", since=mark)).text
+        mark = api.mark()
+        api.push_document(b"PK\x03\x04broken", "broken.docx", ADMIN, ADMIN)
+        assert "无法添加：broken.docx" in (await api.wait_for("sendMessage", since=mark)).text
+        mark = api.mark()
+        api.push_document(None, "huge.pdf", ADMIN, ADMIN, file_size=500 * 1024 * 1024)
+        assert "文件太大" in (await api.wait_for("sendMessage", since=mark)).text
+        assert not [c for c in api.calls("getFile") if c.seq >= mark]  # refused before download
+        answer = await ask(api, "哪些报告提到四下基层")
+        assert "共有 <b>3</b> 份报告" in answer.text
+    assert library.stats()["reports"] == 6
+
+
+def chat_id_is(chat_id: int):  # type: ignore[no-untyped-def]
+    return lambda call: call.chat_id == chat_id
+
+
+async def test_bad_questions_get_clear_answers(api: FakeBotApi, library: Library) -> None:
+    async with running_bot(api, library):
+        assert "太长" in (await ask(api, "四" * 10_000)).text
+        assert "没有找到" in (await ask(api, "😀😀😀")).text
+        html_like = await ask(api, "<b>四下基层</b> & <script>")
+        assert "&lt;b&gt;" not in html_like.text or "<b>四下基层</b>" in html_like.text
+        sql = await ask(api, "'; DROP TABLE reports; --")
+        assert sql.response_status == 200
+    assert library.stats()["reports"] == 5
+
+
+async def test_allow_list_refuses_other_chats(api: FakeBotApi, library: Library) -> None:
+    settings = bot_settings(api, library.store.path, REPORTBOT_ALLOWED_CHATS=str(USER))  # type: ignore[arg-type]
+    async with running_bot(api, library, settings):
+        assert "仅供内部使用" in (await ask(api, "哪些报告提到四下基层", chat_id=OTHER, user_id=OTHER)).text
+        assert "四下基层" in (await ask(api, "哪些报告提到四下基层")).text
+        mark = api.mark()
+        api.push_inline_query("四下基层", OTHER)
+        assert (await api.wait_for("answerInlineQuery", since=mark)).params["results"] == []
+
+
+async def test_rate_limit_is_friendly(api: FakeBotApi, library: Library) -> None:
+    settings = bot_settings(api, library.store.path, REPORTBOT_RATE_LIMIT="2")  # type: ignore[arg-type]
+    async with running_bot(api, library, settings):
+        await ask(api, "四下基层")
+        await ask(api, "三会一课")
+        assert "太快" in (await ask(api, "主题党日")).text
+        assert "太快" not in (await ask(api, "主题党日", chat_id=OTHER, user_id=OTHER)).text
+
+
+async def test_token_never_reaches_logs(api: FakeBotApi, library: Library, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with running_bot(api, library):
+        await ask(api, "哪些报告提到四下基层")
+        api.fail_next("sendMessage", status=500)
+        await ask(api, "/stats")
+    assert caplog.records and "handled in" in caplog.text
+    assert api.token not in caplog.text
+    assert api.token.split(":")[1] not in caplog.text
