@@ -157,8 +157,7 @@ def show(ctx: click.Context, report: str, paragraph: int | None, as_json: bool) 
                         "source": r.source,
                         "paragraphs": r.paragraph_count,
                         "sections": [
-                            {"level": s.level, "heading": s.heading, "paragraph": s.paragraph}
-                            for s in outline.sections
+                            {"level": s.level, "heading": s.heading, "paragraph": s.paragraph} for s in outline.sections
                         ],
                     }
                 )
@@ -182,9 +181,7 @@ def show(ctx: click.Context, report: str, paragraph: int | None, as_json: bool) 
                 return
             click.echo(f"《{r.title}》 · {p.section or '—'} · 第{p.number}段\n{p.text}")
     except UnknownReport as exc:
-        raise click.ClickException(
-            f"没有编号为 {exc.report_id} 的报告（用 reportbot reports 查看）"
-        ) from None
+        raise click.ClickException(f"没有编号为 {exc.report_id} 的报告（用 reportbot reports 查看）") from None
     except UnknownParagraph as exc:
         raise click.ClickException(f"报告 #{exc.report_id} 没有第{exc.paragraph}段") from None
 
@@ -234,9 +231,7 @@ def _questions(args: tuple[str, ...]) -> Iterator[str]:
 
 @cli.command(help="Answer questions given as arguments, or one per line from stdin.")
 @click.argument("questions", nargs=-1)
-@click.option(
-    "--limit", default=5, show_default=True, type=click.IntRange(1, 50), help="Passages per answer."
-)
+@click.option("--limit", default=5, show_default=True, type=click.IntRange(1, 50), help="Passages per answer.")
 @json_option
 @click.pass_context
 def ask(ctx: click.Context, questions: tuple[str, ...], limit: int, as_json: bool) -> None:

@@ -49,9 +49,7 @@ def summarize(library: Library, report: Report) -> NewReport:
             sentence = text[start:end].strip()
             if len(sentence) < 15:
                 continue
-            terms = [
-                term for term in library.segmenter.terms(sentence) if len(term) > 1 and not term.isdigit()
-            ]
+            terms = [term for term in library.segmenter.terms(sentence) if len(term) > 1 and not term.isdigit()]
             weights = [library.idf(term) for term in set(terms)]
             for term in set(terms):
                 term_weights[term] = term_weights.get(term, 0.0) + library.idf(term)

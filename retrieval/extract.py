@@ -122,8 +122,7 @@ MESSAGES: Final[Mapping[str, tuple[str, str, str]]] = types.MappingProxyType(
         "no_text": (
             "no_text",
             "PDF 中没有文字层（可能是扫描件或图片），请提供可以复制文字的版本",
-            "the PDF has no text layer (probably a scan or images); "
-            "please provide a version with selectable text",
+            "the PDF has no text layer (probably a scan or images); please provide a version with selectable text",
         ),
         "io_error": (
             "io_error",
@@ -538,9 +537,7 @@ _MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\s]*(?:\s+[\"'][^\"']*[\"'])?\)")
 # In these reports `**区`, `*县` are anonymised place names, so `**` next to an administrative
 # unit is never taken as a bold delimiter (better to leave `**` than to destroy a name).
 _ADMIN_UNITS: Final = "区县市镇乡村省州旗盟"
-_MD_STRONG_STAR = re.compile(
-    rf"(?<![\\*])\*\*(?![\s*{_ADMIN_UNITS}])(.+?)(?<![\s*\\])\*\*(?![*{_ADMIN_UNITS}])"
-)
+_MD_STRONG_STAR = re.compile(rf"(?<![\\*])\*\*(?![\s*{_ADMIN_UNITS}])(.+?)(?<![\s*\\])\*\*(?![*{_ADMIN_UNITS}])")
 _MD_STRONG_UNDERSCORE = re.compile(r"(?<![\\_\w])__(?![\s_])(.+?)(?<![\s_\\])__(?![_\w])")
 _PLACEHOLDER = re.compile(r"\x00(\d+)\x00")
 

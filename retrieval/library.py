@@ -207,9 +207,7 @@ class Library:
                 if paragraph.kind == "body":
                     terms = terms + heading_terms
                 passages.append(
-                    NewPassage(
-                        paragraph.number, paragraph.kind, span.start, span.end, label, tuple(terms), norm
-                    )
+                    NewPassage(paragraph.number, paragraph.kind, span.start, span.end, label, tuple(terms), norm)
                 )
         return self.store.save_report(
             source=extracted.source,
@@ -287,9 +285,7 @@ class Library:
             return Answer(query, "mention", term, passages=nearest.passages, nearest=bool(nearest.passages))
         order = sorted(per_report, key=lambda rid: (-per_report[rid], rid))
         reports = tuple(
-            ReportMentions(
-                self._reports[rid], per_report[rid], self._quote(first[rid], 0.0, [needle], exact=True)
-            )
+            ReportMentions(self._reports[rid], per_report[rid], self._quote(first[rid], 0.0, [needle], exact=True))
             for rid in order
         )
         return Answer(query, "mention", term, reports=reports, passages=tuple(m.quote for m in reports))
@@ -305,9 +301,7 @@ class Library:
             return []
         with self._lock:
             found = self._mentions.find(needle)
-            ids = sorted(
-                pid for pid in (self._positions.passage_ids[pos] for pos in found) if pid > after_passage_id
-            )
+            ids = sorted(pid for pid in (self._positions.passage_ids[pos] for pos in found) if pid > after_passage_id)
         return [self._quote(pid, 0.0, [needle], exact=True) for pid in ids[:limit]]
 
     def passage_of_the_day(self, seed: int, *, min_chars: int = 40) -> Quote | None:
@@ -361,9 +355,7 @@ class Library:
         return {**self.store.counts(), "last_ingest": self.store.meta("last_ingest")}
 
 
-def _diversify(
-    hits: Sequence[tuple[int, int, float]], limit: int, per_report: int
-) -> list[tuple[int, int, float]]:
+def _diversify(hits: Sequence[tuple[int, int, float]], limit: int, per_report: int) -> list[tuple[int, int, float]]:
     """Keep the ranking but let no report take more than `per_report` places while other reports have hits."""
     chosen: list[tuple[int, int, float]] = []
     spill: list[tuple[int, int, float]] = []

@@ -21,8 +21,7 @@ _QUOTES = {
     **dict.fromkeys("‘’‚‛‹›′｀＇", "'"),
 }
 _SPACES = dict.fromkeys(
-    "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
-    "\u202f\u205f\u3000\t\r\n\v\f",
+    "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000\t\r\n\v\f",
     " ",
 )
 _ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u202a\u202b\u202c\u202d\u202e")

@@ -14,9 +14,7 @@ _WHICH = r"(?:哪些|哪几份|哪几篇|哪几个|哪份|哪篇|哪个|什么)"
 _VERB = r"(?:提到|提及|提起|讲到|说到|谈到|写到|涉及|包含|含有|出现|用到)"
 
 _MENTION_PATTERNS = [
-    re.compile(
-        rf"^(?:请问)?(?:有)?{_WHICH}{_DOCS}(?:里|中|当中)?(?:都|还)?(?:有)?{_VERB}[了过]?(?P<term>.+)$"
-    ),
+    re.compile(rf"^(?:请问)?(?:有)?{_WHICH}{_DOCS}(?:里|中|当中)?(?:都|还)?(?:有)?{_VERB}[了过]?(?P<term>.+)$"),
     re.compile(
         rf"^(?P<term>.+?)(?:都|还)?(?:出现|被提到|被提及|提到|提及)(?:在|于)?{_WHICH}{_DOCS}(?:里|中|当中)?[了]?$"
     ),
@@ -27,9 +25,7 @@ _MENTION_PATTERNS = [
         r"includes?|says?)\s+(?P<term>.+)$",
         re.IGNORECASE,
     ),
-    re.compile(
-        r"^(?:reports?|documents?)\s+(?:mentioning|containing|that\s+mention)\s+(?P<term>.+)$", re.IGNORECASE
-    ),
+    re.compile(r"^(?:reports?|documents?)\s+(?:mentioning|containing|that\s+mention)\s+(?P<term>.+)$", re.IGNORECASE),
     re.compile(r"^(?:where\s+(?:is|are)\s+)(?P<term>.+?)\s+mentioned$", re.IGNORECASE),
 ]
 

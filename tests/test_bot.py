@@ -92,7 +92,7 @@ async def test_full_paragraph_button(api: FakeBotApi, library: Library) -> None:
 async def test_button_after_restart_says_ask_again(api: FakeBotApi, library: Library) -> None:
     async with running_bot(api, library):
         first = await ask(api, "全县生产总值达到多少？")
-        nav = [data for label, data in buttons(first) if "下一页" in label][0]
+        nav = next(data for label, data in buttons(first) if "下一页" in label)
     async with running_bot(api, library):  # a new process: the answer cache is gone
         mark = api.mark()
         api.push_callback_query(nav, USER, USER, first.result["message_id"])
@@ -128,7 +128,10 @@ async def test_groups_answer_only_when_addressed(api: FakeBotApi, library: Libra
         assert "双报到" in addressed.text
         assert len([c for c in api.calls("sendMessage", chat_id=GROUP) if c.seq >= mark]) == 1
         reply_to_bot = await ask(
-            api, "那三会一课呢？哪些报告提到三会一课", chat_id=GROUP, chat_type="supergroup",
+            api,
+            "那三会一课呢？哪些报告提到三会一课",
+            chat_id=GROUP,
+            chat_type="supergroup",
             reply_to_message=addressed.result,
         )
         assert "三会一课" in reply_to_bot.text

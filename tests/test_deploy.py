@@ -309,7 +309,9 @@ def verify(paths: Sequence[Path]) -> tuple[int, list[str]]:
     It exits 0 even for unknown keys and unparsable values, only printing warnings; so warnings count too."""
     proc = subprocess.run(
         [systemd_analyze(), "verify", "--man=no", *map(str, paths)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     ours = [ln for ln in (proc.stdout + proc.stderr).splitlines() if any(p.name in ln for p in paths)]
     return proc.returncode, ours
@@ -364,7 +366,9 @@ def test_systemd_service_settings_and_hardening(tmp_path: Path) -> None:
     copy = unit_copies(tmp_path)[0]
     proc = subprocess.run(
         [systemd_analyze(), "security", "--offline=true", "--man=no", "--threshold=20", str(copy)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     score = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", proc.stdout)
     assert proc.returncode == 0 and score, proc.stdout[-3000:] + proc.stderr
@@ -471,8 +475,9 @@ def test_dockerfile_slim_base_non_root_volume_healthcheck_and_build_script() -> 
     users = [args for word, args in final if word == "USER"]
     assert users and users[-1].split(":")[0] not in ("root", "0"), "the image must run as a non-root user"
     user = users[-1].split(":")[0]
-    assert any("useradd" in a and user in a.split() for word, a in final if word == "RUN"), \
+    assert any("useradd" in a and user in a.split() for word, a in final if word == "RUN"), (
         f"the final stage must create user {user}"
+    )
     volumes = [args for word, args in final if word == "VOLUME"]
     assert any("/data" in v for v in volumes), "the database directory /data must be a VOLUME"
     env = " ".join(args for word, args in final if word == "ENV")
@@ -526,7 +531,11 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     env.update(SRC_DIR=str(REPO), APP_DIR=str(root / "app"), VENV=str(root / "venv"), PYTHON=sys.executable)
     started = time.monotonic()
     proc = subprocess.run(
-        [str(DEPLOY / "build-image.sh")], env=env, capture_output=True, text=True, timeout=280,
+        [str(DEPLOY / "build-image.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=280,
     )
     result = Build(root / "app", root / "venv", proc, time.monotonic() - started)
     print(f"\ndeploy/build-image.sh: exit {proc.returncode} in {result.seconds:.1f}s")
@@ -536,8 +545,14 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
 def test_build_script_installs_the_project_and_reportbot_help_runs(build: Build) -> None:
     assert build.proc.returncode == 0, f"deploy/build-image.sh failed ({build.seconds:.0f}s)\n{build.log()}"
     reportbot = build.venv / "bin" / "reportbot"
-    proc = subprocess.run([str(reportbot), "--help"], cwd=build.app, env=minimal_env(build, build.app),
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [str(reportbot), "--help"],
+        cwd=build.app,
+        env=minimal_env(build, build.app),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0 and "run" in proc.stdout, proc.stdout + proc.stderr
 
     bundled = sorted(p.name for p in (REPO / "data" / "reports").glob("*.txt"))
@@ -546,14 +561,24 @@ def test_build_script_installs_the_project_and_reportbot_help_runs(build: Build)
         assert (build.app / "data" / "dict.txt").read_bytes() == (REPO / "data" / "dict.txt").read_bytes()
 
     # Runtime dependencies only: the [test] and [bench] extras stay out of the image.
-    listed = subprocess.run([str(build.venv / "bin" / "python"), "-m", "pip", "list", "--format=json"],
-                            capture_output=True, text=True, check=True, timeout=60)
+    listed = subprocess.run(
+        [str(build.venv / "bin" / "python"), "-m", "pip", "list", "--format=json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     names = {p["name"].lower() for p in json.loads(listed.stdout)}
     assert {"reportbot", "python-telegram-bot", "numpy", "rjieba"} <= names
     assert not names & {"pytest", "ruff", "mypy", "hypothesis", "matplotlib", "tantivy"}, names
     # Not an editable install: the code is copied into the venv, not read from the checkout.
-    site = subprocess.run([str(build.venv / "bin" / "python"), "-c", "import bot; print(bot.__file__)"],
-                          capture_output=True, text=True, timeout=60, cwd=build.app)
+    site = subprocess.run(
+        [str(build.venv / "bin" / "python"), "-c", "import bot; print(bot.__file__)"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=build.app,
+    )
     assert str(build.venv) in site.stdout, site.stdout + site.stderr
 
 
@@ -711,8 +736,9 @@ print("sandbox-ok")
 
 def syscall_groups() -> dict[str, list[str]]:
     """systemd's system call groups (@system-service, ...) as this systemd defines them."""
-    out = subprocess.run([systemd_analyze(), "syscall-filter"], capture_output=True, text=True,
-                         check=True, timeout=30).stdout
+    out = subprocess.run(
+        [systemd_analyze(), "syscall-filter"], capture_output=True, text=True, check=True, timeout=30
+    ).stdout
     groups: dict[str, list[str]] = {}
     current: list[str] | None = None
     for line in out.splitlines():
@@ -741,8 +767,19 @@ def sandbox_policy(unit_path: Path) -> dict:
         names = set().union(*(expand(x) for x in value.lstrip("~").split()))
         allow = allow - names if value.startswith("~") else allow | names
     # systemd.exec(5): always allowed, whatever the filter says.
-    allow |= {"execve", "exit", "exit_group", "getrlimit", "rt_sigreturn", "sigreturn", "clock_gettime",
-              "gettimeofday", "nanosleep", "clock_nanosleep", "time"}
+    allow |= {
+        "execve",
+        "exit",
+        "exit_group",
+        "getrlimit",
+        "rt_sigreturn",
+        "sigreturn",
+        "clock_gettime",
+        "gettimeofday",
+        "nanosleep",
+        "clock_nanosleep",
+        "time",
+    }
     families = [getattr(socket, name) for name in service["RestrictAddressFamilies"][-1].split()]
     library = ctypes.util.find_library("seccomp")
     if library is None:
@@ -758,8 +795,13 @@ def sandbox_policy(unit_path: Path) -> dict:
 
 def minimal_env(build: Build, home: Path) -> dict[str, str]:
     """What the service gets: no token, no dev environment."""
-    return {"PATH": f"{build.venv}/bin:/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "TMPDIR": str(home),
-            "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1"}
+    return {
+        "PATH": f"{build.venv}/bin:/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(home),
+        "TMPDIR": str(home),
+        "LANG": "C.UTF-8",
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 def sandboxed(command: Sequence[str], unit: str = "reportbot.service") -> list[str]:
@@ -772,8 +814,14 @@ def test_dependencies_work_under_the_units_seccomp_sandbox(build: Build, tmp_pat
     python = build.venv / "bin" / "python"
     if not python.exists():
         pytest.fail(f"build-image.sh did not create {python}\n{build.log()}")
-    proc = subprocess.run(sandboxed([str(python), "-c", DEPENDENCIES_WORKLOAD]), cwd=build.app,
-                          env=minimal_env(build, tmp_path), capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(
+        sandboxed([str(python), "-c", DEPENDENCIES_WORKLOAD]),
+        cwd=build.app,
+        env=minimal_env(build, tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert proc.returncode == 0 and "sandbox-ok" in proc.stdout, proc.stdout[-3000:] + proc.stderr[-5000:]
 
 
@@ -784,11 +832,13 @@ class Cli:
 
     def __call__(self, *args: str, ok: bool = True, unit: str = "reportbot.service") -> str:
         command = [str(self.build.venv / "bin" / "reportbot"), *args]
-        proc = subprocess.run(sandboxed(command, unit), cwd=self.build.app, env=self.env,
-                              capture_output=True, text=True, timeout=240)
+        proc = subprocess.run(
+            sandboxed(command, unit), cwd=self.build.app, env=self.env, capture_output=True, text=True, timeout=240
+        )
         if (proc.returncode == 0) != ok:
-            plain = subprocess.run(command, cwd=self.build.app, env=self.env, capture_output=True, text=True,
-                                   timeout=240)
+            plain = subprocess.run(
+                command, cwd=self.build.app, env=self.env, capture_output=True, text=True, timeout=240
+            )
             pytest.fail(
                 f"`reportbot {' '.join(args)}` under {unit}'s sandbox exited {proc.returncode} "
                 f"(without the sandbox: {plain.returncode}); expected {'0' if ok else 'an error'}\n"
@@ -802,8 +852,9 @@ def cli(build: Build, tmp_path: Path) -> Iterator[Cli]:
     if not (build.venv / "bin" / "reportbot").exists():
         pytest.fail(f"build-image.sh did not install reportbot\n{build.log()}")
     env = minimal_env(build, tmp_path)
-    env.update(REPORTBOT_DB=str(tmp_path / "data" / "reports.db"),
-               REPORTBOT_REPORTS_DIR=str(build.app / "data" / "reports"))
+    env.update(
+        REPORTBOT_DB=str(tmp_path / "data" / "reports.db"), REPORTBOT_REPORTS_DIR=str(build.app / "data" / "reports")
+    )
     yield Cli(build, env)
 
 

@@ -7,8 +7,26 @@ import pytest
 from retrieval import Library
 from tests.support import REPORTS
 
-TERMS = ["四下基层", "三会一课", "主题党日", "双报到", "两个维护", "四个自信", "我为群众办实事", "调查研究", "主题教育",
-         "存在问题", "吴书", "招商", "X名", "**区", "生产总值", "以学铸魂", "党", "APP"]
+TERMS = [
+    "四下基层",
+    "三会一课",
+    "主题党日",
+    "双报到",
+    "两个维护",
+    "四个自信",
+    "我为群众办实事",
+    "调查研究",
+    "主题教育",
+    "存在问题",
+    "吴书",
+    "招商",
+    "X名",
+    "**区",
+    "生产总值",
+    "以学铸魂",
+    "党",
+    "APP",
+]
 
 
 def _oracle(term: str) -> dict[str, int]:
@@ -35,8 +53,15 @@ def test_mentions_equal_a_scan_of_the_raw_files(corpus_library: Library, term: s
 
 @pytest.mark.parametrize(
     "question",
-    ["哪些报告提到四下基层", "哪几份报告提及“四下基层”？", "which reports mention 四下基层", "四下基层出现在哪些报告里",
-     "哪些报告中出现了「四下基层」", "提到四下基层的报告有哪些", "Which reports mention '四下基层'?"],
+    [
+        "哪些报告提到四下基层",
+        "哪几份报告提及“四下基层”？",
+        "which reports mention 四下基层",
+        "四下基层出现在哪些报告里",
+        "哪些报告中出现了「四下基层」",
+        "提到四下基层的报告有哪些",
+        "Which reports mention '四下基层'?",
+    ],
 )
 def test_every_phrasing_gives_the_same_complete_answer(corpus_library: Library, question: str) -> None:
     answer = corpus_library.ask(question)
