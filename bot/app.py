@@ -128,19 +128,23 @@ def build_application(settings: BotSettings, library: Library, *, pace_sends: bo
     return application
 
 
+def webhook_options(settings: BotSettings) -> dict[str, Any]:
+    """Where to listen and what to tell Telegram; PTB rejects requests without the secret token header."""
+    assert settings.webhook_url and settings.webhook_secret is not None
+    return {
+        "listen": settings.webhook_listen,
+        "port": settings.webhook_port,
+        "url_path": urlparse(settings.webhook_url).path.strip("/") or "telegram",
+        "webhook_url": settings.webhook_url,
+        "secret_token": settings.webhook_secret.get_secret_value(),
+        "allowed_updates": Update.ALL_TYPES,
+    }
+
+
 def run(settings: BotSettings, library: Library) -> None:
     """Run until stopped: webhook when REPORTBOT_WEBHOOK_URL is set, long polling otherwise."""
     application = build_application(settings, library)
     if settings.webhook_url:
-        assert settings.webhook_secret is not None
-        path = urlparse(settings.webhook_url).path.strip("/") or "telegram"
-        application.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=path,
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret.get_secret_value(),
-            allowed_updates=Update.ALL_TYPES,
-        )
+        application.run_webhook(**webhook_options(settings))
     else:
         application.run_polling(allowed_updates=Update.ALL_TYPES)

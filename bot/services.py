@@ -8,7 +8,7 @@ import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
-from telegram.ext import ContextTypes
+from telegram.ext import Application, ContextTypes
 
 from retrieval import Answer, Library
 
@@ -81,6 +81,11 @@ class Services:
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
     """The Services object the composition root put into bot_data."""
-    found = context.bot_data[SERVICES_KEY]
+    return services_of(context.application)
+
+
+def services_of(application: Application) -> Services:  # type: ignore[type-arg]
+    """The Services object of an application (for jobs and tests that hold the application)."""
+    found = application.bot_data[SERVICES_KEY]
     assert isinstance(found, Services)
     return found

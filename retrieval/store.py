@@ -224,7 +224,7 @@ class Store:
             try:
                 with self.db.atomic() as db:
                     yield db
-            except sqlite3.OperationalError as exc:
+            except sqlite3.DatabaseError as exc:  # read-only, full, locked, or a constraint: nothing was written
                 raise StorageError(str(exc)) from exc
 
     def _rows(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[dict[str, Any]]:

@@ -1,0 +1,159 @@
+"""The `reportbot` command line, driven through click's CliRunner on a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from tests.support import REPORTS
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("REPORTBOT_DB", str(tmp_path / "cli.db"))
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    return CliRunner()
+
+
+def _ingested(runner: CliRunner) -> CliRunner:
+    result = runner.invoke(cli, ["ingest", str(REPORTS)], obj={})
+    assert result.exit_code == 0, result.output
+    return runner
+
+
+def test_every_command_has_help() -> None:
+    assert isinstance(cli, click.Group)
+    for name, command in cli.commands.items():
+        assert command.help, name
+        assert CliRunner().invoke(cli, [name, "--help"], obj={}).exit_code == 0
+
+
+def test_ingest_is_idempotent_by_content(runner: CliRunner) -> None:
+    first = runner.invoke(cli, ["ingest", str(REPORTS)], obj={})
+    assert first.exit_code == 0 and first.output.count("added") == 5
+    second = runner.invoke(cli, ["ingest", "--json", str(REPORTS)], obj={})
+    assert [json.loads(line)["status"] for line in second.output.splitlines()] == ["unchanged"] * 5
+
+
+def test_reports_show_and_paragraph(runner: CliRunner) -> None:
+    _ingested(runner)
+    listing = [json.loads(line) for line in runner.invoke(cli, ["reports", "--json"], obj={}).output.splitlines()]
+    assert [r["source"] for r in listing] == sorted(p.name for p in REPORTS.glob("*.txt"))
+    assert listing[2]["title"] == "2023年主题教育开展情况汇报"
+    outline = json.loads(runner.invoke(cli, ["show", "4", "--json"], obj={}).output)
+    assert [s["heading"] for s in outline["sections"] if s["level"] == 1] == [
+        "一、主题教育开展情况",
+        "二、主要做法及成效",
+        "三、存在问题",
+        "四、下一步工作计划",
+    ]
+    paragraph = json.loads(runner.invoke(cli, ["show", "2", "9", "--json"], obj={}).output)
+    assert "全县生产总值达到364.2亿元" in paragraph["text"]
+    missing = runner.invoke(cli, ["show", "99"], obj={})
+    assert missing.exit_code != 0 and "没有编号为 99 的报告" in missing.output
+    assert runner.invoke(cli, ["show", "1", "999"], obj={}).exit_code != 0
+
+
+def test_ask_json_shape(runner: CliRunner) -> None:
+    _ingested(runner)
+    result = runner.invoke(cli, ["ask", "--json", "哪些报告提到四下基层", "全县生产总值达到多少？"], obj={})
+    mention, search = (json.loads(line) for line in result.output.splitlines())
+    assert mention["intent"] == "mention" and mention["term"] == "四下基层"
+    assert [r["source"] for r in mention["reports"]] == ["000_201c88f9c3d4f927.txt", "001_21f5e1b268e4dc66.txt"]
+    assert all(set(r) >= {"id", "title", "source", "mentions"} for r in mention["reports"])
+    assert all("四下基层" in p["text"] for p in mention["passages"])
+    assert search["intent"] == "search" and search["term"] is None
+    assert set(search["passages"][0]) >= {"report_id", "title", "source", "section", "paragraph", "text", "score"}
+    assert "364.2亿元" in search["passages"][0]["text"] and len(search["passages"][0]["text"]) < 400
+
+
+def test_ask_reads_questions_from_stdin(runner: CliRunner) -> None:
+    _ingested(runner)
+    result = runner.invoke(cli, ["ask", "--json"], input="哪些报告提到双报到\n\n主题党日\n", obj={})
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert [line["query"] for line in lines] == ["哪些报告提到双报到", "主题党日"]
+
+
+def test_bad_questions_are_answered_plainly(runner: CliRunner) -> None:
+    _ingested(runner)
+    for question, expected in [
+        (" ", "请输入问题"),
+        ("问" * 10_000, "问题太长"),
+        ("😀", "没有找到"),
+        ("<b>", "没有找到"),
+        ("'; DROP TABLE reports; --", ""),
+    ]:
+        result = runner.invoke(cli, ["ask", question], obj={})
+        assert result.exit_code == 0 and expected in result.output
+    assert "5" in runner.invoke(cli, ["stats"], obj={}).output
+
+
+def test_bad_files_fail_loudly_but_the_rest_is_ingested(runner: CliRunner, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "good.txt").write_text("好报告标题\n一、工作\n我们推进四下基层工作。\n", encoding="utf-16")
+    (folder / "junk.txt").write_bytes(bytes(range(256)) * 10)
+    (folder / "empty.md").write_bytes(b"")
+    (folder / "broken.docx").write_bytes(b"PK\x03\x04nothing")
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4\n garbage")
+    result = runner.invoke(cli, ["ingest", str(folder)], obj={})
+    assert result.exit_code == 1
+    assert "added" in result.stdout and "good.txt" in result.stdout
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert sorted(line.split(":")[1].strip() for line in errors) == [
+        "broken.docx",
+        "broken.pdf",
+        "empty.md",
+        "junk.txt",
+    ]
+
+
+def test_prune_drops_reports_whose_files_are_gone(runner: CliRunner, tmp_path: Path) -> None:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for path in sorted(REPORTS.glob("*.txt"))[:2]:
+        (folder / path.name).write_bytes(path.read_bytes())
+    assert runner.invoke(cli, ["ingest", str(folder)], obj={}).exit_code == 0
+    (folder / sorted(REPORTS.glob("*.txt"))[0].name).unlink()
+    result = runner.invoke(cli, ["ingest", "--prune", str(folder)], obj={})
+    assert "pruned" in result.output
+    assert len(runner.invoke(cli, ["reports", "--json"], obj={}).output.splitlines()) == 1
+
+
+def test_backup_and_restore(runner: CliRunner, tmp_path: Path) -> None:
+    _ingested(runner)
+    backup = tmp_path / "backup.db"
+    assert runner.invoke(cli, ["backup", str(backup)], obj={}).exit_code == 0
+    (tmp_path / "cli.db").unlink()
+    assert runner.invoke(cli, ["restore", str(backup)], obj={}).exit_code == 0
+    assert "报告 5 份" in runner.invoke(cli, ["stats"], obj={}).output
+    not_a_db = tmp_path / "notes.txt"
+    not_a_db.write_text("hello")
+    assert runner.invoke(cli, ["restore", str(not_a_db)], obj={}).exit_code != 0
+
+
+def test_run_without_token_chats_in_the_terminal(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REPORTBOT_REPORTS_DIR", str(REPORTS))
+    result = runner.invoke(cli, ["run"], input="哪些报告提到四下基层\n全县生产总值达到多少\n", obj={})
+    assert result.exit_code == 0, result.output
+    assert "共有 【2】 份报告提到“四下基层”" in result.output
+    assert "【全县生产总值达到】364.2亿元" in result.output
+
+
+def test_malformed_settings_stop_with_one_line(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in [
+        ("REPORTBOT_ADMINS", "alice"),
+        ("REPORTBOT_TZ", "Mars/Base"),
+        ("REPORTBOT_DIGEST_TIME", "25:00"),
+        ("TELEGRAM_BOT_TOKEN", "not-a-token"),
+    ]:
+        monkeypatch.setenv(name, value)
+        result = runner.invoke(cli, ["run"], input="", obj={})
+        assert result.exit_code != 0 and name in result.output and len(result.output.strip().splitlines()) == 1
+        monkeypatch.delenv(name)

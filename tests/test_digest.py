@@ -1,0 +1,101 @@
+"""The daily digest: new reports with summaries, watched terms, passage of the day; exactly once per chat a day."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from bot.jobs import DIGEST_JOB, deliver_digests
+from bot.services import services_of
+from retrieval import Library
+from retrieval.digest import build_digest
+from tests.botharness import ADMIN, OTHER, USER, ask, bot_settings, running_bot
+from tests.fakebotapi import FakeBotApi, running_fake_bot_api
+
+NEW_REPORT = (
+    "乡镇调研工作阶段性总结\n一、主要做法\n我们组织干部深入田间地头开展调查研究，形成调研报告12篇。"
+    "围绕乡村振兴和产业发展，推动解决群众反映的问题35个。\n二、存在问题\n部分干部调研不够深入，成果转化不够。\n"
+).encode()
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    async with running_fake_bot_api() as server:
+        yield server
+        assert [c.description for c in server.calls() if c.response_status == 400] == []
+
+
+def test_new_report_summary_and_key_terms(library: Library) -> None:
+    seq, last = library.store.max_report_seq(), library.store.max_passage_id()
+    library.ingest_bytes("township.txt", NEW_REPORT)
+    digest = build_digest(
+        library, day=date(2026, 11, 23), last_report_seq=seq, last_passage_id=last, watches=["调查研究", "不存在的词"]
+    )
+    assert [item.report.title for item in digest.new_reports] == ["乡镇调研工作阶段性总结"]
+    summary = digest.new_reports[0].summary
+    assert 2 <= len(summary) <= 3 and all(sentence in NEW_REPORT.decode() for sentence in summary)
+    assert digest.new_reports[0].key_terms
+    assert [term for term, _ in digest.watch_hits] == ["调查研究"]
+    assert digest.passage_of_the_day is None
+
+
+def test_nothing_new_gives_a_different_passage_each_day(library: Library) -> None:
+    seq, last = library.store.max_report_seq(), library.store.max_passage_id()
+    days = [date(2026, 11, 20) + timedelta(days=i) for i in range(5)]
+    picks = [build_digest(library, day=d, last_report_seq=seq, last_passage_id=last, watches=[]) for d in days]
+    ids = [p.passage_of_the_day.passage_id for p in picks if p.passage_of_the_day]
+    assert len(ids) == 5 and all(a != b for a, b in itertools.pairwise(ids))
+
+
+async def test_digest_goes_to_every_subscriber_once_even_across_restarts(api: FakeBotApi, library: Library) -> None:
+    now = datetime(2026, 11, 23, 8, 0)
+    async with running_bot(api, library) as app:
+        assert [job.name for job in app.job_queue.jobs()] == [DIGEST_JOB]  # type: ignore[union-attr]
+        await ask(api, "/subscribe")
+        await ask(api, "/watch 调查研究", chat_id=OTHER, user_id=OTHER)  # watching subscribes too
+        mark = api.mark()
+        api.push_document(NEW_REPORT, "township.txt", ADMIN, ADMIN)
+        await api.wait_for("sendMessage", lambda c: c.chat_id == ADMIN, since=mark)
+        mark = api.mark()
+        outcome = await deliver_digests(app.bot, services_of(app), now=now)
+        assert outcome == {"sent": 2, "skipped": 0, "unsubscribed": 0, "failed": 0}
+        for chat in (USER, OTHER):
+            [digest] = [c for c in api.calls("sendMessage", chat_id=chat) if c.seq >= mark]
+            assert "每日摘要" in digest.text and "《乡镇调研工作阶段性总结》" in digest.text
+        other = next(c for c in api.calls("sendMessage", chat_id=OTHER) if c.seq >= mark)
+        assert "关注词“调查研究”的新内容" in other.text
+        assert (await deliver_digests(app.bot, services_of(app), now=now))["skipped"] == 2
+    async with running_bot(api, library) as app:  # a restart the same day sends nothing again
+        mark = api.mark()
+        assert (await deliver_digests(app.bot, services_of(app), now=now))["sent"] == 0
+        assert [c for c in api.calls("sendMessage") if c.seq >= mark] == []
+        tomorrow = await deliver_digests(app.bot, services_of(app), now=now + timedelta(days=1))
+        assert tomorrow["sent"] == 2
+        assert "今日一段" in next(c for c in api.calls("sendMessage", chat_id=USER) if c.seq >= mark).text
+
+
+async def test_blocked_subscriber_is_dropped_and_flood_limits_are_waited_out(api: FakeBotApi, library: Library) -> None:
+    async with running_bot(api, library) as app:
+        await ask(api, "/subscribe")
+        await ask(api, "/subscribe", chat_id=OTHER, user_id=OTHER)
+        api.block_chat(OTHER)
+        api.fail_next("sendMessage", status=429, retry_after=1, chat_id=USER)
+        mark = api.mark()
+        outcome = await deliver_digests(app.bot, services_of(app), now=datetime(2026, 11, 23, 8, 0))
+        assert outcome == {"sent": 1, "skipped": 0, "unsubscribed": 1, "failed": 0}
+        delivered = [c for c in api.calls("sendMessage", chat_id=USER) if c.seq >= mark and c.response_status == 200]
+        assert len(delivered) == 1
+    assert [s["chat_id"] for s in library.store.subscribers()] == [USER]
+
+
+async def test_missed_digest_is_caught_up_after_a_restart(api: FakeBotApi, library: Library) -> None:
+    library.store.subscribe(USER, "zh", last_report_seq=0, last_passage_id=0)
+    settings = bot_settings(api, library.store.path, REPORTBOT_DIGEST_TIME="00:00")  # type: ignore[arg-type]
+    async with running_bot(api, library, settings):
+        digest = await api.wait_for("sendMessage", lambda c: c.chat_id == USER, timeout=15)
+        assert "每日摘要" in digest.text
+    sub = library.store.subscriber(USER)
+    assert sub is not None and sub["last_digest_day"] == datetime.now(settings.tz).date().isoformat()

@@ -1,0 +1,137 @@
+"""Ingest and storage: structure, idempotence, replacement, duplicates, one transaction per report."""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+
+import pytest
+
+from retrieval import Library, Segmenter, StorageError, Store, UnknownReport
+from retrieval.extract import read_report_file
+from retrieval.store import SCHEMA_VERSION
+from retrieval.structure import build_structure, cut_passages, derive_title
+from tests.support import REPORTS
+
+TITLES = {
+    "000_201c88f9c3d4f927.txt": "主题教育工作开展情况",
+    "001_21f5e1b268e4dc66.txt": "主题教育开展情况",
+    "002_c09105e2aec2ab18.txt": "2023年主题教育开展情况汇报",
+    "003_76e823c6e0fb73eb.txt": "第二批主题教育10月份阶段性总结",
+    "004_50575b0fd58a1697.txt": "学习贯彻习近平新时代中国特色社会主义思想主题教育开展情况",
+}
+
+
+def test_titles_ids_and_sections(corpus_library: Library) -> None:
+    reports = corpus_library.reports()
+    assert {r.source: r.title for r in reports} == TITLES
+    assert [r.id for r in reports] == [1, 2, 3, 4, 5]
+    outline = corpus_library.outline("1")
+    assert [(s.level, s.heading) for s in outline.sections][:2] == [
+        (1, "一、主要做法及成效"),
+        (2, "（一）精心组织，学思践悟，推动理论学习走深走实"),
+    ]
+
+
+def test_no_artefact_reaches_the_store(corpus_library: Library) -> None:
+    texts = corpus_library.store.paragraph_texts()
+    assert texts and not any("##paid" in t or t != t.strip() or not t for t in texts.values())
+
+
+def test_passages_cover_each_paragraph_exactly(corpus_library: Library) -> None:
+    texts = corpus_library.store.paragraph_texts()
+    by_paragraph: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for p in corpus_library.store.passages():
+        by_paragraph.setdefault((p.report_id, p.paragraph), []).append((p.start, p.end))
+        assert p.end - p.start <= 400
+    assert set(by_paragraph) == set(texts)
+    for key, spans in by_paragraph.items():
+        assert spans[0][0] == 0 and spans[-1][1] == len(texts[key])
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))
+
+
+def test_derived_titles_are_cut_at_word_boundaries(segmenter: Segmenter) -> None:
+    long_opening = "在县委县政府的坚强领导下全县上下深入学习贯彻党的二十大精神扎实推进各项工作取得明显成效，现汇报如下"
+    title = derive_title(long_opening, segmenter)
+    assert title.endswith("…") and len(title) <= 33
+    assert long_opening.startswith(title[:-1])
+    cut = len(title) - 1
+    assert any(sum(map(len, segmenter.words(long_opening)[:i])) == cut for i in range(40))
+
+
+def test_docx_heading_levels_become_sections(segmenter: Segmenter) -> None:
+    structure = build_structure(
+        ["标题", "总体情况", "正文一。", "具体做法", "正文二。"],
+        segmenter,
+        declared_title="标题",
+        heading_levels={0: 1, 1: 1, 3: 2},
+    )
+    assert [(s.level, s.heading) for s in structure.sections] == [(1, "总体情况"), (2, "具体做法")]
+    assert structure.paragraphs[4].section == 1
+
+
+def test_long_sentences_are_split_to_fit_a_quote() -> None:
+    text = "甲" * 1000 + "。" + "乙，" * 300 + "丙。"
+    spans = cut_passages(1, text)
+    assert spans[0].start == 0 and spans[-1].end == len(text)
+    assert all(s.end - s.start <= 220 for s in spans)
+
+
+def test_changed_file_replaces_and_duplicates_are_refused(library: Library) -> None:
+    original = (REPORTS / "000_201c88f9c3d4f927.txt").read_bytes()
+    changed = original.replace("四下基层".encode(), "四上基层".encode())
+    result = library.ingest_bytes("000_201c88f9c3d4f927.txt", changed)
+    assert result.status == "replaced" and result.report.id == 1
+    assert {m.report.id for m in library.mentions("四下基层").reports} == {2}
+    assert {m.report.id for m in library.mentions("四上基层").reports} == {1}
+    duplicate = library.ingest_bytes("copy-of-001.txt", (REPORTS / "001_21f5e1b268e4dc66.txt").read_bytes())
+    assert duplicate.status == "duplicate" and duplicate.report.id == 2
+    assert library.stats()["reports"] == 5
+
+
+def test_a_failed_write_leaves_the_old_version_whole(library: Library) -> None:
+    before = library.ask("哪些报告提到四下基层").to_json()
+    library.store.db.execute(
+        "CREATE TRIGGER fail_midway BEFORE INSERT ON passages WHEN NEW.norm LIKE '%四上基层%'"
+        " BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    )
+    changed = (REPORTS / "000_201c88f9c3d4f927.txt").read_bytes().replace("四下基层".encode(), "四上基层".encode())
+    with pytest.raises(StorageError):
+        library.ingest_bytes("000_201c88f9c3d4f927.txt", changed)
+    assert library.ask("哪些报告提到四下基层").to_json() == before
+    fresh = Library(Store(library.store.path), library.segmenter)  # what a restarted process would see
+    assert fresh.ask("哪些报告提到四下基层").to_json() == before
+    assert fresh.store.counts() == library.store.counts()
+
+
+def test_schema_version_and_read_only_database(library: Library) -> None:
+    assert library.store.meta("schema_version") == str(SCHEMA_VERSION)
+    # SQLite's own read-only switch: the same refusal a read-only file gives (chmod means nothing to root)
+    library.store.db.execute("PRAGMA query_only = ON")
+    assert library.ask("哪些报告提到四下基层").reports
+    with pytest.raises(StorageError, match="readonly"):
+        library.ingest_bytes("new.txt", "新报告\n内容。\n".encode())
+    assert library.ask("哪些报告提到四下基层").reports
+    assert library.stats()["reports"] == 5
+
+
+def test_unknown_ids(corpus_library: Library) -> None:
+    for bad in ("99", "abc", "", "1; DROP TABLE reports", "-1", "9" * 30):
+        with pytest.raises(UnknownReport):
+            corpus_library.outline(bad)
+
+
+def test_read_report_file_matches_raw_lines() -> None:
+    for path in REPORTS.glob("*.txt"):
+        lines = [
+            line.replace("##paidbegin##", "").replace("##paidend##", "").strip()
+            for line in path.read_text(encoding="utf-8").splitlines()
+        ]
+        assert list(read_report_file(path).lines) == [line for line in lines if line]
+
+
+def test_sqlite_file_is_a_plain_database(corpus_library: Library) -> None:
+    conn = sqlite3.connect(corpus_library.store.path)
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"reports", "sections", "paragraphs", "passages", "subscribers", "watches", "meta"} <= tables
+    conn.close()
