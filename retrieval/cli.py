@@ -207,7 +207,7 @@ def format_answer(answer: Answer) -> str:
         return "没有找到相关内容，换个说法试试。"
     for quote in answer.passages:
         lines.append("\n" + _plain_quote(quote))
-    return "\n".join(lines)
+    return "\n".join(lines).strip()
 
 
 def _plain_quote(quote: Any) -> str:
