@@ -21,6 +21,7 @@ from retrieval.extract import SUPPORTED_SUFFIXES
 from retrieval.query import MAX_QUERY_CHARS
 
 from . import render
+from .delivery import with_retries
 from .render import Reply
 from .services import services
 from .texts import EXAMPLES, language_of, t
@@ -39,15 +40,17 @@ def lang_of(update: Update) -> str:
 
 
 async def send(message: Message | None, replies: Sequence[Reply]) -> None:
-    """Send replies to the chat of `message`, the first one as a reply to it in groups."""
+    """Send replies to the chat of `message`, the first one as a reply to it in groups; retried when the
+    Bot API is flaky, so the answer arrives once it recovers."""
     if message is None:
         return
     for i, reply in enumerate(replies):
-        await message.reply_html(
-            reply.text,
-            reply_markup=reply.markup,
-            disable_web_page_preview=True,
-            do_quote=i == 0 and _in_group(message),
+        quote = i == 0 and _in_group(message)
+        await with_retries(
+            lambda reply=reply, quote=quote: message.reply_html(  # type: ignore[misc]
+                reply.text, reply_markup=reply.markup, disable_web_page_preview=True, do_quote=quote
+            ),
+            what=f"reply to {message.chat_id}",
         )
 
 

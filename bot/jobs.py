@@ -7,12 +7,13 @@ import logging
 from datetime import date, datetime
 
 from telegram import Bot
-from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from retrieval.digest import build_digest
 
 from . import render
+from .delivery import with_retries
 from .render import Reply
 from .services import Services, services
 
@@ -20,31 +21,17 @@ log = logging.getLogger(__name__)
 
 DIGEST_JOB = "daily-digest"
 CATCH_UP_JOB = "digest-catch-up"
-SEND_ATTEMPTS = 5
 
 
-async def send_with_retry(bot: Bot, chat_id: int, replies: list[Reply]) -> None:
-    """Send replies, waiting out RetryAfter and retrying network failures; Forbidden goes to the caller."""
+async def send_digest(bot: Bot, chat_id: int, replies: list[Reply]) -> None:
+    """Send a digest's messages; Forbidden goes to the caller, flood limits and network failures are retried."""
     for reply in replies:
-        for attempt in range(SEND_ATTEMPTS):
-            try:
-                await bot.send_message(chat_id, reply.text, reply_markup=reply.markup, disable_web_page_preview=True)
-                break
-            except RetryAfter as exc:
-                delay = (
-                    exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else exc.retry_after
-                )
-                log.warning("flood limit for chat %s: waiting %.1fs", chat_id, float(delay))
-                await asyncio.sleep(float(delay))
-            except Forbidden:
-                raise
-            except NetworkError as exc:
-                if attempt == SEND_ATTEMPTS - 1:
-                    raise
-                log.warning("sending to %s failed (%s); retrying", chat_id, exc)
-                await asyncio.sleep(0.5 * 2**attempt)
-        else:
-            raise RetryAfter(1)
+        await with_retries(
+            lambda reply=reply: bot.send_message(  # type: ignore[misc]
+                chat_id, reply.text, reply_markup=reply.markup, disable_web_page_preview=True
+            ),
+            what=f"digest to {chat_id}",
+        )
 
 
 async def deliver_digests(bot: Bot, svc: Services, *, now: datetime | None = None) -> dict[str, int]:
@@ -71,7 +58,7 @@ async def _deliver(bot: Bot, svc: Services, day: date) -> dict[str, int]:
             watches=watches,
         )
         try:
-            await send_with_retry(bot, chat_id, render.digest_replies(digest, str(sub["language"])))
+            await send_digest(bot, chat_id, render.digest_replies(digest, str(sub["language"])))
         except Forbidden:
             log.info("chat %s blocked the bot: unsubscribed", chat_id)
             await asyncio.to_thread(store.unsubscribe, chat_id)
