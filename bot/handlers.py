@@ -192,10 +192,10 @@ async def report_command(update: Update, context: Context) -> None:
     if not report_id:
         await send(message, [Reply(t("usage_report", lang))])
         return
-    await send(message, await outline_replies(context, report_id, lang))
+    await send(message, await _outline_for(context, report_id, lang))
 
 
-async def outline_replies(context: Context, report_id: str, lang: str) -> list[Reply]:
+async def _outline_for(context: Context, report_id: str, lang: str) -> list[Reply]:
     """The outline, or the reason there is none."""
     try:
         outline = await asyncio.to_thread(services(context).library.outline, report_id)
@@ -204,7 +204,7 @@ async def outline_replies(context: Context, report_id: str, lang: str) -> list[R
     return render.outline_replies(outline, lang)
 
 
-async def paragraph_replies(context: Context, report_id: str, number: int, lang: str) -> list[Reply]:
+async def _paragraph_for(context: Context, report_id: str, number: int, lang: str) -> list[Reply]:
     """A paragraph in full, or the reason it cannot be shown."""
     try:
         report, paragraph = await asyncio.to_thread(services(context).library.paragraph, report_id, number)
@@ -359,7 +359,7 @@ async def button(update: Update, context: Context) -> None:
     elif kind == "p" and len(parts) == 2 and parts[1].isdigit():
         await query.answer()
         if message is not None:
-            await send(message, await paragraph_replies(context, parts[0], int(parts[1]), lang))
+            await send(message, await _paragraph_for(context, parts[0], int(parts[1]), lang))
     elif kind == "r" and len(parts) == 1 and parts[0].isdigit():
         reports = await asyncio.to_thread(services(context).library.reports)
         await query.answer()
@@ -367,7 +367,7 @@ async def button(update: Update, context: Context) -> None:
     elif kind == "o" and len(parts) == 1:
         await query.answer()
         if message is not None:
-            await send(message, await outline_replies(context, parts[0], lang))
+            await send(message, await _outline_for(context, parts[0], lang))
     elif kind == "x" and len(parts) == 1 and parts[0].isdigit() and int(parts[0]) < len(EXAMPLES[lang]):
         await query.answer()
         example = EXAMPLES[lang][int(parts[0])]

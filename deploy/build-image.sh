@@ -14,7 +14,7 @@
 #
 # Examples:
 #   APP_DIR=/tmp/rb/app VENV=/tmp/rb/venv deploy/build-image.sh    # CI, as an unprivileged user
-#   sudo APP_DIR=/opt/reportbot deploy/build-image.sh              # systemd install, in the checkout itself
+#   sudo env APP_DIR=/opt/reportbot deploy/build-image.sh          # systemd install, in the checkout itself
 #
 # It needs no root and creates no users: it only writes APP_DIR, VENV and a temporary directory.
 # Creating the `reportbot` user is a separate step (in the Dockerfile; by hand for systemd), because CI cannot.

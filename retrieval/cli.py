@@ -17,7 +17,7 @@ from tqdm import tqdm
 from . import LibrarySettings, open_library
 from .errors import ReportbotError, UnknownParagraph, UnknownReport, UnreadableReport
 from .ingest import collect_files, ingest_paths
-from .library import Answer, Library
+from .library import Answer, Library, Quote
 from .store import SCHEMA_VERSION, Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -210,7 +210,7 @@ def format_answer(answer: Answer) -> str:
     return "\n".join(lines).strip()
 
 
-def _plain_quote(quote: Any) -> str:
+def _plain_quote(quote: Quote) -> str:
     text, out, last = quote.text, [], 0
     for start, end in quote.highlights:
         out.append(text[last:start] + "【" + text[start:end] + "】")

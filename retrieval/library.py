@@ -285,7 +285,7 @@ class Library:
             return Answer(query, "mention", term, passages=nearest.passages, nearest=bool(nearest.passages))
         order = sorted(per_report, key=lambda rid: (-per_report[rid], rid))
         reports = tuple(
-            ReportMentions(self._reports[rid], per_report[rid], self._quote(first[rid], 0.0, [needle], exact=True))
+            ReportMentions(self._reports[rid], per_report[rid], self._quote(first[rid], 0.0, [needle]))
             for rid in order
         )
         return Answer(query, "mention", term, reports=reports, passages=tuple(m.quote for m in reports))
@@ -302,7 +302,7 @@ class Library:
         with self._lock:
             found = self._mentions.find(needle)
             ids = sorted(pid for pid in (self._positions.passage_ids[pos] for pos in found) if pid > after_passage_id)
-        return [self._quote(pid, 0.0, [needle], exact=True) for pid in ids[:limit]]
+        return [self._quote(pid, 0.0, [needle]) for pid in ids[:limit]]
 
     def passage_of_the_day(self, seed: int, *, min_chars: int = 40) -> Quote | None:
         """A passage chosen by `seed` (the bot derives it from the date), skipping headings and scraps."""
@@ -312,12 +312,12 @@ class Library:
                 return None
             for step in range(min(alive.size, 50)):
                 pos = int(alive[(seed + step) % alive.size])
-                if len(self._mentions.text(pos)) >= min_chars:
+                if self._positions.is_body[pos] and len(self._mentions.text(pos)) >= min_chars:
                     break
             passage_id = self._positions.passage_ids[pos]
         return self._quote(passage_id, 0.0, [])
 
-    def _quote(self, passage_id: int, score: float, marks: Sequence[str], *, exact: bool = False) -> Quote:
+    def _quote(self, passage_id: int, score: float, marks: Sequence[str]) -> Quote:
         record = self.store.passage(passage_id)
         paragraph = self.store.paragraph(record.report_id, record.paragraph)
         text = paragraph.text[record.start : record.end]
