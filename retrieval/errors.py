@@ -20,6 +20,10 @@ class UnreadableReport(ReportbotError):
         self.zh = zh
         self.en = en
 
+    def __reduce__(self) -> tuple[type[UnreadableReport], tuple[str, str, str, str]]:
+        # worker processes send these back to the main process
+        return (UnreadableReport, (self.source, self.code, self.zh, self.en))
+
     def message(self, language: str = "zh") -> str:
         """The reason in the user's language, naming the file."""
         return f"{self.source}: {self.en if language == 'en' else self.zh}"

@@ -1,15 +1,26 @@
-"""Ingesting files and folders: one transaction per report, one clear line per bad file, nothing half-done."""
+"""Ingesting files and folders: one transaction per report, one clear line per bad file, nothing half-done.
+
+Reading, segmenting and cutting passages is CPU work done in worker processes when there is a lot of it; writing
+stays in this process, in file order, so report ids do not depend on timing.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 
-from .errors import StorageError, UnreadableReport
-from .extract import SUPPORTED_SUFFIXES
+from .errors import UnreadableReport
+from .extract import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, read_report_file
 from .library import IngestResult, Library
+from .prepare import PreparedReport, init_worker, prepare_file, prepare_report
 from .store import Report
+
+PARALLEL_MIN_BYTES = 4 * 1024 * 1024  # below this, starting workers costs more than it saves
 
 
 @dataclass
@@ -43,38 +54,68 @@ def collect_files(paths: Iterable[Path]) -> list[Path]:
     return list(dict.fromkeys(files))
 
 
+def _io_failure(file: Path, exc: OSError) -> UnreadableReport:
+    reason = exc.strerror or type(exc).__name__
+    return UnreadableReport(file.name, "io_error", f"无法读取文件（{reason}）", f"cannot read the file ({reason})")
+
+
+def _prepared(
+    library: Library, files: Sequence[Path], workers: int, max_bytes: int
+) -> Iterator[tuple[Path, PreparedReport | UnreadableReport]]:
+    """Prepare files in order, in worker processes when there is enough work for them."""
+    if workers > 1 and len(files) > 1 and sum(f.stat().st_size for f in files) >= PARALLEL_MIN_BYTES:
+        context = get_context("spawn")  # no fork of a process that may hold threads and open databases
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=init_worker, initargs=(library.segmenter.dictionary,)
+        ) as pool:
+            yield from zip(files, pool.map(prepare_file, files, [max_bytes] * len(files), chunksize=1), strict=True)
+        return
+    for file in files:
+        try:
+            yield file, prepare_report(read_report_file(file, max_bytes=max_bytes), library.segmenter)
+        except UnreadableReport as exc:
+            yield file, exc
+
+
 def ingest_paths(
     library: Library,
     paths: Sequence[Path],
     *,
     prune: bool = False,
     on_file: Callable[[Path], None] | None = None,
+    workers: int | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> IngestSummary:
-    """Ingest every file under `paths`; with `prune`, drop reports whose source file is no longer there."""
+    """Ingest every file under `paths`; with `prune`, drop reports whose source file is no longer there.
+
+    A StorageError (database read-only, full or locked) stops the run: nothing after it could be written either.
+    """
     summary = IngestSummary()
-    files = collect_files(paths)
-    for file in files:
-        if on_file is not None:
-            on_file(file)
+    todo: list[Path] = []
+    for file in collect_files(paths):
         try:
-            if not file.exists():
-                raise UnreadableReport(file.name, "missing", "文件不存在", "file does not exist")
-            summary.results.append(library.ingest_file(file))
-        except UnreadableReport as exc:
-            summary.failures.append(exc)
+            known = library.known(file.name, hashlib.sha256(file.read_bytes()).hexdigest())
         except OSError as exc:
-            summary.failures.append(
-                UnreadableReport(
-                    file.name,
-                    "io",
-                    f"无法读取文件（{exc.strerror}）",
-                    f"cannot read the file ({exc.strerror})",
-                )
-            )
-        except StorageError:
-            raise
+            summary.failures.append(_io_failure(file, exc))
+            if on_file is not None:
+                on_file(file)
+            continue
+        if known is None:
+            todo.append(file)
+        else:
+            summary.results.append(known)
+            if on_file is not None:
+                on_file(file)
+    with library.batch():  # one transaction per report, one index update for the run
+        for file, prepared in _prepared(library, todo, workers or min(2, os.cpu_count() or 1), max_bytes):
+            if isinstance(prepared, UnreadableReport):
+                summary.failures.append(prepared)
+            else:
+                summary.results.append(library.ingest_prepared(prepared))
+            if on_file is not None:
+                on_file(file)
     if prune:
-        present = {f.name for f in files if f.exists()}
+        present = {f.name for f in collect_files(paths)}
         for report in library.reports():
             if report.source not in present:
                 summary.pruned.append(library.delete_report(report.id))

@@ -8,20 +8,21 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .extract import ExtractedText, extract
+from .extract import extract
 from .index import Bm25Index, MentionFinder
 from .normalize import normalize, normalize_with_offsets, original_span
+from .prepare import PreparedReport, prepare_report
 from .query import MAX_QUERY_CHARS, QUESTION_WORDS, parse_question
 from .segment import Segmenter
-from .store import NewPassage, PassageRecord, Report, Store, StoredParagraph, StoredSection
-from .structure import build_structure, cut_passages, section_path
+from .store import PassageRecord, Report, Store, StoredParagraph, StoredSection
 
 DEFAULT_LIMIT = 5
 PER_REPORT_CAP = 2
@@ -139,6 +140,7 @@ class Library:
         self._positions = _Positions()
         self._ids = np.empty(0, dtype=np.int64)
         self._reports: dict[int, Report] = {}
+        self._pending: tuple[list[int], list[int]] | None = None  # index updates held back by batch()
         self.load_index()
 
     # --- index maintenance --------------------------------------------------------------------------------
@@ -155,20 +157,42 @@ class Library:
             self._ids = np.asarray(self._positions.passage_ids, dtype=np.int64)
             self._reports = {r.id: r for r in self.store.reports()}
 
-    def _apply(self, removed_passage_ids: Sequence[int], report_id: int | None) -> None:
-        """Bring the indexes up to date after a report was written or deleted."""
-        added = self.store.passages([report_id]) if report_id is not None else []
+    def _apply(self, removed_passage_ids: Sequence[int], report_ids: Sequence[int]) -> None:
+        """Bring the indexes up to date after reports were written or deleted (now, or at the end of a batch)."""
+        if self._pending is not None:
+            self._pending[0].extend(removed_passage_ids)
+            self._pending[1].extend(report_ids)
+            return
+        added = self.store.passages(list(dict.fromkeys(report_ids))) if report_ids else []
         with self._lock:
             if removed_passage_ids:
-                positions = np.searchsorted(self._ids, np.asarray(removed_passage_ids, dtype=np.int64))
-                self._bm25.remove(positions.tolist())
-                self._mentions.remove(positions.tolist())
+                wanted = np.asarray(removed_passage_ids, dtype=np.int64)
+                positions = np.searchsorted(self._ids, wanted)
+                # passages written and replaced inside one batch never reached the index
+                known = positions < self._ids.size
+                known[known] = self._ids[positions[known]] == wanted[known]
+                self._bm25.remove(positions[known].tolist())
+                self._mentions.remove(positions[known].tolist())
             if added:
                 self._bm25.add([r.terms for r in added])
                 self._mentions.add([r.norm for r in added])
                 self._positions.extend(added)
                 self._ids = np.asarray(self._positions.passage_ids, dtype=np.int64)
             self._reports = {r.id: r for r in self.store.reports()}
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Write many reports, updating the indexes once at the end: questions meanwhile see the state before."""
+        if self._pending is not None:
+            yield
+            return
+        self._pending = ([], [])
+        try:
+            yield
+        finally:
+            removed, report_ids = self._pending
+            self._pending = None
+            self._apply(removed, report_ids)
 
     # --- ingest -------------------------------------------------------------------------------------------
 
@@ -179,50 +203,43 @@ class Library:
     def ingest_bytes(self, source: str, data: bytes, *, max_bytes: int | None = None) -> IngestResult:
         """Ingest a report file's bytes; UnreadableReport says why a file cannot be read."""
         extracted = extract(source, data) if max_bytes is None else extract(source, data, max_bytes=max_bytes)
-        existing = self.store.report_by_source(extracted.source)
-        if existing is not None and existing.sha256 == extracted.sha256:
-            return IngestResult(extracted.source, "unchanged", existing)
-        twin = self.store.report_by_sha256(extracted.sha256)
-        if twin is not None and twin.source != extracted.source:
-            return IngestResult(extracted.source, "duplicate", twin)
-        report, removed = self._save(extracted)
-        self._apply(removed, report.id)
-        return IngestResult(extracted.source, "replaced" if existing else "added", report)
+        known = self.known(extracted.source, extracted.sha256)
+        if known is not None:
+            return known
+        return self.ingest_prepared(prepare_report(extracted, self.segmenter))
 
-    def _save(self, extracted: ExtractedText) -> tuple[Report, list[int]]:
-        structure = build_structure(
-            extracted.lines,
-            self.segmenter,
-            declared_title=extracted.title,
-            heading_levels=extracted.heading_levels,
+    def known(self, source: str, sha256: str) -> IngestResult | None:
+        """The result for a file that needs no work: unchanged, or the same content as another report."""
+        existing = self.store.report_by_source(source)
+        if existing is not None and existing.sha256 == sha256:
+            return IngestResult(source, "unchanged", existing)
+        twin = self.store.report_by_sha256(sha256)
+        if twin is not None and twin.source != source:
+            return IngestResult(source, "duplicate", twin)
+        return None
+
+    def ingest_prepared(self, prepared: PreparedReport) -> IngestResult:
+        """Write a prepared report (one transaction) and bring the indexes up to date."""
+        known = self.known(prepared.source, prepared.sha256)
+        if known is not None:
+            return known
+        existing = self.store.report_by_source(prepared.source)
+        report, removed = self.store.save_report(
+            source=prepared.source,
+            sha256=prepared.sha256,
+            kind=prepared.kind,
+            encoding=prepared.encoding,
+            structure=prepared.structure,
+            passages=list(prepared.passages),
         )
-        passages: list[NewPassage] = []
-        for paragraph in structure.paragraphs:
-            path = section_path(structure, paragraph)
-            heading_terms = self.segmenter.terms(" ".join(s.heading for s in path)) if path else []
-            label = path[-1].heading if path else ""
-            for span in cut_passages(paragraph.number, paragraph.text):
-                norm = normalize(paragraph.text[span.start : span.end])
-                terms = self.segmenter.terms(norm, normalized=True)
-                if paragraph.kind == "body":
-                    terms = terms + heading_terms
-                passages.append(
-                    NewPassage(paragraph.number, paragraph.kind, span.start, span.end, label, tuple(terms), norm)
-                )
-        return self.store.save_report(
-            source=extracted.source,
-            sha256=extracted.sha256,
-            kind=extracted.kind,
-            encoding=extracted.encoding,
-            structure=structure,
-            passages=passages,
-        )
+        self._apply(removed, [report.id])
+        return IngestResult(prepared.source, "replaced" if existing else "added", report)
 
     def delete_report(self, report_id: int) -> Report:
         """Remove a report and its passages from the store and the indexes."""
         report = self.store.report(report_id)
         removed = self.store.delete_report(report.id)
-        self._apply(removed, None)
+        self._apply(removed, [])
         return report
 
     # --- answering ----------------------------------------------------------------------------------------
@@ -285,8 +302,7 @@ class Library:
             return Answer(query, "mention", term, passages=nearest.passages, nearest=bool(nearest.passages))
         order = sorted(per_report, key=lambda rid: (-per_report[rid], rid))
         reports = tuple(
-            ReportMentions(self._reports[rid], per_report[rid], self._quote(first[rid], 0.0, [needle]))
-            for rid in order
+            ReportMentions(self._reports[rid], per_report[rid], self._quote(first[rid], 0.0, [needle])) for rid in order
         )
         return Answer(query, "mention", term, reports=reports, passages=tuple(m.quote for m in reports))
 

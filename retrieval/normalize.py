@@ -20,11 +20,26 @@ _QUOTES = {
     **dict.fromkeys("“”„‟«»「」『』〝〞＂″", '"'),
     **dict.fromkeys("‘’‚‛‹›′｀＇", "'"),
 }
-_SPACES = dict.fromkeys(
-    "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000\t\r\n\v\f",
-    " ",
+# every character for which str.isspace() is true (checked by a test)
+_WHITESPACE = "\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + (
+    "\u2028\u2029\u202f\u205f\u3000"
 )
 _ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u202a\u202b\u202c\u202d\u202e")
+
+
+def _fold_table() -> dict[int, str | None]:
+    """One translation table for every 1:1 fold: quotes, all whitespace to a space, full-width ASCII, ASCII case."""
+    table: dict[int, str | None] = {ord(ch): None for ch in _ZERO_WIDTH}
+    table.update({ord(ch): " " for ch in _WHITESPACE})
+    table.update({ord(ch): folded for ch, folded in _QUOTES.items()})
+    for code in range(0xFF01, 0xFF5F):  # full-width ASCII block
+        table.setdefault(code, chr(code - 0xFEE0).lower())
+    table.update({code: chr(code).lower() for code in range(ord("A"), ord("Z") + 1)})
+    return table
+
+
+_FOLD = _fold_table()
+_SPACE_RUN = re.compile(" {2,}")
 
 
 @lru_cache(maxsize=1)
@@ -36,18 +51,6 @@ def _t2s() -> opencc.OpenCC:
 def _simplify_char(ch: str) -> str:
     converted: str = _t2s().convert(ch)
     return converted if len(converted) == 1 else ch
-
-
-def _fold_char(ch: str) -> str:
-    """Map one character to its normalised form: quotes, spaces, full-width ASCII, case."""
-    if ch in _QUOTES:
-        return _QUOTES[ch]
-    if ch in _SPACES:
-        return " "
-    code = ord(ch)
-    if 0xFF01 <= code <= 0xFF5E:  # full-width ASCII block
-        ch = chr(code - 0xFEE0)
-    return ch.lower() if ch.isascii() else ch
 
 
 def _simplify(text: str) -> str:
@@ -70,15 +73,13 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
     origin: list[int] = []
     expand_at = {m.start() for m in _PLACEHOLDER.finditer(simplified)}
     for i, ch in enumerate(simplified):
-        if ch in _ZERO_WIDTH or (ch.isspace() and out and out[-1] == " ") or (ch.isspace() and not out):
-            continue
         if i in expand_at:
             replacement = PLACEHOLDER_EXPANSIONS[ch]
             out.extend(replacement)
             origin.extend([i] * len(replacement))
             continue
-        folded = _fold_char(ch)
-        if folded == " " and out and out[-1] == " ":
+        folded = ch.translate(_FOLD)
+        if not folded or (folded == " " and (not out or out[-1] == " ")):
             continue
         out.append(folded)
         origin.append(i)
@@ -90,8 +91,10 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
 
 
 def normalize(text: str) -> str:
-    """The normalised form used for tokenising and exact matching."""
-    return normalize_with_offsets(text)[0]
+    """The normalised form used for tokenising and exact matching (`normalize_with_offsets` without offsets,
+    done with C-level string operations: ingest normalises every passage)."""
+    simplified = _PLACEHOLDER.sub(lambda m: PLACEHOLDER_EXPANSIONS[m.group()], _simplify(text))
+    return _SPACE_RUN.sub(" ", simplified.translate(_FOLD)).strip(" ")
 
 
 def original_span(origin: list[int], start: int, end: int) -> tuple[int, int]:

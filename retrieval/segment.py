@@ -6,7 +6,7 @@ checks this on the whole corpus) at about twenty times the speed and a fraction 
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -87,9 +87,12 @@ def read_dictionary(path: Path) -> list[tuple[str, int | None, str | None]]:
     return entries
 
 
+_WORD_CHAR = re.compile(r"[^\W_]")
+
+
 def _is_word(token: str) -> bool:
-    """A token worth indexing: not whitespace, not punctuation or symbols only."""
-    return any(unicodedata.category(ch)[0] in "LN" for ch in token)
+    """A token worth indexing: it has a letter or a digit (not whitespace, punctuation or symbols only)."""
+    return _WORD_CHAR.search(token) is not None
 
 
 class Segmenter:
@@ -97,6 +100,8 @@ class Segmenter:
 
     def __init__(self, dictionary: Path | None = None) -> None:
         self._jieba = rjieba.Jieba()
+        self._keep: dict[str, bool] = {}
+        self.dictionary = dictionary
         self.dictionary_words: tuple[str, ...] = ()
         if dictionary is not None:
             entries = read_dictionary(dictionary)
@@ -117,7 +122,12 @@ class Segmenter:
     def terms(self, text: str, *, normalized: bool = False) -> list[str]:
         """Index terms of `text`: normalise, segment in search mode, drop punctuation and stopwords."""
         norm = text if normalized else normalize(text)
-        return [t for t in self.raw_tokens(norm) if t not in STOPWORDS and t != " " and _is_word(t)]
+        tokens = self.raw_tokens(norm)
+        keep = self._keep
+        # decided once per distinct token: ingest sees the same words again and again
+        for token in set(tokens).difference(keep):
+            keep[token] = token not in STOPWORDS and _is_word(token)
+        return [token for token in tokens if keep[token]]
 
     def terms_many(self, texts: Iterable[str], *, normalized: bool = False) -> list[list[str]]:
         """`terms` for many texts."""

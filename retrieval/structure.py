@@ -163,6 +163,8 @@ def section_path(structure: ReportStructure, paragraph: Paragraph) -> tuple[Sect
     current = structure.sections[paragraph.section]
     path.append(current)
     for section in reversed(structure.sections[: current.index]):
+        if path[0].level <= 1:
+            break
         if section.level < path[0].level:
             path.insert(0, section)
     return tuple(path)

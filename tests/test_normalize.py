@@ -34,3 +34,19 @@ def test_offsets_are_monotonic_and_in_range(text: str) -> None:
     assert len(origin) == len(norm) + 1
     assert origin == sorted(origin)
     assert all(0 <= i <= len(text) for i in origin)
+
+
+@given(st.text(max_size=300))
+def test_fast_and_offset_paths_agree(text: str) -> None:
+    assert normalize(text) == normalize_with_offsets(text)[0]
+
+
+def test_fast_and_offset_paths_agree_on_tricky_text() -> None:
+    for text in ["X\u200bA新时代", " A总书记 ", "APP A新", "ＡＢ　Ａ新", "\x85a\u2028b\u3000\u3000c", "“引号”‘单’"]:
+        assert normalize(text) == normalize_with_offsets(text)[0], text
+
+
+def test_whitespace_table_is_complete() -> None:
+    from retrieval.normalize import _WHITESPACE
+
+    assert set(_WHITESPACE) == {chr(c) for c in range(0x110000) if chr(c).isspace()}

@@ -1,0 +1,68 @@
+"""The CPU-bound half of ingest: extracted text -> structure and passages with their terms. No database, so it
+can run in worker processes while the main process writes what they prepared."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import UnreadableReport
+from .extract import ExtractedText, read_report_file
+from .normalize import normalize
+from .segment import Segmenter
+from .store import NewPassage
+from .structure import ReportStructure, build_structure, cut_passages, section_path
+
+
+@dataclass(frozen=True)
+class PreparedReport:
+    """Everything needed to write one report: where it came from, its structure and its passages."""
+
+    source: str
+    sha256: str
+    kind: str
+    encoding: str | None
+    structure: ReportStructure
+    passages: tuple[NewPassage, ...]
+
+
+def prepare_report(extracted: ExtractedText, segmenter: Segmenter) -> PreparedReport:
+    """Structure, passages, normalised text and index terms (headings' terms added to the passages below them)."""
+    structure = build_structure(
+        extracted.lines, segmenter, declared_title=extracted.title, heading_levels=extracted.heading_levels
+    )
+    passages: list[NewPassage] = []
+    headings: dict[int | None, tuple[list[str], str]] = {None: ([], "")}
+    for paragraph in structure.paragraphs:
+        if paragraph.section not in headings:
+            path = section_path(structure, paragraph)
+            headings[paragraph.section] = (segmenter.terms(" ".join(s.heading for s in path)), path[-1].heading)
+        heading_terms, label = headings[paragraph.section]
+        for span in cut_passages(paragraph.number, paragraph.text):
+            norm = normalize(paragraph.text[span.start : span.end])
+            terms = segmenter.terms(norm, normalized=True)
+            if paragraph.kind == "body":
+                terms += heading_terms
+            passages.append(
+                NewPassage(paragraph.number, paragraph.kind, span.start, span.end, label, tuple(terms), norm)
+            )
+    return PreparedReport(
+        extracted.source, extracted.sha256, extracted.kind, extracted.encoding, structure, tuple(passages)
+    )
+
+
+# Worker processes: each owns one segmenter, created once by the pool's initializer.
+_worker: dict[str, Segmenter] = {}
+
+
+def init_worker(dictionary: Path | None) -> None:
+    """Pool initializer: load the segmenter once per worker process."""
+    _worker["segmenter"] = Segmenter(dictionary)
+
+
+def prepare_file(path: Path, max_bytes: int) -> PreparedReport | UnreadableReport:
+    """Read and prepare one file in a worker; a bad file comes back as its error (raised by the caller)."""
+    try:
+        return prepare_report(read_report_file(path, max_bytes=max_bytes), _worker["segmenter"])
+    except UnreadableReport as exc:
+        return exc
