@@ -7,7 +7,7 @@ import re
 import sys
 from typing import TextIO
 
-from retrieval import Library
+from retrieval import Library, UnknownReport
 from retrieval.query import MAX_QUERY_CHARS
 
 from . import render
@@ -43,12 +43,38 @@ def to_terminal(text: str, *, color: bool) -> str:
 
 
 def answer_text(library: Library, question: str, *, color: bool = False, lang: str = ZH) -> str:
-    """Exactly what the bot would send first for `question`, as terminal text."""
-    answer = library.ask(question, limit=render.SEARCH_LIMIT)
-    refusal = render.refusal_reply(answer, lang, MAX_QUERY_CHARS)
-    if refusal is not None:
-        return to_terminal(refusal.text, color=color)
-    return to_terminal(render.answer_reply(answer, lang, page=0).text, color=color)
+    """Exactly what the bot would send first for `question` (or for one of the browsing commands), as text."""
+    replies = _command_replies(library, question.strip(), lang)
+    if replies is None:
+        answer = library.ask(question, limit=render.SEARCH_LIMIT)
+        refusal = render.refusal_reply(answer, lang, MAX_QUERY_CHARS)
+        replies = [refusal or render.answer_reply(answer, lang, page=0)]
+    return "\n\n".join(to_terminal(reply.text, color=color) for reply in replies)
+
+
+def _command_replies(library: Library, line: str, lang: str) -> list[render.Reply] | None:
+    """The commands that make sense without Telegram; None when the line is a question."""
+    if not line.startswith("/"):
+        return None
+    command, _, argument = line[1:].partition(" ")
+    argument = argument.strip()
+    try:
+        if command in ("start", "help"):
+            return [render.Reply(t("help", lang, username="reportbot"))]
+        if command == "reports":
+            return [render.reports_reply(library.reports(), lang)]
+        if command == "report" and argument:
+            return render.outline_replies(library.outline(argument), lang)
+        if command == "stats":
+            numbers = library.stats()
+            return [render.Reply(t("stats", lang, **{**numbers, "last_ingest": numbers["last_ingest"] or "—"}))]
+        if command == "search" and argument:
+            return [render.answer_reply(library.search(argument, limit=render.SEARCH_LIMIT), lang)]
+        if command == "mentions" and argument:
+            return [render.answer_reply(library.mentions(argument, limit=render.SEARCH_LIMIT), lang)]
+    except UnknownReport:
+        return [render.Reply(t("unknown_report", lang, id=render.esc(argument[:20])))]
+    return [render.Reply(t("unknown_command", lang))]
 
 
 def chat(library: Library, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:

@@ -157,3 +157,13 @@ def test_malformed_settings_stop_with_one_line(runner: CliRunner, monkeypatch: p
         result = runner.invoke(cli, ["run"], input="", obj={})
         assert result.exit_code != 0 and name in result.output and len(result.output.strip().splitlines()) == 1
         monkeypatch.delenv(name)
+
+
+def test_terminal_chat_knows_the_browsing_commands(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REPORTBOT_REPORTS_DIR", str(REPORTS))
+    result = runner.invoke(cli, ["run"], input="/reports\n/report 3\n/report 99\n/mentions 双报到\n/nope\n", obj={})
+    assert result.exit_code == 0, result.output
+    assert "共 5 份报告" in result.output and "一、抓细谋划部署" in result.output
+    assert "没有编号为 99 的报告" in result.output
+    assert "共有 【2】 份报告提到“双报到”" in result.output
+    assert "没有这个命令" in result.output
