@@ -77,8 +77,10 @@ def _command_replies(library: Library, line: str, lang: str) -> list[render.Repl
     return [render.Reply(t("unknown_command", lang))]
 
 
-def chat(library: Library, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
+def chat(library: Library, stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:
     """Answer each line typed or piped in until end of input."""
+    stdin = stdin or sys.stdin  # looked up per call: the streams may have been replaced since import
+    stdout = stdout or sys.stdout
     interactive = stdin.isatty() and stdout.isatty()
     if interactive:
         stdout.write(
