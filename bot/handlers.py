@@ -146,22 +146,25 @@ async def question(update: Update, context: Context) -> None:
     await answer_and_send(update, context, lambda library: library.ask(text, limit=render.SEARCH_LIMIT))
 
 
+async def _with_argument(update: Update, context: Context, usage: str, ask: Callable[[Library, str], Answer]) -> None:
+    """Commands that take a query: usage when it is missing, otherwise the answer."""
+    argument = _arg_text(context)
+    if not argument:
+        await send(update.effective_message, [Reply(t(usage, lang_of(update)))])
+        return
+    await answer_and_send(update, context, lambda library: ask(library, argument))
+
+
 async def search_command(update: Update, context: Context) -> None:
     """/search QUERY: ranked passages, whatever the question looks like."""
-    query = _arg_text(context)
-    if not query:
-        await send(update.effective_message, [Reply(t("usage_search", lang_of(update)))])
-        return
-    await answer_and_send(update, context, lambda library: library.search(query, limit=render.SEARCH_LIMIT))
+    await _with_argument(update, context, "usage_search", lambda lib, q: lib.search(q, limit=render.SEARCH_LIMIT))
 
 
 async def mentions_command(update: Update, context: Context) -> None:
     """/mentions TERM: every report that contains the term."""
-    term = _arg_text(context)
-    if not term:
-        await send(update.effective_message, [Reply(t("usage_mentions", lang_of(update)))])
-        return
-    await answer_and_send(update, context, lambda library: library.mentions(term, limit=render.SEARCH_LIMIT))
+    await _with_argument(
+        update, context, "usage_mentions", lambda lib, term: lib.mentions(term, limit=render.SEARCH_LIMIT)
+    )
 
 
 # --- browsing ------------------------------------------------------------------------------------------------

@@ -84,15 +84,15 @@ def split_escaped(text: str, budget: int = BUDGET) -> list[str]:
     return pieces
 
 
-def pack(blocks: Sequence[str], budget: int = BUDGET) -> list[str]:
-    """Join HTML blocks into as few messages as fit, never splitting a block."""
+def pack(blocks: Sequence[str], budget: int = BUDGET, separator: str = "\n\n") -> list[str]:
+    """Join HTML blocks (or lines) into as few messages as fit, never splitting a block."""
     messages: list[str] = []
     current = ""
     for block in blocks:
-        if current and len(current) + 2 + len(block) > budget:
+        if current and len(current) + len(separator) + len(block) > budget:
             messages.append(current)
             current = ""
-        current = f"{current}\n\n{block}" if current else block
+        current = f"{current}{separator}{block}" if current else block
     if current:
         messages.append(current)
     return messages
@@ -265,23 +265,9 @@ def outline_replies(outline: Outline, lang: str) -> list[Reply]:
     lines = [f"{'　' * (s.level - 1)}{esc(s.heading)} <i>(§{s.paragraph})</i>" for s in outline.sections]
     if not lines:
         lines = [t("outline_empty", lang)]
-    messages = pack_lines([head, *lines])
+    messages = pack([head, *lines], separator="\n")
     rows = tuple(((f"{_short(s.heading, 18)}", callback("p", r.id, s.paragraph)),) for s in outline.sections[:40])
     return [Reply(m, rows if i == len(messages) - 1 else ()) for i, m in enumerate(messages)]
-
-
-def pack_lines(lines: Sequence[str], budget: int = BUDGET) -> list[str]:
-    """Join lines with newlines into as few messages as fit."""
-    messages: list[str] = []
-    current = ""
-    for line in lines:
-        if current and len(current) + 1 + len(line) > budget:
-            messages.append(current)
-            current = ""
-        current = f"{current}\n{line}" if current else line
-    if current:
-        messages.append(current)
-    return messages
 
 
 def start_reply(lang: str) -> Reply:
