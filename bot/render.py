@@ -26,6 +26,8 @@ MENTIONS_PER_PAGE = 5
 PASSAGES_PER_PAGE = 4
 REPORTS_PER_PAGE = 10
 SEARCH_LIMIT = 12
+LABEL_MAX = 60  # titles and headings from .docx files can be paragraphs long
+SUMMARY_SENTENCE_MAX = 160
 _SENTENCE = re.compile(r"[^。！？；!?;\n]*[。！？；!?;\n]+|[^。！？；!?;\n]+")
 
 
@@ -49,6 +51,11 @@ class Reply:
 def esc(text: str) -> str:
     """Escape text for Telegram HTML."""
     return html.escape(text, quote=False)
+
+
+def label(text: str, limit: int = LABEL_MAX) -> str:
+    """A title, section or file name as shown in a line: shortened, escaped."""
+    return esc(_short(text, limit))
 
 
 def callback(*parts: object) -> str:
@@ -115,8 +122,8 @@ def source_line(quote: Quote, lang: str) -> str:
     return "— " + t(
         "source",
         lang,
-        title=esc(quote.title),
-        section=esc(quote.section) or t("no_section", lang),
+        title=label(quote.title),
+        section=label(quote.section) or t("no_section", lang),
         paragraph=quote.paragraph,
     )
 
@@ -131,7 +138,7 @@ def _answer_blocks(answer: Answer, lang: str) -> tuple[str, list[str], int]:
     if answer.intent == "mention" and answer.reports:
         header = t("mention_head", lang, count=len(answer.reports), term=esc(answer.term or ""))
         blocks = [
-            f"<b>#{m.report.id} 《{esc(m.report.title)}》</b> · {t('mention_count', lang, count=m.mentions)}\n"
+            f"<b>#{m.report.id} 《{label(m.report.title)}》</b> · {t('mention_count', lang, count=m.mentions)}\n"
             + quote_block(m.quote, lang)
             for m in answer.reports
         ]
@@ -219,8 +226,8 @@ def paragraph_replies(report: Report, paragraph: StoredParagraph, lang: str) -> 
         + t(
             "paragraph_head",
             lang,
-            title=esc(report.title),
-            section=esc(paragraph.section) or t("no_section", lang),
+            title=label(report.title),
+            section=label(paragraph.section) or t("no_section", lang),
             n=paragraph.number,
         )
         + "</b>"
@@ -241,7 +248,7 @@ def reports_reply(reports: Sequence[Report], lang: str, page: int = 0) -> Reply:
     page = max(0, min(page, pages - 1))
     shown = reports[page * REPORTS_PER_PAGE : (page + 1) * REPORTS_PER_PAGE]
     lines = [t("reports_head", lang, count=len(reports))]
-    lines += [t("report_line", lang, id=r.id, title=esc(r.title), paragraphs=r.paragraph_count) for r in shown]
+    lines += [t("report_line", lang, id=r.id, title=label(r.title), paragraphs=r.paragraph_count) for r in shown]
     if pages > 1:
         lines.append(t("page", lang, page=page + 1, pages=pages))
     rows: list[tuple[tuple[str, str], ...]] = [
@@ -261,8 +268,8 @@ def reports_reply(reports: Sequence[Report], lang: str, page: int = 0) -> Reply:
 def outline_replies(outline: Outline, lang: str) -> list[Reply]:
     """A report's outline: its headings, with a button per section (up to Telegram's sensible limits)."""
     r = outline.report
-    head = t("outline_head", lang, id=r.id, title=esc(r.title), paragraphs=r.paragraph_count, source=esc(r.source))
-    lines = [f"{'　' * (s.level - 1)}{esc(s.heading)} <i>(§{s.paragraph})</i>" for s in outline.sections]
+    head = t("outline_head", lang, id=r.id, title=label(r.title), paragraphs=r.paragraph_count, source=label(r.source))
+    lines = [f"{'　' * (s.level - 1)}{label(s.heading, 200)} <i>(§{s.paragraph})</i>" for s in outline.sections]
     if not lines:
         lines = [t("outline_empty", lang)]
     messages = pack([head, *lines], separator="\n")
@@ -282,10 +289,10 @@ def digest_replies(digest: Digest, lang: str) -> list[Reply]:
     if digest.new_reports:
         blocks.append(t("digest_new_reports", lang))
         for item in digest.new_reports:
-            summary = esc("".join(item.summary))
+            summary = esc("".join(_short(sentence, SUMMARY_SENTENCE_MAX) for sentence in item.summary))
             terms = "、".join(esc(term) for term in item.key_terms)
             blocks.append(
-                f"<b>#{item.report.id} 《{esc(item.report.title)}》</b>\n<blockquote>{summary}</blockquote>\n"
+                f"<b>#{item.report.id} 《{label(item.report.title)}》</b>\n<blockquote>{summary}</blockquote>\n"
                 + t("digest_key_terms", lang, terms=terms)
             )
     for term, quotes in digest.watch_hits:

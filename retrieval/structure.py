@@ -19,6 +19,7 @@ _CLAUSE_END = re.compile(r"[，。：；,:;！？!?]")
 HEADING_MAX_CHARS = 60
 TITLE_MAX_CHARS = 40
 DERIVED_TITLE_MAX_CHARS = 32
+DECLARED_TITLE_MAX_CHARS = 80  # a .docx Title or markdown heading can be a whole paragraph
 PASSAGE_MIN_CHARS = 60
 PASSAGE_MAX_CHARS = 220
 PASSAGE_MAX_SENTENCES = 3
@@ -99,15 +100,19 @@ def derive_title(first_paragraph: str, segmenter: Segmenter) -> str:
             stem = clause[: -len(suffix)]
             clause = stem + ("开展情况" if suffix != "以来" else "情况")
             break
-    if len(clause) <= DERIVED_TITLE_MAX_CHARS:
-        return clause
-    words = segmenter.words(clause)
-    title = ""
-    for word in words:
-        if len(title) + len(word) > DERIVED_TITLE_MAX_CHARS:
+    return shorten_at_word(clause, DERIVED_TITLE_MAX_CHARS, segmenter)
+
+
+def shorten_at_word(text: str, limit: int, segmenter: Segmenter) -> str:
+    """`text` if it fits, else its longest run of whole words within `limit` characters, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = ""
+    for word in segmenter.words(text):
+        if len(cut) + len(word) > limit:
             break
-        title += word
-    return (title or clause[:DERIVED_TITLE_MAX_CHARS]) + "…"
+        cut += word
+    return (cut or text[:limit]) + "…"
 
 
 def build_structure(
@@ -152,7 +157,9 @@ def build_structure(
     if title is None:
         first_body = next((p.text for p in paragraphs if p.kind == "body"), lines[0] if lines else "")
         title = derive_title(first_body, segmenter)
-    return ReportStructure(title, tuple(sections), tuple(paragraphs))
+    return ReportStructure(
+        shorten_at_word(title, DECLARED_TITLE_MAX_CHARS, segmenter), tuple(sections), tuple(paragraphs)
+    )
 
 
 def section_path(structure: ReportStructure, paragraph: Paragraph) -> tuple[Section, ...]:
