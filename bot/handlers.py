@@ -218,6 +218,17 @@ async def _paragraph_for(context: Context, report_id: str, number: int, lang: st
     return render.paragraph_replies(report, paragraph, lang)
 
 
+async def _section_for(context: Context, report_id: str, index: int, lang: str) -> list[Reply]:
+    """A section in full, or the reason it cannot be shown."""
+    try:
+        report, section, paragraphs = await asyncio.to_thread(services(context).library.section, report_id, index)
+    except UnknownReport:
+        return [Reply(t("unknown_report", lang, id=render.esc(report_id[:20])))]
+    except UnknownParagraph:
+        return [Reply(t("expired", lang))]
+    return render.section_replies(report, section, paragraphs, lang)
+
+
 async def stats_command(update: Update, context: Context) -> None:
     """/stats: reports, paragraphs, passages, last ingest."""
     numbers = await asyncio.to_thread(services(context).library.stats)
@@ -363,6 +374,10 @@ async def button(update: Update, context: Context) -> None:
         await query.answer()
         if message is not None:
             await send(message, await _paragraph_for(context, parts[0], int(parts[1]), lang))
+    elif kind == "s" and len(parts) == 2 and parts[1].isdigit():
+        await query.answer()
+        if message is not None:
+            await send(message, await _section_for(context, parts[0], int(parts[1]), lang))
     elif kind == "r" and len(parts) == 1 and parts[0].isdigit():
         reports = await asyncio.to_thread(services(context).library.reports)
         await query.answer()

@@ -15,7 +15,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from retrieval import Answer, Outline, Quote, Report
 from retrieval.digest import Digest
-from retrieval.store import StoredParagraph
+from retrieval.store import StoredParagraph, StoredSection
 
 from .texts import EXAMPLES, t
 
@@ -240,6 +240,20 @@ def paragraph_replies(report: Report, paragraph: StoredParagraph, lang: str) -> 
     return replies
 
 
+def section_replies(
+    report: Report, section: StoredSection, paragraphs: Sequence[StoredParagraph], lang: str
+) -> list[Reply]:
+    """A section read in full: its heading, then each paragraph with its number; as many messages as needed."""
+    blocks = [f"<b>《{label(report.title)}》 · {label(section.heading, 200)}</b>"]
+    for paragraph in paragraphs:
+        if paragraph.number == section.paragraph and paragraph.kind == "heading":
+            continue
+        pieces = split_escaped(paragraph.text, BUDGET - 40)
+        blocks.append(f"<i>§{paragraph.number}</i>\n{pieces[0]}")
+        blocks.extend(pieces[1:])
+    return [Reply(m) for m in pack(blocks)]
+
+
 def reports_reply(reports: Sequence[Report], lang: str, page: int = 0) -> Reply:
     """A page of the report list with buttons to each report's outline."""
     if not reports:
@@ -273,7 +287,7 @@ def outline_replies(outline: Outline, lang: str) -> list[Reply]:
     if not lines:
         lines = [t("outline_empty", lang)]
     messages = pack([head, *lines], separator="\n")
-    rows = tuple(((f"{_short(s.heading, 18)}", callback("p", r.id, s.paragraph)),) for s in outline.sections[:40])
+    rows = tuple(((f"{_short(s.heading, 18)}", callback("s", r.id, s.index)),) for s in outline.sections[:40])
     return [Reply(m, rows if i == len(messages) - 1 else ()) for i, m in enumerate(messages)]
 
 

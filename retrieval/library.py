@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import UnknownParagraph
 from .extract import extract
 from .index import Bm25Index, MentionFinder
 from .normalize import normalize, normalize_with_offsets, original_span
@@ -365,6 +366,17 @@ class Library:
         """One paragraph in full; UnknownReport / UnknownParagraph when it does not exist."""
         report = self.store.report(report_id)
         return report, self.store.paragraph(report.id, number)
+
+    def section(self, report_id: int | str, index: int) -> tuple[Report, StoredSection, list[StoredParagraph]]:
+        """A section with its paragraphs, up to the next heading of the same or a higher level."""
+        report = self.store.report(report_id)
+        sections = self.store.sections(report.id)
+        if not 0 <= index < len(sections):
+            raise UnknownParagraph(str(report.id), index)
+        section = sections[index]
+        following = (s.paragraph for s in sections[index + 1 :] if s.level <= section.level)
+        last = next(following, report.paragraph_count + 1) - 1
+        return report, section, self.store.paragraphs(report.id, section.paragraph, max(last, section.paragraph))
 
     def stats(self) -> dict[str, Any]:
         """Counts and the time of the last ingest."""

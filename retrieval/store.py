@@ -277,16 +277,20 @@ class Store:
 
     def paragraph(self, report_id: int, number: int) -> StoredParagraph:
         """One paragraph; UnknownParagraph if the report has no such number."""
+        found = self.paragraphs(report_id, number, number)
+        if not found:
+            raise UnknownParagraph(str(report_id), number)
+        return found[0]
+
+    def paragraphs(self, report_id: int, first: int, last: int) -> list[StoredParagraph]:
+        """Paragraphs `first`..`last` (inclusive) of a report, with their innermost heading."""
         rows = self._rows(
             "SELECT p.report_id, p.number, p.kind, p.text, coalesce(s.heading, '') AS section FROM paragraphs p"
             " LEFT JOIN sections s ON s.report_id = p.report_id AND s.idx = p.section_idx"
-            " WHERE p.report_id = ? AND p.number = ?",
-            (report_id, number),
+            " WHERE p.report_id = ? AND p.number BETWEEN ? AND ? ORDER BY p.number",
+            (report_id, first, last),
         )
-        if not rows:
-            raise UnknownParagraph(str(report_id), number)
-        r = rows[0]
-        return StoredParagraph(r["report_id"], r["number"], r["kind"], r["section"], r["text"])
+        return [StoredParagraph(r["report_id"], r["number"], r["kind"], r["section"], r["text"]) for r in rows]
 
     def paragraph_texts(self, report_ids: list[int] | None = None) -> dict[tuple[int, int], str]:
         """Paragraph texts keyed by (report id, number), for all reports or the given ones."""

@@ -158,6 +158,12 @@ async def test_browsing_commands(api: FakeBotApi, library: Library) -> None:
         outline = await ask(api, "/report 4")
         assert "二、主要做法及成效" in outline.text and "（一）下好理论学习先手棋" in outline.text
         assert len(buttons(outline)) == 7
+        section_button = next(data for label, data in buttons(outline) if label.startswith("三、存在问题"))
+        mark = api.mark()
+        api.push_callback_query(section_button, USER, USER, outline.result["message_id"])
+        section = await api.wait_for("sendMessage", since=mark)
+        assert "三、存在问题" in section.text and "一是部分党员学习主动性不够" in section.text
+        assert "§10" in section.text and "四、下一步工作计划" not in section.text
         assert "没有编号为 99 的报告" in (await ask(api, "/report 99")).text
         assert "用法：/report" in (await ask(api, "/report")).text
         assert "用法：/search" in (await ask(api, "/search")).text
