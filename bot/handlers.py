@@ -7,10 +7,10 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
-from telegram import Chat, InlineQueryResultArticle, InputTextMessageContent, Message, Update
+from telegram import CallbackQuery, Chat, InlineQueryResultArticle, InputTextMessageContent, Message, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
@@ -107,7 +107,9 @@ async def answer_and_send(update: Update, context: Context, ask: Callable[[Libra
     if _rate_limited(update, context):
         await send(message, [Reply(t("rate_limited", lang, limit=svc.settings.rate_limit))])
         return
-    await context.bot.send_chat_action(message.chat_id, "typing")
+    # the typing indicator is cosmetic: a Bot API hiccup on it must not cost the answer
+    with contextlib.suppress(TelegramError):
+        await context.bot.send_chat_action(message.chat_id, "typing")
     answer: Answer = await asyncio.to_thread(ask, svc.library)
     await send(message, [reply_for(answer, lang, context)])
 
@@ -365,29 +367,29 @@ async def button(update: Update, context: Context) -> None:
     if kind == "a" and len(parts) == 2 and parts[1].isdigit():
         answer = services(context).answers.get(parts[0])
         if answer is None:
-            await query.answer(t("expired", lang), show_alert=True)
+            await _ack(query, t("expired", lang))
             return
         reply = render.answer_reply(answer, lang, page=int(parts[1]), token=parts[0])
-        await query.answer()
+        await _ack(query)
         await _edit(query.edit_message_text, reply)
     elif kind == "p" and len(parts) == 2 and parts[1].isdigit():
-        await query.answer()
+        await _ack(query)
         if message is not None:
             await send(message, await _paragraph_for(context, parts[0], int(parts[1]), lang))
     elif kind == "s" and len(parts) == 2 and parts[1].isdigit():
-        await query.answer()
+        await _ack(query)
         if message is not None:
             await send(message, await _section_for(context, parts[0], int(parts[1]), lang))
     elif kind == "r" and len(parts) == 1 and parts[0].isdigit():
         reports = await asyncio.to_thread(services(context).library.reports)
-        await query.answer()
+        await _ack(query)
         await _edit(query.edit_message_text, render.reports_reply(reports, lang, int(parts[0])))
     elif kind == "o" and len(parts) == 1:
-        await query.answer()
+        await _ack(query)
         if message is not None:
             await send(message, await _outline_for(context, parts[0], lang))
     elif kind == "x" and len(parts) == 1 and parts[0].isdigit() and int(parts[0]) < len(EXAMPLES[lang]):
-        await query.answer()
+        await _ack(query)
         example = EXAMPLES[lang][int(parts[0])]
         if message is not None:
             if _rate_limited(update, context):
@@ -396,16 +398,27 @@ async def button(update: Update, context: Context) -> None:
             answer = await asyncio.to_thread(services(context).library.ask, example, limit=render.SEARCH_LIMIT)
             await send(message, [reply_for(answer, lang, context)])
     else:
-        await query.answer(t("expired", lang), show_alert=True)
+        await _ack(query, t("expired", lang))
 
 
-async def _edit(edit: Callable[..., object], reply: Reply) -> None:
+async def _ack(query: CallbackQuery, alert: str | None = None) -> None:
+    """Answer a button press (stop the client's spinner, or show `alert`). Best effort: a Bot API failure here,
+    or a press answered too late, must not cost the page or paragraph the press asked for."""
+    with contextlib.suppress(TelegramError):
+        await query.answer(alert, show_alert=alert is not None)
+
+
+async def _edit(edit: Callable[..., Awaitable[object]], reply: Reply) -> None:
     try:
-        await edit(
-            reply.text,
-            parse_mode=ParseMode.HTML,
-            reply_markup=reply.markup,  # type: ignore[misc]
-            disable_web_page_preview=True,
+        # retried like a send: an edit applied twice looks like one ("not modified" below), so this is safe
+        await with_retries(
+            lambda: edit(
+                reply.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=reply.markup,
+                disable_web_page_preview=True,
+            ),
+            what="edit",
         )
     except BadRequest as exc:
         if "not modified" not in str(exc).lower():

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import date, datetime
 
 from telegram import Bot
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
+from retrieval import StorageError
 from retrieval.digest import build_digest
 
 from . import render
@@ -61,14 +63,15 @@ async def _deliver(bot: Bot, svc: Services, day: date) -> dict[str, int]:
             await send_digest(bot, chat_id, render.digest_replies(digest, str(sub["language"])))
         except Forbidden:
             log.info("chat %s blocked the bot: unsubscribed", chat_id)
-            await asyncio.to_thread(store.unsubscribe, chat_id)
+            await _record(f"unsubscribing chat {chat_id}", store.unsubscribe, chat_id)
             outcome["unsubscribed"] += 1
             continue
         except TelegramError as exc:
             log.warning("digest for chat %s not delivered: %s", chat_id, exc)
             outcome["failed"] += 1
             continue
-        await asyncio.to_thread(
+        await _record(
+            f"digest sent to chat {chat_id}",
             store.mark_digest_sent,
             chat_id,
             day.isoformat(),
@@ -78,6 +81,16 @@ async def _deliver(bot: Bot, svc: Services, day: date) -> dict[str, int]:
         outcome["sent"] += 1
     log.info("digest for %s: %s", day.isoformat(), outcome)
     return outcome
+
+
+async def _record(what: str, write: Callable[..., object], *args: object, **kwargs: object) -> None:
+    """A write after a send. A database that cannot be written (read-only, full, locked for long) must not end
+    the run at the first subscriber: the others still get their digest. Not recorded, this chat may get today's
+    digest again from a later (catch-up) run."""
+    try:
+        await asyncio.to_thread(write, *args, **kwargs)
+    except StorageError as exc:
+        log.error("%s: not recorded: %s", what, exc)
 
 
 async def digest_job(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -5,14 +5,26 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import quote
 
 REDACTED = "[REDACTED]"
 _secrets: set[str] = set()  # the one process-wide piece of state here: secrets live as long as the process
 _installed: list[Callable[..., logging.LogRecord]] = []
 
 
+def _forms(secret: str) -> set[str]:
+    """The ways a secret shows up in log text: as is, percent-encoded (httpx logs the file download URL with the
+    token's ':' as %3A) and, for a bot token, its part after the colon, which is what must stay secret."""
+    encoded = quote(secret, safe="")
+    forms = {secret, encoded, encoded.replace("%3A", "%3a")}
+    bot_id, colon, rest = secret.partition(":")
+    if colon and bot_id.isdigit() and rest:
+        forms |= {rest, quote(rest, safe="")}
+    return {form for form in forms if form}
+
+
 def _redact(text: str) -> str:
-    for secret in _secrets:
+    for secret in sorted(_secrets, key=len, reverse=True):  # a whole token before its secret part
         text = text.replace(secret, REDACTED)
     return text
 
@@ -23,7 +35,7 @@ def install_redaction(secrets: Iterable[str]) -> None:
     httpx logs request URLs, and Bot API URLs contain the token; a record factory covers every logger and
     every handler (including pytest's), where a handler filter would cover only one handler.
     """
-    _secrets.update(s for s in secrets if s)
+    _secrets.update(form for s in secrets if s for form in _forms(s))
     if _installed:
         return
     previous = logging.getLogRecordFactory()
@@ -31,10 +43,10 @@ def install_redaction(secrets: Iterable[str]) -> None:
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
         if _secrets:
-            message = record.getMessage()
-            clean = _redact(message)
-            if clean != message:
-                record.msg, record.args = clean, None
+            # Formatted now, always: args are live objects that handlers format later (pytest keeps records, a
+            # QueueHandler formats in another thread), and PTB logs the getFile result dict before it rewrites
+            # file_path into the download URL, token included.
+            record.msg, record.args = _redact(record.getMessage()), None
             if record.exc_info and record.exc_info[1] is not None:
                 record.exc_text = _redact(logging.Formatter().formatException(record.exc_info))
         return record

@@ -200,13 +200,8 @@ def answer_reply(answer: Answer, lang: str, *, page: int = 0, token: str | None 
     if len(pages) > 1:
         parts.append(t("page", lang, page=page + 1, pages=len(pages)))
     rows: list[tuple[tuple[str, str], ...]] = []
-    full = [
-        (
-            t("full_paragraph", lang, n=f"#{q.report_id}·{q.paragraph}"),
-            callback("p", q.report_id, q.paragraph),
-        )
-        for q in quotes
-    ]
+    places = dict.fromkeys((q.report_id, q.paragraph) for q in quotes)  # one button per paragraph
+    full = [(t("full_paragraph", lang, n=f"#{rid}·{n}"), callback("p", rid, n)) for rid, n in places]
     for i in range(0, len(full), 2):
         rows.append(tuple(full[i : i + 2]))
     if token is not None and len(pages) > 1:
