@@ -1,16 +1,44 @@
 """In-memory search structures: a BM25 Okapi index and an exact mention finder over normalised passages.
 
-Scores equal rank-bm25's `BM25Okapi` (k1=1.5, b=0.75, epsilon=0.25) on the same tokens, but a query only
-touches the postings of its own terms: postings live in CSR segments (one large segment from the initial
-build, small ones appended by each new report), deleted passages are masked out and subtracted from the
-corpus statistics, so adding or replacing a report never rebuilds the index.
+Bm25Index
+    Scores equal rank-bm25's `BM25Okapi` (k1=1.5, b=0.75, epsilon=0.25) on the same tokens, bit for bit in the
+    usual case: a document's score is summed term by term in query order with rank-bm25's own expression. Postings
+    live in CSR segments (one large segment from the initial build, small ones appended by each new report, folded
+    into one tail segment now and then); deleted passages are masked out and subtracted from the corpus
+    statistics, so adding or replacing a report never rebuilds the index.
+
+    `top` is exact but does not score every posting. A term with many postings in a segment also has an
+    impact-ordered copy of the top of them (documents by decreasing tf weight `tf*(k1+1)/(tf+k1*(1-b+b*dl/avgdl))`
+    computed when the segment was built; at least 8192 entries or a quarter of the list) with an upper bound per
+    block of 64 entries. A query walks these copies from the top, deeper each round (threshold algorithm): every
+    document met is scored exactly (binary searches into the document-ordered postings, or a dense array of a
+    term's frequencies once that is cheaper), candidates are dropped as soon as their partial score plus the
+    most the remaining terms could add falls below the k-th best score, and the walk stops once no document not
+    met yet could reach it. When walking on would cost more, or would pass the end of an impact copy, the query
+    finishes with a MaxScore pass: terms whose maxima together stay below the k-th best score cannot lift a
+    document alone, so only the postings of the other (essential) terms are read in full. A later change of the
+    average length moves a weight by at most the ratio of the averages, so the bounds stay valid with that
+    factor and an impact order never has to be rebuilt. Terms with few postings are read whole. `top` uses
+    scratch arrays of the index: calls must not run concurrently (Library holds its lock around them).
+
+MentionFinder
+    Exact, complete substring search. The passages of a large batch are kept as UTF-16 code units (NUL after
+    each) with a positional index of character bigrams (positions per bigram, delta-coded in 16 bits). A query
+    decodes the positions of its rarest bigram and verifies the other characters against the text, so its cost
+    follows the number of candidate occurrences, not the size of the corpus. Small batches (a report added
+    later) are scanned with `str.find` until enough of them are folded into an indexed chunk.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -18,47 +46,348 @@ import numpy.typing as npt
 K1 = 1.5
 B = 0.75
 EPSILON = 0.25
-_MERGE_SEGMENTS = 16
+_MERGE_SEGMENTS = 16  # small segments allowed after the first before they are folded into one
+IMPACT_MIN_POSTINGS = 256  # a term with at least this many postings in a segment gets an impact-ordered copy
+_BLOCK_SHIFT = 6  # one upper bound per 64 impact entries
+_IMPACT_KEEP_MIN = 8192  # impact copies keep at least this many entries of a list ...
+_IMPACT_KEEP_SHIFT = 2  # ... or a quarter of it, whichever is more
+_FIRST_DEPTH = 64  # impact entries read per list in the first round of a query
+_MAX_JUMP = 16  # a list is read at most this many times deeper per round
+_SWITCH = 1.0  # walk the impact lists while (documents met) x (terms) stays under the MaxScore pass's postings
+_PROBE = 256  # candidates of the MaxScore pass scored first, to raise the threshold
+_DENSE_AFTER = 16  # a term's frequencies go dense once 1/16 of its postings' worth of binary searches were done
+_DENSE_RANK_LIMIT = 1 << 24  # (tf, length) grid size up to which impact ranks come from a dense table
+_BOUND_MARGIN = 1e-9  # relative slack on bounds and pruning: they are computed in floating point too
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+DocArray = npt.NDArray[np.int32]
+UIntArray = npt.NDArray[np.unsignedinteger[Any]]
+
+_EMPTY_DOCS: DocArray = np.empty(0, dtype=np.int32)
+_EMPTY_PTR: IntArray = np.zeros(1, dtype=np.int64)
+_EMPTY_BOUNDS: npt.NDArray[np.float32] = np.empty(0, dtype=np.float32)
+
+
+def _tf_dtype(max_tf: int) -> type[np.unsignedinteger[Any]]:
+    if max_tf <= 0xFF:
+        return np.uint8
+    if max_tf <= 0xFFFF:
+        return np.uint16
+    return np.uint32
+
+
+def _tf_weight(tf: Any, length: Any, avgdl: float) -> Any:
+    """rank-bm25's term-frequency part of the weight (without idf), for scalars or arrays."""
+    return tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / avgdl))
+
+
+def _ptr(counts: IntArray) -> IntArray:
+    out = np.zeros(counts.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=out[1:])
+    return out
 
 
 @dataclass
 class _Segment:
-    """Postings of a contiguous range of documents, grouped by term id (CSR)."""
+    """Postings of the documents `start`..`stop`-1, grouped by term id (CSR), with impact copies of long lists."""
 
-    indptr: npt.NDArray[np.int64]  # size = vocabulary size at build time + 1
-    docs: npt.NDArray[np.int32]
-    tfs: npt.NDArray[np.float32]
+    start: int
+    stop: int
+    indptr: IntArray  # term id -> range in docs/tfs; covers the term ids known when the segment was built
+    docs: DocArray  # positions, ascending within each term
+    tfs: UIntArray
+    impact_ptr: IntArray = field(default_factory=lambda: _EMPTY_PTR)  # term id -> range in impact_docs
+    impact_docs: DocArray = field(default_factory=lambda: _EMPTY_DOCS)  # by decreasing weight at `avgdl`
+    bound_ptr: IntArray = field(default_factory=lambda: _EMPTY_PTR)  # term id -> range in bounds
+    bounds: npt.NDArray[np.float32] = field(default_factory=lambda: _EMPTY_BOUNDS)  # per 64 impact entries
+    avgdl: float = 1.0  # the average document length the impact order and bounds were computed with
 
-    def postings(self, term_id: int) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
+    def range(self, term_id: int) -> tuple[int, int]:
         if term_id + 1 >= self.indptr.size:
-            return _EMPTY_DOCS, _EMPTY_TFS
-        lo, hi = int(self.indptr[term_id]), int(self.indptr[term_id + 1])
+            return 0, 0
+        return int(self.indptr[term_id]), int(self.indptr[term_id + 1])
+
+    def postings(self, term_id: int) -> tuple[DocArray, UIntArray]:
+        lo, hi = self.range(term_id)
         return self.docs[lo:hi], self.tfs[lo:hi]
 
+    def impact(self, term_id: int) -> tuple[DocArray, npt.NDArray[np.float32], bool]:
+        """The impact-ordered top of a term's postings, the block bounds, and whether postings go on past it
+        (then the last bound is the weight where the list was cut). Empty when the term has no impact copy."""
+        if term_id + 1 >= self.impact_ptr.size:
+            return _EMPTY_DOCS, _EMPTY_BOUNDS, False
+        lo, hi = int(self.impact_ptr[term_id]), int(self.impact_ptr[term_id + 1])
+        if lo == hi:
+            return _EMPTY_DOCS, _EMPTY_BOUNDS, False
+        bounds = self.bounds[int(self.bound_ptr[term_id]) : int(self.bound_ptr[term_id + 1])]
+        return self.impact_docs[lo:hi], bounds, hi - lo < int(self.indptr[term_id + 1] - self.indptr[term_id])
 
-_EMPTY_DOCS = np.empty(0, dtype=np.int32)
-_EMPTY_TFS = np.empty(0, dtype=np.float32)
+    def nbytes(self) -> int:
+        arrays = (self.indptr, self.docs, self.tfs, self.impact_ptr, self.impact_docs, self.bound_ptr, self.bounds)
+        return sum(int(a.nbytes) for a in arrays)
+
+    def arrays(self) -> dict[str, npt.NDArray[Any]]:
+        return {
+            "range": np.array([self.start, self.stop], dtype=np.int64),
+            "avgdl": np.array([self.avgdl], dtype=np.float64),
+            "indptr": self.indptr,
+            "docs": self.docs,
+            "tfs": self.tfs,
+            "impact_ptr": self.impact_ptr,
+            "impact_docs": self.impact_docs,
+            "bound_ptr": self.bound_ptr,
+            "bounds": self.bounds,
+        }
+
+    @classmethod
+    def from_arrays(cls, a: dict[str, npt.NDArray[Any]]) -> _Segment:
+        start, stop = (int(x) for x in a["range"])
+        return cls(
+            start,
+            stop,
+            a["indptr"],
+            a["docs"],
+            a["tfs"],
+            a["impact_ptr"],
+            a["impact_docs"],
+            a["bound_ptr"],
+            a["bounds"],
+            float(a["avgdl"][0]),
+        )
 
 
-def _build_segment(doc_offset: int, term_ids: Sequence[npt.NDArray[np.int64]], vocab_size: int) -> _Segment:
-    """CSR postings for documents `doc_offset + i` with the given term id arrays."""
-    lengths = np.fromiter((t.size for t in term_ids), dtype=np.int64, count=len(term_ids))
-    if lengths.sum() == 0:
-        return _Segment(np.zeros(vocab_size + 1, dtype=np.int64), _EMPTY_DOCS, _EMPTY_TFS)
-    all_terms = np.concatenate(term_ids)
-    all_docs = np.repeat(np.arange(doc_offset, doc_offset + len(term_ids), dtype=np.int64), lengths)
-    key = all_terms * (doc_offset + len(term_ids)) + all_docs  # sort by term, then document
-    unique_keys, tf = np.unique(key, return_counts=True)
-    n_docs_total = doc_offset + len(term_ids)
-    terms = unique_keys // n_docs_total
-    docs = (unique_keys % n_docs_total).astype(np.int32)
-    indptr = np.zeros(vocab_size + 1, dtype=np.int64)
-    np.add.at(indptr, terms + 1, 1)
-    np.cumsum(indptr, out=indptr)
-    return _Segment(indptr, docs, tf.astype(np.float32))
+def _segment_from_triples(
+    start: int,
+    stop: int,
+    terms: IntArray,
+    docs: DocArray,
+    tfs: IntArray,
+    vocab_size: int,
+    doc_len: FloatArray,
+    avgdl: float,
+) -> _Segment:
+    """A segment from (term, position, tf) triples sorted by term, then position."""
+    per_term = np.bincount(terms, minlength=vocab_size).astype(np.int64)
+    tf_type = _tf_dtype(int(tfs.max()) if tfs.size else 0)
+    segment = _Segment(start, stop, _ptr(per_term), docs, tfs.astype(tf_type))
+    long_terms = per_term >= IMPACT_MIN_POSTINGS
+    if long_terms.any():
+        _add_impacts(segment, per_term, long_terms, terms, tfs, doc_len, avgdl)
+    return segment
+
+
+def _add_impacts(
+    segment: _Segment,
+    per_term: IntArray,
+    long_terms: npt.NDArray[np.bool_],
+    terms: IntArray,
+    tfs: IntArray,
+    doc_len: FloatArray,
+    avgdl: float,
+) -> None:
+    """Impact-ordered copies of the long posting lists and their block bounds, at average length `avgdl`."""
+    n = segment.stop - segment.start
+    selected = np.repeat(long_terms, per_term)
+    l_terms = terms[selected]
+    l_docs = segment.docs[selected]
+    l_tfs = tfs[selected]
+    del selected
+    lengths = doc_len[l_docs].astype(np.int64)
+    max_tf, max_len = int(l_tfs.max()), int(lengths.max())
+    pair = l_tfs * (max_len + 1) + lengths
+    del lengths
+    if (max_tf + 1) * (max_len + 1) <= _DENSE_RANK_LIMIT:
+        present = np.flatnonzero(np.bincount(pair, minlength=(max_tf + 1) * (max_len + 1)))
+        rank_of = np.zeros((max_tf + 1) * (max_len + 1), dtype=np.int64)
+        weights = _tf_weight(present // (max_len + 1), present % (max_len + 1), avgdl).astype(np.float64)
+        order = np.argsort(-weights, kind="stable")
+        rank_of[present[order]] = np.arange(present.size)
+        rank = rank_of[pair]
+        weight_of_rank = weights[order]
+    else:  # pathological lengths: rank the pairs that occur
+        present, inverse = np.unique(pair, return_inverse=True)
+        weights = _tf_weight(present // (max_len + 1), present % (max_len + 1), avgdl).astype(np.float64)
+        order = np.argsort(-weights, kind="stable")
+        rank_of = np.empty(present.size, dtype=np.int64)
+        rank_of[order] = np.arange(present.size)
+        rank = rank_of[inverse]
+        weight_of_rank = weights[order]
+    del pair
+    ranks = int(weight_of_rank.size)
+    if terms.size and int(terms.max() + 1) * ranks * n < 2**62:
+        key = (l_terms * ranks + rank) * n + (l_docs.astype(np.int64) - segment.start)
+        key.sort()
+        impact_docs = (key % n + segment.start).astype(np.int32)
+        entry_weight = weight_of_rank[(key // n) % ranks]
+        del key
+    else:  # keys would overflow: sort the three columns
+        order = np.lexsort((l_docs, rank, l_terms))
+        impact_docs = l_docs[order]
+        entry_weight = weight_of_rank[rank[order]]
+    counts = np.where(long_terms, per_term, 0)
+    full_ptr = _ptr(counts)
+    # keep the top of each list only (a multiple of the block size); past it the list is read in document order
+    kept = np.minimum(counts, np.maximum(_IMPACT_KEEP_MIN, (counts >> _IMPACT_KEEP_SHIFT) + 1))
+    kept = np.where(kept < counts, (kept + (1 << _BLOCK_SHIFT) - 1) >> _BLOCK_SHIFT << _BLOCK_SHIFT, counts)
+    kept = np.minimum(kept, counts)
+    impact_ptr = _ptr(kept)
+    keep_entry = np.zeros(int(full_ptr[-1]), dtype=np.bool_)
+    starts = np.repeat(full_ptr[:-1], kept)
+    keep_entry[starts + np.arange(int(impact_ptr[-1]), dtype=np.int64) - np.repeat(impact_ptr[:-1], kept)] = True
+    impact_docs = impact_docs[keep_entry]
+    del keep_entry, starts
+    # one bound per block of kept entries, and for a cut list one more: the weight where the cut is
+    blocks = ((kept + (1 << _BLOCK_SHIFT) - 1) >> _BLOCK_SHIFT) + (kept < counts)
+    bound_ptr = _ptr(blocks)
+    total_blocks = int(bound_ptr[-1])
+    list_start = np.repeat(full_ptr[:-1], blocks)
+    within = np.arange(total_blocks, dtype=np.int64) - np.repeat(bound_ptr[:-1], blocks)
+    block_weight = entry_weight[list_start + (within << _BLOCK_SHIFT)]
+    bounds = block_weight.astype(np.float32)
+    low = bounds.astype(np.float64) < block_weight
+    bounds[low] = np.nextafter(bounds[low], np.float32(np.inf))
+    segment.impact_ptr = impact_ptr
+    segment.impact_docs = impact_docs
+    segment.bound_ptr = bound_ptr
+    segment.bounds = bounds
+    segment.avgdl = avgdl
+
+
+def _encode_strings(strings: Sequence[str]) -> dict[str, npt.NDArray[Any]]:
+    joined = "".join(strings)
+    lengths = np.fromiter((len(s) for s in strings), dtype=np.int64, count=len(strings))
+    return {"blob": np.frombuffer(joined.encode("utf-8", "surrogatepass"), dtype=np.uint8), "lengths": lengths}
+
+
+def _decode_strings(blob: npt.NDArray[Any], lengths: IntArray) -> list[str]:
+    text = blob.tobytes().decode("utf-8", "surrogatepass")
+    ends = np.cumsum(lengths).tolist()
+    return [text[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+
+
+@dataclass
+class _List:
+    """One impact-ordered posting list being walked by a query."""
+
+    segment: int
+    docs: DocArray
+    bounds: npt.NDArray[np.float32]
+    weight: float  # idf times the term's count in the query
+    depth: int = 0
+    cut: bool = False  # postings go on past the impact copy
+
+
+class _Best:
+    """The best documents scored so far: every one with a score at or above the k-th best (ties kept)."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.positions: DocArray = _EMPTY_DOCS
+        self.scores: FloatArray = np.empty(0, dtype=np.float64)
+        self.threshold: float | None = None  # the k-th best score once k documents have a positive score
+
+    def take(self, positions: DocArray, scores: FloatArray) -> None:
+        keep = scores > 0 if self.threshold is None else scores >= self.threshold
+        if not keep.any():
+            return
+        self.positions = np.concatenate([self.positions, positions[keep]])
+        self.scores = np.concatenate([self.scores, scores[keep]])
+        n = self.scores.size
+        if n >= self.k:
+            self.threshold = float(np.partition(self.scores, n - self.k)[n - self.k])
+            tied = self.scores >= self.threshold
+            self.positions, self.scores = self.positions[tied], self.scores[tied]
+
+    def ranked(self) -> list[tuple[int, float]]:
+        order = np.lexsort((self.positions, -self.scores))[: self.k]
+        return [(int(self.positions[i]), float(self.scores[i])) for i in order]
+
+
+class _Scorer:
+    """Exact scores of candidate positions for one query, pruning the hopeless ones early.
+
+    Terms are looked up in decreasing order of the most they can add (their ceiling); after each, a candidate
+    whose partial score plus the ceilings of the terms still to come stays below the threshold is dropped. The
+    survivors' scores are then summed again term by term in query order with rank-bm25's expression, so they
+    are exact. A term's frequencies come from binary searches in its postings until those would cost more than
+    writing the postings once into a dense array, which then serves the rest of the query.
+    """
+
+    def __init__(self, index: Bm25Index, order: list[int], idf: dict[int, float], ceiling: dict[int, float]) -> None:
+        self.index = index
+        self.order = order
+        self.idf = idf
+        counts = Counter(order)
+        self.weight = {tid: value * counts[tid] for tid, value in idf.items()}  # idf times occurrences
+        self.ceiling = {tid: max(ceiling.get(tid, 0.0), 0.0) for tid in idf}
+        self.by_ceiling = sorted(idf, key=lambda tid: -self.ceiling[tid])
+        self.terms = list(idf)
+        row_of = {tid: row for row, tid in enumerate(self.terms)}
+        self.order_rows = [row_of[tid] for tid in order]
+        self.idf_column = np.array([idf[tid] for tid in self.terms], dtype=np.float64)[:, None]
+        self.postings = {tid: sum(r[1] - r[0] for r in (s.range(tid) for s in index._segments)) for tid in idf}
+        self.searched = dict.fromkeys(idf, 0)
+        self.dense: dict[int, UIntArray] = {}
+
+    def _tf(self, tid: int, positions: DocArray) -> FloatArray:
+        dense = self.dense.get(tid)
+        if dense is None and (self.searched[tid] + positions.size) * _DENSE_AFTER > self.postings[tid]:
+            dense = self.dense[tid] = self.index._dense_tf(tid)
+        if dense is not None:
+            return dense[positions].astype(np.float64)
+        self.searched[tid] += positions.size
+        return self.index._tf(tid, positions)
+
+    def score(
+        self,
+        positions: DocArray,
+        threshold: float | None,
+        partial: FloatArray | None = None,
+        done: frozenset[int] = frozenset(),
+    ) -> tuple[DocArray, FloatArray]:
+        """The candidates that can reach `threshold` (all when None) and their exact scores.
+
+        `partial` may hold the contributions of the terms in `done` (summed in any order: used to prune only).
+        """
+        norm = self.index._norms()[positions]
+        keep = np.arange(positions.size)
+        part = np.zeros(positions.size, dtype=np.float64) if partial is None else partial
+        pending = [tid for tid in self.by_ceiling if tid not in done]
+        after = [0.0] * len(pending)  # the most the terms after each one can add
+        for i in range(len(pending) - 1, 0, -1):
+            after[i - 1] = after[i] + self.ceiling[pending[i]]
+        if threshold is not None and partial is not None and pending:
+            hopeful = (part + after[0] + self.ceiling[pending[0]]) * (1 + _BOUND_MARGIN) >= threshold
+            keep, part = keep[hopeful], part[hopeful]
+        tfs: dict[int, tuple[IntArray, FloatArray]] = {}
+        for i, tid in enumerate(pending):
+            if keep.size == 0:
+                return _EMPTY_DOCS, np.empty(0, dtype=np.float64)
+            tf = self._tf(tid, positions[keep])
+            tfs[tid] = (keep, tf)
+            if threshold is None:
+                continue
+            part = part + self.weight[tid] * (tf * (K1 + 1) / (tf + norm[keep]))
+            hopeful = (part + after[i]) * (1 + _BOUND_MARGIN) >= threshold
+            if not hopeful.all():
+                keep, part = keep[hopeful], part[hopeful]
+        if keep.size == 0:
+            return _EMPTY_DOCS, np.empty(0, dtype=np.float64)
+        found = positions[keep]
+        tf_rows = np.empty((len(self.terms), keep.size), dtype=np.float64)
+        for row, tid in enumerate(self.terms):
+            if tid in tfs:
+                rows, tf = tfs[tid]
+                tf_rows[row] = tf if rows.size == keep.size else tf[np.searchsorted(rows, keep)]
+            else:
+                tf_rows[row] = self._tf(tid, found)
+        # rank-bm25's expression element by element, then the terms added one after another in query order
+        contribution = self.idf_column * (tf_rows * (K1 + 1) / (tf_rows + norm[keep]))
+        scores = contribution[self.order_rows[0]].copy()
+        for row in self.order_rows[1:]:
+            scores += contribution[row]
+        return found, scores
 
 
 @dataclass
@@ -70,9 +399,13 @@ class Bm25Index:
     _doc_len: FloatArray = field(default_factory=lambda: np.empty(0, dtype=np.float64))
     _alive: npt.NDArray[np.bool_] = field(default_factory=lambda: np.empty(0, dtype=np.bool_))
     _df: IntArray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
-    _idf: FloatArray | None = None
-    _norm: FloatArray | None = None  # k1 * (1 - b + b * dl / avgdl) per document
-    _scratch: FloatArray = field(default_factory=lambda: np.empty(0, dtype=np.float64))
+    _live: int = 0  # documents not deleted
+    _live_length: int = 0  # their total length
+    _norm: FloatArray | None = None  # k1 * (1 - b + b * dl / avgdl) per position
+    _average_idf: float | None = None
+    _mark: npt.NDArray[np.int32] = field(default_factory=lambda: np.empty(0, dtype=np.int32))
+    _acc: FloatArray = field(default_factory=lambda: np.empty(0, dtype=np.float64))
+    _stamp: int = 0
 
     @classmethod
     def build(cls, documents: Sequence[Sequence[str]]) -> Bm25Index:
@@ -89,37 +422,68 @@ class Bm25Index:
     @property
     def live_count(self) -> int:
         """Documents not deleted: rank-bm25's corpus_size."""
-        return int(self._alive.sum())
+        return self._live
 
-    def _term_ids(self, terms: Sequence[str]) -> npt.NDArray[np.int64]:
+    def posting_count(self) -> int:
+        """Postings stored (deleted documents included), impact copies not counted."""
+        return sum(int(s.docs.size) for s in self._segments)
+
+    def nbytes(self) -> int:
+        """Bytes held in arrays (the vocabulary dict not included)."""
+        arrays = (self._doc_len, self._alive, self._df, self._mark)
+        norm = 0 if self._norm is None else int(self._norm.nbytes)
+        return sum(s.nbytes() for s in self._segments) + sum(int(a.nbytes) for a in arrays) + norm
+
+    # --- building -----------------------------------------------------------------------------------------
+
+    def _term_ids(self, documents: Sequence[Sequence[str]], total: int) -> npt.NDArray[np.int32]:
+        """Term ids of every token, new terms numbered in order of first appearance (rank-bm25's order)."""
         vocab = self.vocabulary
-        ids = np.empty(len(terms), dtype=np.int64)
-        for i, term in enumerate(terms):
-            tid = vocab.get(term)
-            if tid is None:
-                tid = vocab[term] = len(vocab)
-            ids[i] = tid
-        return ids
+        for term in dict.fromkeys(itertools.chain.from_iterable(documents)):
+            if term not in vocab:
+                vocab[term] = len(vocab)
+        return np.fromiter(
+            map(vocab.__getitem__, itertools.chain.from_iterable(documents)), dtype=np.int32, count=total
+        )
 
     def add(self, documents: Sequence[Sequence[str]]) -> range:
         """Append documents; returns their positions. Visible to the next query."""
         start = self.size
-        term_ids = [self._term_ids(doc) for doc in documents]
+        n = len(documents)
+        if n == 0:
+            return range(start, start)
+        lengths = np.fromiter((len(d) for d in documents), dtype=np.int64, count=n)
+        total = int(lengths.sum())
+        term_ids = self._term_ids(documents, total)
         vocab_size = len(self.vocabulary)
-        segment = _build_segment(start, term_ids, vocab_size)
+        self._doc_len = np.concatenate([self._doc_len, lengths.astype(np.float64)])
+        self._alive = np.concatenate([self._alive, np.ones(n, dtype=np.bool_)])
+        self._live += n
+        self._live_length += total
+        self._invalidate()
+        local = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        key = term_ids.astype(np.int64) * n + local
+        del local, term_ids
+        key.sort()
+        if key.size:
+            heads = np.flatnonzero(np.diff(key)) + 1
+            heads = np.concatenate([np.zeros(1, dtype=np.int64), heads])
+            tfs = np.diff(np.append(heads, key.size))
+            unique = key[heads]
+            del key, heads
+            terms = unique // n
+            docs = (unique % n + start).astype(np.int32)
+            del unique
+        else:
+            terms, docs, tfs = (np.empty(0, dtype=np.int64), _EMPTY_DOCS, np.empty(0, dtype=np.int64))
+        segment = _segment_from_triples(start, start + n, terms, docs, tfs, vocab_size, self._doc_len, self._avgdl())
         self._segments.append(segment)
-        self._doc_len = np.concatenate(
-            [self._doc_len, np.array([len(d) for d in documents], dtype=np.float64)]
-        )
-        self._alive = np.concatenate([self._alive, np.ones(len(documents), dtype=np.bool_)])
         df = np.zeros(vocab_size, dtype=np.int64)
         df[: self._df.size] = self._df
         df += np.diff(segment.indptr)
         self._df = df
-        self._scratch = np.zeros(self.size, dtype=np.float64)
-        self._invalidate()
-        if len(self._segments) > _MERGE_SEGMENTS:
-            self._merge_small_segments()
+        if len(self._segments) > _MERGE_SEGMENTS + 1:
+            self._merge_tail()
         return range(start, self.size)
 
     def remove(self, positions: Sequence[int]) -> None:
@@ -131,117 +495,627 @@ class Bm25Index:
         if pos.size == 0:
             return
         self._alive[pos] = False
+        self._live -= int(pos.size)
+        self._live_length -= int(self._doc_len[pos].sum())
         dead = np.zeros(self.size, dtype=np.bool_)
         dead[pos] = True
+        lowest, highest = int(pos[0]), int(pos[-1])
         for segment in self._segments:
-            hit = dead[segment.docs]
-            if hit.any():
-                # a trailing 0 makes every start a valid index, empty ranges at the end included
-                padded = np.append(hit.astype(np.int64), 0)
-                counts = np.add.reduceat(padded, segment.indptr[:-1])
-                counts[segment.indptr[:-1] == segment.indptr[1:]] = 0
+            if segment.stop <= lowest or segment.start > highest or segment.docs.size == 0:
+                continue
+            hit = np.flatnonzero(dead[segment.docs])
+            if hit.size:
+                term_of_hit = np.searchsorted(segment.indptr, hit, side="right") - 1
+                counts = np.bincount(term_of_hit, minlength=segment.indptr.size - 1)
                 self._df[: counts.size] -= counts
         self._invalidate()
 
-    def _merge_small_segments(self) -> None:
-        """Fold the appended segments into one so a query visits few segments."""
-        main, small = self._segments[0], self._segments[1:]
+    def _merge_tail(self) -> None:
+        """Fold the segments after the first into one (with impact copies) so a query visits few segments."""
+        tail = self._segments[1:]
         vocab_size = len(self.vocabulary)
-        docs = np.concatenate([s.docs for s in small])
-        tfs = np.concatenate([s.tfs for s in small])
-        terms = np.concatenate([np.repeat(np.arange(s.indptr.size - 1), np.diff(s.indptr)) for s in small])
+        terms = np.concatenate([np.repeat(np.arange(s.indptr.size - 1), np.diff(s.indptr)) for s in tail])
+        docs = np.concatenate([s.docs for s in tail])
+        tfs = np.concatenate([s.tfs.astype(np.int64) for s in tail])
         order = np.lexsort((docs, terms))
-        indptr = np.zeros(vocab_size + 1, dtype=np.int64)
-        np.add.at(indptr, terms + 1, 1)
-        np.cumsum(indptr, out=indptr)
-        self._segments = [main, _Segment(indptr, docs[order], tfs[order])]
+        merged = _segment_from_triples(
+            tail[0].start,
+            tail[-1].stop,
+            terms[order],
+            docs[order],
+            tfs[order],
+            vocab_size,
+            self._doc_len,
+            self._avgdl(),
+        )
+        self._segments = [self._segments[0], merged]
+
+    # --- statistics ---------------------------------------------------------------------------------------
 
     def _invalidate(self) -> None:
-        self._idf = None
         self._norm = None
+        self._average_idf = None
 
-    def _statistics(self) -> tuple[FloatArray, FloatArray]:
-        """idf per term id and the length normalisation per document, as rank-bm25 computes them."""
-        if self._idf is None or self._norm is None:
-            n = float(self.live_count)
-            live_terms = self._df > 0
-            df = self._df.astype(np.float64)
-            raw = np.log(n - df + 0.5) - np.log(df + 0.5)
-            average = float(raw[live_terms].mean()) if live_terms.any() else 0.0
-            idf = np.where(raw < 0, EPSILON * average, raw)
-            idf[~live_terms] = 0.0
-            total = float(self._doc_len[self._alive].sum())
-            avgdl = total / n if n else 1.0
-            self._idf = idf
-            self._norm = K1 * (1 - B + B * self._doc_len / avgdl)
-        return self._idf, self._norm
+    def _avgdl(self) -> float:
+        return self._live_length / self._live if self._live else 1.0
+
+    def _norms(self) -> FloatArray:
+        """k1 * (1 - b + b * dl / avgdl) per position, as rank-bm25 computes it."""
+        if self._norm is None:
+            self._norm = K1 * (1 - B + B * self._doc_len / self._avgdl())
+        return self._norm
+
+    def _mean_idf(self) -> float:
+        """rank-bm25's average_idf: the mean raw idf of every term of the live corpus, summed in order."""
+        if self._average_idf is None:
+            df = self._df[self._df > 0].astype(np.float64)
+            if df.size == 0:
+                self._average_idf = 0.0
+            else:
+                n = float(self._live)
+                raw = np.log(n - df + 0.5) - np.log(df + 0.5)
+                self._average_idf = float(np.cumsum(raw)[-1]) / df.size
+        return self._average_idf
+
+    def _term_idf(self, term_id: int) -> float | None:
+        """rank-bm25's idf of a term id, None when no live document contains it."""
+        df = int(self._df[term_id])
+        if df == 0:
+            return None
+        raw = math.log(self._live - df + 0.5) - math.log(df + 0.5)
+        return raw if raw >= 0 else EPSILON * self._mean_idf()
 
     def idf(self, term: str) -> float:
         """The idf rank-bm25 would give `term` (0 when the corpus does not contain it)."""
         tid = self.vocabulary.get(term)
-        return 0.0 if tid is None else float(self._statistics()[0][tid])
+        value = None if tid is None else self._term_idf(tid)
+        return 0.0 if value is None else value
+
+    def _plan(self, query: Sequence[str]) -> tuple[list[int], dict[int, float]]:
+        """Term ids of the query in order (unknown terms dropped) and the idf of each."""
+        vocab = self.vocabulary
+        idf: dict[int, float] = {}
+        missing: set[int] = set()
+        order: list[int] = []
+        for term in query:
+            tid = vocab.get(term)
+            if tid is None or tid in missing:
+                continue
+            if tid not in idf:
+                value = self._term_idf(tid)
+                if value is None:
+                    missing.add(tid)
+                    continue
+                idf[tid] = value
+            order.append(tid)
+        return order, idf
+
+    # --- scoring ------------------------------------------------------------------------------------------
+
+    def _tf(self, term_id: int, positions: DocArray) -> FloatArray:
+        """The term's frequency in each of `positions` (sorted), 0 where absent."""
+        out = np.zeros(positions.size, dtype=np.float64)
+        if len(self._segments) == 1:
+            docs, tfs = self._segments[0].postings(term_id)
+            if docs.size == 0 or positions.size == 0:
+                return out
+            if docs.size < positions.size:
+                idx = np.searchsorted(positions, docs)
+                np.minimum(idx, positions.size - 1, out=idx)
+                hit = positions[idx] == docs
+                out[idx[hit]] = tfs[hit]
+            else:
+                idx = np.searchsorted(docs, positions)
+                np.minimum(idx, docs.size - 1, out=idx)
+                hit = docs[idx] == positions
+                out[hit] = tfs[idx[hit]]
+            return out
+        for segment in self._segments:
+            docs, tfs = segment.postings(term_id)
+            if docs.size == 0:
+                continue
+            if len(self._segments) > 1:
+                lo, hi = np.searchsorted(positions, (segment.start, segment.stop))
+                if lo == hi:
+                    continue
+                part = positions[lo:hi]
+            else:
+                lo, part = 0, positions
+            if docs.size < part.size:  # look the few postings up among the positions
+                idx = np.searchsorted(part, docs)
+                np.minimum(idx, part.size - 1, out=idx)
+                hit = part[idx] == docs
+                out[lo + idx[hit]] = tfs[hit]
+            else:
+                idx = np.searchsorted(docs, part)
+                np.minimum(idx, docs.size - 1, out=idx)
+                hit = docs[idx] == part
+                out[lo + np.flatnonzero(hit)] = tfs[idx[hit]]
+        return out
+
+    def _dense_tf(self, term_id: int) -> UIntArray:
+        """The term's frequency at every position (0 where absent)."""
+        dtype = max((s.tfs.dtype for s in self._segments), key=lambda d: d.itemsize)
+        dense: UIntArray = np.zeros(self.size, dtype=dtype)
+        for segment in self._segments:
+            docs, tfs = segment.postings(term_id)
+            dense[docs] = tfs
+        return dense
+
+    def _dense(self, order: list[int], idf: dict[int, float]) -> FloatArray:
+        """Scores of every position, exactly as rank-bm25's get_scores adds them up."""
+        norm = self._norms()
+        contribution: dict[int, FloatArray] = {}
+        for tid, weight in idf.items():
+            tf = np.zeros(self.size, dtype=np.float64)
+            for segment in self._segments:
+                docs, tfs = segment.postings(tid)
+                tf[docs] = tfs
+            contribution[tid] = weight * (tf * (K1 + 1) / (tf + norm))
+        scores = np.zeros(self.size, dtype=np.float64)
+        for tid in order:
+            scores += contribution[tid]
+        return scores
 
     def score(self, query: Sequence[str]) -> tuple[IntArray, FloatArray]:
         """Positions with a positive score for `query` and their scores, in position order."""
-        idf, norm = self._statistics()
-        counts = Counter(query)
-        scratch = self._scratch
-        touched: list[npt.NDArray[np.int32]] = []
-        for term, count in counts.items():
-            tid = self.vocabulary.get(term)
-            if tid is None or self._df[tid] == 0:
-                continue
-            weight = idf[tid]
-            for segment in self._segments:
-                docs, tfs = segment.postings(tid)
-                if docs.size == 0:
-                    continue
-                contribution = weight * (tfs * (K1 + 1) / (tfs + norm[docs]))
-                scratch[docs] += contribution * count if count > 1 else contribution
-                touched.append(docs)
-        if not touched:
+        order, idf = self._plan(query)
+        if not order:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
-        touched_total = sum(t.size for t in touched)
-        if touched_total * 8 > scratch.size:
-            candidates = np.flatnonzero(scratch)
-        elif len(touched) == 1:
-            candidates = touched[0].astype(np.int64)
-        else:
-            candidates = np.unique(np.concatenate(touched)).astype(np.int64)
-        scores = scratch[candidates]
-        scratch[candidates] = 0.0
-        keep = self._alive[candidates] & (scores > 0)
-        return candidates[keep], scores[keep]
-
-    def top(self, query: Sequence[str], k: int) -> list[tuple[int, float]]:
-        """The `k` best positions by score, ties broken by position (as a stable sort of rank-bm25's scores)."""
-        positions, scores = self.score(query)
-        if positions.size > k:
-            cut = np.argpartition(-scores, k - 1)[:k]
-            threshold = scores[cut].min()
-            # keep every position tied with the k-th score so the tie-break by position is exact
-            chosen = np.flatnonzero(scores >= threshold)
-            positions, scores = positions[chosen], scores[chosen]
-        order = np.lexsort((positions, -scores))[:k]
-        return [(int(positions[i]), float(scores[i])) for i in order]
+        scores = self._dense(order, idf)
+        positions = np.flatnonzero((scores > 0) & self._alive)
+        return positions, scores[positions]
 
     def dense_scores(self, query: Sequence[str]) -> FloatArray:
         """Scores of every live position (0 for no match), in position order: for comparing with rank-bm25."""
-        out = np.zeros(self.size, dtype=np.float64)
-        positions, scores = self.score(query)
-        out[positions] = scores
-        return out[self._alive]
+        order, idf = self._plan(query)
+        if not order:
+            return np.zeros(self.live_count, dtype=np.float64)
+        return self._dense(order, idf)[self._alive]
+
+    def _next_stamp(self) -> int:
+        if self._mark.size != self.size:
+            self._mark = np.zeros(self.size, dtype=np.int32)
+            self._stamp = 0
+        if self._stamp >= np.iinfo(np.int32).max - 1:
+            self._mark[:] = 0
+            self._stamp = 0
+        self._stamp += 1
+        return self._stamp
+
+    @staticmethod
+    def _deeper(lists: list[_List], drift: list[float], threshold: float | None) -> list[tuple[_List, int]] | None:
+        """How much further to read down the impact lists: empty when no unread document can reach `threshold`,
+        None when that needs a list read past its impact copy (then the query finishes with a MaxScore pass).
+
+        The lists of each segment share a budget: the sum of their bounds must fall below the threshold, so they
+        are cut at a common level (water filling): a list whose bound is above the level is read deeper (straight
+        to the block under the level, at most _MAX_JUMP times deeper), a list below it is left alone. Without a
+        threshold (fewer than k documents found) all are read further.
+        """
+        by_segment: dict[int, list[tuple[float, _List]]] = {}
+        for walk in lists:
+            if walk.depth < walk.docs.size or walk.cut:
+                bound = walk.weight * float(walk.bounds[walk.depth >> _BLOCK_SHIFT]) * drift[walk.segment]
+                by_segment.setdefault(walk.segment, []).append((bound * (1 + _BOUND_MARGIN), walk))
+        steps: list[tuple[_List, int]] = []
+        for bounds in by_segment.values():
+            if threshold is not None and sum(b for b, _ in bounds) < threshold:
+                continue
+            level = -1.0
+            if threshold is not None:
+                ordered = sorted(b for b, _ in bounds)
+                below = 0.0
+                for i, b in enumerate(ordered):
+                    rest = len(ordered) - i
+                    if below + b * rest >= threshold:
+                        level = (threshold - below) / rest
+                        break
+                    below += b
+            for b, walk in bounds:
+                if b <= level:
+                    continue
+                if walk.depth >= walk.docs.size:  # past the impact copy
+                    return None
+                deeper = 2 * walk.depth
+                if level > 0:
+                    scale = walk.weight * drift[walk.segment] * (1 + _BOUND_MARGIN)
+                    block = int(np.searchsorted(-walk.bounds, -level / scale, side="left"))
+                    deeper = min(max(block << _BLOCK_SHIFT, deeper), _MAX_JUMP * walk.depth)
+                steps.append((walk, min(walk.docs.size, max(deeper, _FIRST_DEPTH))))
+        return steps
+
+    def _scratch(self) -> FloatArray:
+        if self._acc.size != self.size:
+            self._acc = np.zeros(self.size, dtype=np.float64)
+        return self._acc
+
+    def _essential_candidates(
+        self, scorer: _Scorer, threshold: float, mark: npt.NDArray[np.int32], stamp: int
+    ) -> tuple[DocArray, FloatArray, frozenset[int]]:
+        """MaxScore: the terms whose ceilings add up to less than the threshold cannot lift a document on their own,
+        so only documents with one of the other (essential) terms can still make the top. Their postings are read
+        in full and summed into a scratch array; returns the documents not scored yet, their partial scores and
+        the essential terms."""
+        ascending = sorted((tid for tid in scorer.idf if scorer.ceiling[tid] > 0), key=lambda t: scorer.ceiling[t])
+        total = 0.0
+        essential: list[int] = []
+        for i, tid in enumerate(ascending):
+            total += scorer.ceiling[tid]
+            if total * (1 + _BOUND_MARGIN) >= threshold:
+                essential = ascending[i:]
+                break
+        if not essential:
+            return _EMPTY_DOCS, np.empty(0, dtype=np.float64), frozenset()
+        acc = self._scratch()
+        norm = self._norms()
+        fresh: list[IntArray] = []
+        for tid in essential:
+            weight = scorer.weight[tid]
+            for segment in self._segments:
+                docs32, tfs = segment.postings(tid)
+                if docs32.size:
+                    docs = docs32.astype(np.int64)
+                    tf = tfs.astype(np.float64)
+                    fresh.append(docs[acc[docs] == 0.0])
+                    np.add.at(acc, docs, weight * (tf * (K1 + 1) / (tf + norm[docs])))
+        met = np.sort(np.concatenate(fresh))
+        partial = acc[met]
+        acc[met] = 0.0
+        met = met.astype(np.int32)
+        unseen = mark[met] != stamp
+        mark[met] = stamp
+        met, partial = met[unseen], partial[unseen]
+        live = self._alive[met]
+        return met[live], partial[live], frozenset(essential)
+
+    def top(self, query: Sequence[str], k: int) -> list[tuple[int, float]]:
+        """The `k` best positions by score, ties broken by position (as a stable sort of rank-bm25's scores)."""
+        order, idf = self._plan(query)
+        positive = [tid for tid, weight in idf.items() if weight > 0]
+        if k <= 0 or not positive:
+            return []
+        counts = Counter(order)
+        avgdl = self._avgdl()
+        drift = [max(1.0, avgdl / s.avgdl) for s in self._segments]
+        pieces: list[DocArray] = []
+        lists: list[_List] = []
+        ceiling = dict.fromkeys(idf, 0.0)  # the most a term can add to any score
+        for number, segment in enumerate(self._segments):
+            for tid in positive:
+                impact_docs, bounds, cut = segment.impact(tid)
+                weight = idf[tid] * counts[tid]
+                if impact_docs.size:
+                    walk = _List(number, impact_docs, bounds, weight, min(impact_docs.size, _FIRST_DEPTH), cut)
+                    lists.append(walk)
+                    pieces.append(impact_docs[: walk.depth])
+                    ceiling[tid] = max(ceiling[tid], weight * float(bounds[0]) * drift[number])
+                else:
+                    docs, _ = segment.postings(tid)
+                    if docs.size:
+                        pieces.append(docs)
+                        ceiling[tid] = max(ceiling[tid], weight * (K1 + 1))
+        scorer = _Scorer(self, order, idf, ceiling)
+        stamp = self._next_stamp()
+        mark, alive = self._mark, self._alive
+        best = _Best(k)
+        read = 0
+        while pieces:
+            met = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+            met = met[mark[met] != stamp]
+            mark[met] = stamp
+            met = np.sort(met, kind="stable")
+            if met.size > 1:
+                met = met[np.concatenate([np.ones(1, dtype=np.bool_), met[1:] != met[:-1]])]
+            met = met[alive[met]]
+            read += met.size
+            best.take(*scorer.score(met, best.threshold))
+            steps = self._deeper(lists, drift, best.threshold)
+            pieces = []
+            if steps is None:
+                self._maxscore(scorer, best, mark, stamp)
+                break
+            more = sum(depth - walk.depth for walk, depth in steps)
+            if (
+                steps
+                and best.threshold is not None
+                and (read + more) * len(idf) > _SWITCH * self._essential_cost(scorer, best.threshold)
+            ):
+                self._maxscore(scorer, best, mark, stamp)
+                break
+            for walk, depth in steps:
+                pieces.append(walk.docs[walk.depth : depth])
+                walk.depth = depth
+        return best.ranked()
+
+    def _maxscore(self, scorer: _Scorer, best: _Best, mark: npt.NDArray[np.int32], stamp: int) -> None:
+        """Finish a query by reading the essential terms' postings in full (see `_essential_candidates`)."""
+        threshold = 0.0 if best.threshold is None else best.threshold
+        met, partial, essential = self._essential_candidates(scorer, threshold, mark, stamp)
+        if met.size > _PROBE:
+            # score the most promising first: the threshold they set prunes the rest much harder
+            probe = np.zeros(met.size, dtype=np.bool_)
+            probe[np.argpartition(-partial, _PROBE)[:_PROBE]] = True
+            best.take(*scorer.score(met[probe], best.threshold))
+            met, partial = met[~probe], partial[~probe]
+        best.take(*scorer.score(met, best.threshold, partial if best.threshold is not None else None, essential))
+
+    @staticmethod
+    def _essential_cost(scorer: _Scorer, threshold: float) -> int:
+        """Postings the MaxScore pass would read at this threshold."""
+        total = 0.0
+        cost = 0
+        for tid in sorted(scorer.idf, key=lambda t: scorer.ceiling[t]):
+            total += scorer.ceiling[tid]
+            if total * (1 + _BOUND_MARGIN) >= threshold:
+                cost += scorer.postings[tid]
+        return cost
+
+    # --- persistence --------------------------------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        """Write the index to one .npz file (uncompressed, loads with a few large reads)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        terms = list(self.vocabulary)
+        arrays: dict[str, npt.NDArray[Any]] = {
+            "doc_len": self._doc_len,
+            "alive": self._alive,
+            "df": self._df,
+            "meta": np.array(
+                [json.dumps({"segments": len(self._segments), "live": self._live, "live_length": self._live_length})]
+            ),
+        }
+        for key, value in _encode_strings(terms).items():
+            arrays[f"vocab_{key}"] = value
+        for i, segment in enumerate(self._segments):
+            for key, value in segment.arrays().items():
+                arrays[f"seg{i}_{key}"] = value
+        with path.open("wb") as handle:
+            np.savez(handle, **arrays)  # type: ignore[arg-type]
+
+    @classmethod
+    def load(cls, path: Path) -> Bm25Index:
+        """An index written by `save`."""
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+        meta = json.loads(str(arrays["meta"][0]))
+        terms = _decode_strings(arrays["vocab_blob"], arrays["vocab_lengths"])
+        segments = [
+            _Segment.from_arrays({k.split("_", 1)[1]: v for k, v in arrays.items() if k.startswith(f"seg{i}_")})
+            for i in range(meta["segments"])
+        ]
+        return cls(
+            vocabulary={term: i for i, term in enumerate(terms)},
+            _segments=segments,
+            _doc_len=arrays["doc_len"],
+            _alive=arrays["alive"],
+            _df=arrays["df"],
+            _live=int(meta["live"]),
+            _live_length=int(meta["live_length"]),
+        )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Mentions
+
+_INDEX_MIN_UNITS = 1 << 16  # a batch with at least this many code units gets a bigram index; smaller ones are scanned
+_MERGE_CHUNKS = 16
+_MAX_CHUNK_UNITS = (1 << 32) - 1  # positions are stored in 32 bits
+_PASSAGE_SHIFT = 6  # passage lookup table: one entry per 64 code units
+
+
+def _units(text: str) -> npt.NDArray[np.uint16]:
+    return np.frombuffer(text.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
+
+
+def _has_border(needle: npt.NDArray[np.uint16]) -> bool:
+    """True when a proper prefix of the needle is also a suffix (occurrences can overlap)."""
+    m = needle.size
+    return any(np.array_equal(needle[:i], needle[m - i :]) for i in range(1, m))
+
+
+def _non_overlapping(starts: IntArray, m: int) -> IntArray:
+    """Occurrences a left-to-right scan keeps: each starts at or after the end of the previous one kept."""
+    kept: list[int] = []
+    end = -1
+    for at in starts.tolist():
+        if at >= end:
+            kept.append(at)
+            end = at + m
+    return np.asarray(kept, dtype=np.int64)
+
+
+def _run_counts(sorted_ids: IntArray) -> tuple[IntArray, IntArray]:
+    if sorted_ids.size == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    heads = np.concatenate([np.zeros(1, dtype=np.int64), np.flatnonzero(np.diff(sorted_ids)) + 1])
+    counts = np.diff(np.append(heads, sorted_ids.size))
+    return sorted_ids[heads], counts
+
+
+class _ScanChunk:
+    """A small batch of passages: one string with NUL separators, scanned with str.find."""
+
+    def __init__(self, first: int, texts: Sequence[str]) -> None:
+        self.first = first
+        self.count = len(texts)
+        lengths = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts))
+        self.starts = _ptr(lengths)
+        self.joined = "\x00".join(texts) + "\x00"
+
+    def text(self, i: int) -> str:
+        return self.joined[int(self.starts[i]) : int(self.starts[i + 1]) - 1]
+
+    def find(self, term: str, needle: npt.NDArray[np.uint16]) -> tuple[IntArray, IntArray]:
+        hits: list[int] = []
+        text = self.joined
+        step = len(term)
+        at = text.find(term)
+        while at != -1:
+            hits.append(at)
+            at = text.find(term, at + step)
+        if not hits:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        local = np.searchsorted(self.starts, np.asarray(hits, dtype=np.int64), side="right") - 1
+        return _run_counts(local)
+
+    def nbytes(self) -> int:
+        return len(self.joined) * 2 + int(self.starts.nbytes)
+
+
+class _IndexedChunk:
+    """A large batch: UTF-16 code units (NUL after each passage) and a positional bigram index over them."""
+
+    def __init__(self, first: int, arrays: dict[str, npt.NDArray[Any]]) -> None:
+        self.first = first
+        self.units: npt.NDArray[np.uint16] = arrays["units"]
+        self.starts: IntArray = arrays["starts"]  # count + 1 entries, the last one len(units)
+        self.count = int(self.starts.size - 1)
+        self.keys: npt.NDArray[np.uint32] = arrays["keys"]  # bigram (first unit << 16 | second), sorted
+        self.ptr: IntArray = arrays["ptr"]  # bigram -> range in deltas
+        self.heads: npt.NDArray[np.uint32] = arrays["heads"]  # first position of each bigram
+        self.deltas: npt.NDArray[np.uint16] = arrays["deltas"]  # gaps between positions; 0 where a gap is big
+        self.big_at: IntArray = arrays["big_at"]  # indexes into deltas of the gaps of 65536 or more
+        self.big: npt.NDArray[np.uint32] = arrays["big"]
+        self.table: npt.NDArray[np.int32] = arrays["table"]  # passage holding code unit i << _PASSAGE_SHIFT
+
+    @classmethod
+    def build(cls, first: int, texts: Sequence[str]) -> _IndexedChunk:
+        joined = "\x00".join(texts) + "\x00"
+        units = _units(joined)
+        if units.size == len(joined):
+            lengths = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts))
+        else:  # characters outside the BMP take two code units
+            lengths = np.fromiter((_units(t).size + 1 for t in texts), dtype=np.int64, count=len(texts))
+        del joined
+        starts = _ptr(lengths)
+        n = units.size
+        key = units[:-1].astype(np.uint64)
+        key <<= np.uint64(16)
+        key |= units[1:]
+        key <<= np.uint64(32)
+        key |= np.arange(n - 1, dtype=np.uint64)
+        key.sort()
+        key = key[np.searchsorted(key, np.uint64(1 << 48)) :]  # bigrams starting with NUL are not indexed
+        bigram = (key >> np.uint64(32)).astype(np.uint32)
+        positions = (key & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+        del key
+        if bigram.size:
+            heads = np.concatenate([np.zeros(1, dtype=np.int64), np.flatnonzero(bigram[1:] != bigram[:-1]) + 1])
+        else:
+            heads = np.zeros(0, dtype=np.int64)
+        keys = bigram[heads]
+        del bigram
+        gaps = np.empty(positions.size, dtype=np.uint32)
+        if positions.size:
+            gaps[0] = 0
+            np.subtract(positions[1:], positions[:-1], out=gaps[1:])
+            gaps[heads] = 0
+        big_at = np.flatnonzero(gaps > 0xFFFF)
+        big = gaps[big_at]
+        deltas = gaps.astype(np.uint16)
+        deltas[big_at] = 0
+        del gaps
+        table = (np.searchsorted(starts, np.arange(0, n, 1 << _PASSAGE_SHIFT), side="right") - 1).astype(np.int32)
+        return cls(
+            first,
+            {
+                "units": units,
+                "starts": starts,
+                "keys": keys,
+                "ptr": np.append(heads, positions.size).astype(np.int64),
+                "heads": positions[heads],
+                "deltas": deltas,
+                "big_at": big_at.astype(np.int64),
+                "big": big,
+                "table": table,
+            },
+        )
+
+    def arrays(self) -> dict[str, npt.NDArray[Any]]:
+        return {
+            "units": self.units,
+            "starts": self.starts,
+            "keys": self.keys,
+            "ptr": self.ptr,
+            "heads": self.heads,
+            "deltas": self.deltas,
+            "big_at": self.big_at,
+            "big": self.big,
+            "table": self.table,
+        }
+
+    def nbytes(self) -> int:
+        return sum(int(a.nbytes) for a in self.arrays().values())
+
+    def text(self, i: int) -> str:
+        lo, hi = int(self.starts[i]), int(self.starts[i + 1]) - 1
+        return self.units[lo:hi].tobytes().decode("utf-16-le", "surrogatepass")
+
+    def _positions(self, lo: int, hi: int) -> IntArray:
+        """Decoded positions of the bigrams lo..hi-1 (each bigram's positions ascending)."""
+        a, b = int(self.ptr[lo]), int(self.ptr[hi])
+        gaps = self.deltas[a:b].astype(np.int64)
+        e0, e1 = np.searchsorted(self.big_at, (a, b))
+        if e1 > e0:
+            gaps[self.big_at[e0:e1] - a] = self.big[e0:e1]
+        if hi - lo == 1:
+            gaps[0] = int(self.heads[lo])
+            return np.cumsum(gaps, out=gaps)
+        # several bigrams: one running sum, shifted so that each bigram starts at its first position
+        running = np.cumsum(gaps, out=gaps)
+        at = self.ptr[lo:hi] - a
+        shift = self.heads[lo:hi].astype(np.int64) - running[at]
+        return running + np.repeat(shift, np.diff(self.ptr[lo : hi + 1]))
+
+    def _passages(self, at: IntArray) -> IntArray:
+        """The passage (local number) of each code-unit position."""
+        pid = np.take(self.table, at >> _PASSAGE_SHIFT).astype(np.int64)
+        moved = np.flatnonzero(np.take(self.starts, pid + 1) <= at)
+        while moved.size:  # passages starting inside the block before the position
+            pid[moved] += 1
+            moved = moved[np.take(self.starts, pid[moved] + 1) <= at[moved]]
+        return pid
+
+    def find(self, term: str, needle: npt.NDArray[np.uint16]) -> tuple[IntArray, IntArray]:
+        empty = np.empty(0, dtype=np.int64)
+        m = needle.size
+        if m == 1:
+            c = int(needle[0])
+            lo, hi = (int(x) for x in np.searchsorted(self.keys, (c << 16, (c + 1) << 16)))
+            if lo == hi:
+                return empty, empty
+            pid = self._passages(self._positions(lo, hi))  # each bigram's positions in turn: not sorted
+            if pid.size * 8 < self.count:
+                return _run_counts(np.sort(pid))
+            per_passage = np.bincount(pid, minlength=self.count)
+            found = np.flatnonzero(per_passage)
+            return found, per_passage[found]
+        pairs = (needle[:-1].astype(np.uint32) << 16) | needle[1:]
+        where = np.searchsorted(self.keys, pairs)
+        if (where >= self.keys.size).any() or (self.keys[np.minimum(where, self.keys.size - 1)] != pairs).any():
+            return empty, empty
+        sizes = self.ptr[where + 1] - self.ptr[where]
+        j = int(np.argmin(sizes))
+        at = self._positions(int(where[j]), int(where[j]) + 1) - j
+        at = at[at >= 0]
+        for i in sorted(set(range(m)) - {j, j + 1}, key=lambda i: abs(i - j)):
+            at = at[np.take(self.units, at + i, mode="clip") == needle[i]]
+            if at.size == 0:
+                return empty, empty
+        if m > 1 and at.size > 1 and _has_border(needle) and bool((np.diff(at) < m).any()):
+            at = _non_overlapping(at, m)
+        return _run_counts(self._passages(at))
+
+
+_Chunk = _ScanChunk | _IndexedChunk
 
 
 class MentionFinder:
-    """Exact, complete substring search over normalised passage texts.
-
-    Texts are kept in a few large strings (one per batch added) with NUL separators, so one C-level scan
-    finds every occurrence; a sorted offsets array maps an occurrence back to its passage position.
-    """
+    """Exact, complete substring search over normalised passage texts (see the module docstring)."""
 
     def __init__(self) -> None:
-        self._chunks: list[tuple[int, str, npt.NDArray[np.int64]]] = []  # (first position, text, starts)
+        self._chunks: list[_Chunk] = []
         self._alive = np.empty(0, dtype=np.bool_)
         self.size = 0
 
@@ -249,11 +1123,30 @@ class MentionFinder:
         """Append normalised passage texts at the next positions."""
         if not texts:
             return
-        lengths = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts))
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-        self._chunks.append((self.size, "\x00".join(texts) + "\x00", starts))
+        self._append(self.size, texts)
         self._alive = np.concatenate([self._alive, np.ones(len(texts), dtype=np.bool_)])
         self.size += len(texts)
+        if len(self._chunks) > _MERGE_CHUNKS + 1:
+            self._merge_tail()
+
+    def _append(self, first: int, texts: Sequence[str]) -> None:
+        units = sum(len(t) + 1 for t in texts)
+        if units < _INDEX_MIN_UNITS:
+            self._chunks.append(_ScanChunk(first, texts))
+            return
+        if 2 * units > _MAX_CHUNK_UNITS and len(texts) > 1:  # keep positions within 32 bits
+            half = len(texts) // 2
+            self._append(first, texts[:half])
+            self._append(first + half, texts[half:])
+            return
+        self._chunks.append(_IndexedChunk.build(first, texts))
+
+    def _merge_tail(self) -> None:
+        """Fold the chunks after the first into one (indexed once it is large enough)."""
+        tail = self._chunks[1:]
+        texts = [chunk.text(i) for chunk in tail for i in range(chunk.count)]
+        self._chunks = self._chunks[:1]
+        self._append(tail[0].first, texts)
 
     def remove(self, positions: Sequence[int]) -> None:
         """Deleted passages are never reported again."""
@@ -264,28 +1157,82 @@ class MentionFinder:
         """Positions of passages not deleted."""
         return np.flatnonzero(self._alive)
 
+    def _chunk_of(self, position: int) -> _Chunk:
+        for chunk in reversed(self._chunks):
+            if position >= chunk.first:
+                if position - chunk.first >= chunk.count:
+                    break
+                return chunk
+        raise IndexError(position)
+
     def text(self, position: int) -> str:
         """The normalised text of one passage."""
-        for first, text, starts in reversed(self._chunks):
-            if position >= first:
-                i = position - first
-                end = int(starts[i + 1]) - 1 if i + 1 < starts.size else len(text) - 1
-                return text[int(starts[i]) : end]
-        raise IndexError(position)
+        chunk = self._chunk_of(position)
+        return chunk.text(position - chunk.first)
+
+    def find_counts(self, term: str) -> tuple[IntArray, IntArray]:
+        """Live positions containing `term` (normalised) in ascending order, and the number of occurrences in each
+        (non-overlapping, counted left to right like str.count)."""
+        empty = np.empty(0, dtype=np.int64)
+        if not term or "\x00" in term:
+            return empty, empty
+        needle = _units(term)
+        positions: list[IntArray] = []
+        counts: list[IntArray] = []
+        for chunk in self._chunks:
+            local, n = chunk.find(term, needle)
+            if local.size:
+                positions.append(local + chunk.first)
+                counts.append(n)
+        if not positions:
+            return empty, empty
+        pos = np.concatenate(positions)
+        cnt = np.concatenate(counts)
+        live = self._alive[pos]
+        return pos[live], cnt[live]
 
     def find(self, term: str) -> dict[int, int]:
         """Every live passage position containing `term` (normalised), with its number of occurrences."""
-        if not term or "\x00" in term:
-            return {}
-        found: Counter[int] = Counter()
-        step = len(term)
-        for first, text, starts in self._chunks:
-            hits: list[int] = []
-            at = text.find(term)
-            while at != -1:
-                hits.append(at)
-                at = text.find(term, at + step)
-            if hits:
-                local = np.searchsorted(starts, np.asarray(hits, dtype=np.int64), side="right") - 1
-                found.update((local + first).tolist())
-        return {pos: n for pos, n in found.items() if self._alive[pos]}
+        positions, counts = self.find_counts(term)
+        return dict(zip(positions.tolist(), counts.tolist(), strict=True))
+
+    def nbytes(self) -> int:
+        """Bytes held by the texts and the index."""
+        return sum(chunk.nbytes() for chunk in self._chunks) + int(self._alive.nbytes)
+
+    # --- persistence --------------------------------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        """Write the texts and the index to one .npz file."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays: dict[str, npt.NDArray[Any]] = {"alive": self._alive}
+        kinds = []
+        for i, chunk in enumerate(self._chunks):
+            if isinstance(chunk, _IndexedChunk):
+                kinds.append(["indexed", chunk.first])
+                for key, value in chunk.arrays().items():
+                    arrays[f"c{i}_{key}"] = value
+            else:
+                kinds.append(["scan", chunk.first])
+                for key, value in _encode_strings([chunk.text(j) for j in range(chunk.count)]).items():
+                    arrays[f"c{i}_{key}"] = value
+        arrays["meta"] = np.array([json.dumps({"size": self.size, "chunks": kinds})])
+        with path.open("wb") as handle:
+            np.savez(handle, **arrays)  # type: ignore[arg-type]
+
+    @classmethod
+    def load(cls, path: Path) -> MentionFinder:
+        """A finder written by `save`."""
+        finder = cls()
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+        meta = json.loads(str(arrays["meta"][0]))
+        for i, (kind, first) in enumerate(meta["chunks"]):
+            part = {k.split("_", 1)[1]: v for k, v in arrays.items() if k.startswith(f"c{i}_")}
+            if kind == "indexed":
+                finder._chunks.append(_IndexedChunk(int(first), part))
+            else:
+                finder._chunks.append(_ScanChunk(int(first), _decode_strings(part["blob"], part["lengths"])))
+        finder._alive = arrays["alive"]
+        finder.size = int(meta["size"])
+        return finder

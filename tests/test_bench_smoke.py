@@ -1,0 +1,35 @@
+"""`bench/run.py --quick` runs end to end: it exits 0 (every answer equal to rank-bm25's and to a plain scan) and
+writes its result files. Numbers are never asserted: they depend on the machine."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import ROOT
+
+
+@pytest.mark.timeout(600)
+def test_quick_benchmark_runs_and_writes_its_results(tmp_path: Path) -> None:
+    out = tmp_path / "bench"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=590,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (out / "results.md").read_text(encoding="utf-8").startswith("# Retrieval benchmark")
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    (size,) = results["sizes"]
+    assert size["n"] == 1000
+    assert size["exactness"]["checked"] > 0 and not size["exactness"]["mismatches"]
+    assert size["mention_exactness"]["checked"] > 0 and not size["mention_exactness"]["mismatches"]
+    assert size["serve"]["same_answers"]
+    assert size["add"]["visible"]
