@@ -112,9 +112,9 @@ def run_worker(size: int, args: argparse.Namespace, tmp: Path) -> dict[str, Any]
     return result
 
 
-def run_system(what: str, tmp: Path, *extra: str) -> dict[str, Any]:
+def run_system(what: str, tmp: Path, *extra: str, module: str = "bench.system") -> dict[str, Any]:
     proc = subprocess.run(
-        [sys.executable, "-m", "bench.system", what, "--tmp", str(tmp), *extra],
+        [sys.executable, "-m", module, *([what] if what else []), "--tmp", str(tmp), *extra],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -139,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-system", action="store_true", help="skip cold start and ingest throughput")
     parser.add_argument("--ingest-files", type=int, default=150, help="report files for the ingest measurement")
     parser.add_argument("--bot", action="store_true", help="also run the 500-questions bot load test")
+    parser.add_argument(
+        "--bot-reports", type=int, default=2500, help="synthetic reports (~40 passages each) for the bot load test"
+    )
     parser.add_argument("--selfcheck-cases", type=int, default=100, help="random corpora in the self-check")
     args = parser.parse_args(argv)
     args.engines = [e for e in args.engines.split(",") if e]
@@ -165,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
             results["system"]["ingest"] = run_system("ingest", tmp / "ingest", "--files", files)
         if args.bot:
             print("[bench] bot load ...", flush=True)
-            results["system"]["bot"] = run_system("bot", tmp / "bot")
+            results["system"]["bot"] = run_system(
+                "", tmp / "bot", "--reports", str(args.bot_reports), module="bench.botload"
+            )
     results["total_s"] = time.perf_counter() - started
     from bench.report import failures, write_outputs
 

@@ -72,7 +72,7 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
         application.job_queue.run_once(digest_job, when=1, name=CATCH_UP_JOB)
 
 
-def build_application(settings: BotSettings, library: Library, *, pace_sends: bool = True) -> Application:  # type: ignore[type-arg]
+def build_application(settings: BotSettings, library: Library) -> Application:  # type: ignore[type-arg]
     """The whole bot: settings and library in, a ready Application out (not started)."""
     assert settings.token is not None, "the bot needs TELEGRAM_BOT_TOKEN"
     token = settings.token.get_secret_value()
@@ -82,12 +82,14 @@ def build_application(settings: BotSettings, library: Library, *, pace_sends: bo
         .token(token)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .concurrent_updates(True)
+        # httpcore scans every pooled connection for each request: a smaller pool is faster under load
+        .connection_pool_size(settings.connection_pool_size)
         .post_init(post_init)
     )
     if settings.base_url:
         builder = builder.base_url(settings.base_url)
         builder = builder.base_file_url(settings.base_file_url or settings.base_url.replace("/bot", "/file/bot"))
-    if pace_sends:
+    if settings.pace_sends:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
     application = builder.build()
     application.bot_data[SERVICES_KEY] = Services(library=library, settings=settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 
@@ -45,6 +46,10 @@ def run(ctx: click.Context) -> None:
 
 def main() -> None:
     """Console entry point."""
+    # Questions piped in another encoding must not end `ask` (or the terminal chat) with a traceback at the first
+    # bad byte: decoded like argv, bad bytes become lone surrogates, which the library turns into U+FFFD.
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        sys.stdin.reconfigure(errors="surrogateescape")
     sys.exit(cli.main(obj={}, standalone_mode=True))
 
 

@@ -18,6 +18,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 from retrieval import Answer, Library, StorageError, UnknownParagraph, UnknownReport, UnreadableReport
 from retrieval.digest import build_digest
 from retrieval.extract import SUPPORTED_SUFFIXES
+from retrieval.normalize import valid_text
 from retrieval.query import MAX_QUERY_CHARS
 
 from . import render
@@ -59,7 +60,8 @@ def _in_group(message: Message) -> bool:
 
 
 def _arg_text(context: Context) -> str:
-    return " ".join(context.args or []).strip()
+    # lone surrogates (never from Telegram, possible in JSON) would fail SQLite's UTF-8 encoding of a /watch term
+    return valid_text(" ".join(context.args or []).strip())
 
 
 async def _run(func: Callable[..., object], *args: object, **kwargs: object) -> object:
@@ -502,9 +504,16 @@ async def document(update: Update, context: Context) -> None:
 
 
 async def error_handler(update: object, context: Context) -> None:
-    """Log the error (never the token) and tell the user something went wrong, without details."""
+    """Log the error (never the token) and tell the user plainly: a storage failure by name (questions still
+    work), anything else without details."""
     log.error("error while handling an update: %s", context.error, exc_info=context.error)
     if isinstance(update, Update) and update.effective_message and update.effective_chat:
         chat: Chat = update.effective_chat
+        lang = lang_of(update)
+        text = (
+            t("storage_failed", lang, reason=render.esc(str(context.error)[:200]))
+            if isinstance(context.error, StorageError)
+            else t("error", lang)
+        )
         with contextlib.suppress(TelegramError):
-            await context.bot.send_message(chat.id, t("error", lang_of(update)))
+            await context.bot.send_message(chat.id, text)

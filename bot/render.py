@@ -48,6 +48,12 @@ class Reply:
         )
 
 
+def units(text: str) -> int:
+    """Length as Telegram limits it: UTF-16 code units, so an emoji or a CJK Extension B character counts twice.
+    Every budget here is in these units, of the escaped HTML (never less than what Telegram counts)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
 def esc(text: str) -> str:
     """Escape text for Telegram HTML."""
     return html.escape(text, quote=False)
@@ -72,8 +78,10 @@ def split_escaped(text: str, budget: int = BUDGET) -> list[str]:
     current = ""
     for sentence in _SENTENCE.findall(text):
         escaped = esc(sentence)
-        while len(escaped) > budget:  # one enormous sentence: cut by characters, never inside an entity
+        while units(escaped) > budget:  # one enormous sentence: cut by characters, never inside an entity
             cut = budget
+            while (excess := units(escaped[:cut]) - budget) > 0:  # wide characters: each dropped one frees 1-2
+                cut -= (excess + 1) // 2
             amp = escaped.rfind("&", 0, cut)
             if amp != -1 and escaped.find(";", amp) >= cut:
                 cut = amp
@@ -82,7 +90,7 @@ def split_escaped(text: str, budget: int = BUDGET) -> list[str]:
                 current = ""
             pieces.append(escaped[:cut])
             escaped = escaped[cut:]
-        if len(current) + len(escaped) > budget:
+        if units(current) + units(escaped) > budget:
             pieces.append(current)
             current = ""
         current += escaped
@@ -96,7 +104,7 @@ def pack(blocks: Sequence[str], budget: int = BUDGET, separator: str = "\n\n") -
     messages: list[str] = []
     current = ""
     for block in blocks:
-        if current and len(current) + len(separator) + len(block) > budget:
+        if current and units(current) + len(separator) + units(block) > budget:
             messages.append(current)
             current = ""
         current = f"{current}{separator}{block}" if current else block
@@ -162,13 +170,13 @@ def _pages(header: str, blocks: Sequence[str], per_page: int) -> list[list[int]]
     """Item indexes per page: at most `per_page` items and always within the message budget."""
     pages: list[list[int]] = []
     current: list[int] = []
-    size = len(header)
+    size = units(header)
     for i, block in enumerate(blocks):
-        if current and (len(current) >= per_page or size + 2 + len(block) > BUDGET):
+        if current and (len(current) >= per_page or size + 2 + units(block) > BUDGET):
             pages.append(current)
-            current, size = [], len(header)
+            current, size = [], units(header)
         current.append(i)
-        size += 2 + len(block)
+        size += 2 + units(block)
     if current:
         pages.append(current)
     return pages or [[]]
@@ -227,7 +235,7 @@ def paragraph_replies(report: Report, paragraph: StoredParagraph, lang: str) -> 
         )
         + "</b>"
     )
-    pieces = split_escaped(paragraph.text, BUDGET - len(head) - 30)
+    pieces = split_escaped(paragraph.text, BUDGET - units(head) - 30)
     replies = []
     for i, piece in enumerate(pieces):
         prefix = head + (f" ({i + 1}/{len(pieces)})" if len(pieces) > 1 else "")

@@ -42,6 +42,9 @@ class BotSettings(LibrarySettings):
     webhook_secret: SecretStr | None = Field(None, alias="REPORTBOT_WEBHOOK_SECRET")
     rate_limit: int = Field(20, alias="REPORTBOT_RATE_LIMIT", ge=1, le=10_000)
     log_level: str = Field("INFO", alias="REPORTBOT_LOG_LEVEL")
+    # Telegram allows about 30 messages a second; turn pacing off only for a self-hosted Bot API server or a load test
+    pace_sends: bool = Field(True, alias="REPORTBOT_PACE_SENDS")
+    connection_pool_size: int = Field(32, alias="REPORTBOT_CONNECTION_POOL", ge=1, le=1024)
 
     @field_validator("admins", "allowed_chats", mode="before")
     @classmethod

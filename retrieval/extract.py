@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from .errors import UnreadableReport
+from .normalize import valid_text
 
 if TYPE_CHECKING:  # imported lazily at run time: python-docx and pypdf are slow to import
     from docx.oxml.xmlchemy import BaseOxmlElement as _Element
@@ -179,7 +180,7 @@ def clean_line(line: str) -> str:
     Everything else is kept exactly as written; in particular the anonymisation markers of the
     reports (``**区``, ``*县``, ``X名``) are text, not formatting.
     """
-    line = _ARTEFACT.sub("", line)
+    line = _ARTEFACT.sub("", valid_text(line))  # a PDF's ToUnicode map can yield lone surrogates
     line = _INNER_INVISIBLE.sub("", line)
     return _EDGES.sub("", line)
 
@@ -214,7 +215,7 @@ def _human_size(n: int) -> str:
 
 def _file_name(source: str) -> str:
     # Uploads from Windows clients may carry backslash paths; only the name is kept.
-    return source.replace("\\", "/").rsplit("/", 1)[-1]
+    return valid_text(source.replace("\\", "/").rsplit("/", 1)[-1])
 
 
 def _suffix(name: str) -> str:
@@ -324,7 +325,7 @@ def _result(
         encoding=encoding,
         lines=tuple(lines),
         heading_levels=types.MappingProxyType(dict(levels)),
-        title=title,
+        title=valid_text(title) if title is not None else None,
         sha256=digest,
     )
 

@@ -19,7 +19,7 @@ import numpy as np
 from .errors import UnknownParagraph
 from .extract import extract
 from .index import Bm25Index, MentionFinder
-from .normalize import normalize, normalize_with_offsets, original_span
+from .normalize import normalize, normalize_with_offsets, original_span, valid_text
 from .prepare import PreparedReport, prepare_report
 from .query import MAX_QUERY_CHARS, QUESTION_WORDS, parse_question
 from .segment import Segmenter
@@ -247,6 +247,7 @@ class Library:
 
     def ask(self, text: str, *, limit: int = DEFAULT_LIMIT) -> Answer:
         """Answer a question: mention questions exactly and completely, others by BM25."""
+        text = valid_text(text)
         question = text.strip()
         if not question:
             return Answer(text, "search", None, refusal="empty")
@@ -259,6 +260,7 @@ class Library:
 
     def search(self, text: str, *, limit: int = DEFAULT_LIMIT, per_report: int = PER_REPORT_CAP) -> Answer:
         """The best passages for `text` by BM25, at most `per_report` from one report while others remain."""
+        text = valid_text(text)
         query = text.strip()
         if not query:
             return Answer(text, "search", None, refusal="empty")
@@ -286,8 +288,11 @@ class Library:
 
     def mentions(self, term: str, *, question: str | None = None, limit: int = DEFAULT_LIMIT) -> Answer:
         """Every report whose text contains `term` (normalised, exact), with counts and a quote for each."""
+        term = valid_text(term)
+        query = valid_text(question) if question else term
+        if len(term.strip()) > MAX_QUERY_CHARS:  # /mentions takes up to 4,096 characters; its answer could not
+            return Answer(query[:MAX_QUERY_CHARS], "mention", None, refusal="too_long")
         needle = normalize(term)
-        query = question or term
         if not needle:
             return Answer(query, "mention", term, refusal="empty")
         with self._lock:

@@ -21,8 +21,10 @@ _QUOTES = {
     **dict.fromkeys("‘’‚‛‹›′｀＇", "'"),
 }
 # every character for which str.isspace() is true (checked by a test)
-_WHITESPACE = "\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + (
-    "\u2028\u2029\u202f\u205f\u3000"
+_WHITESPACE = (
+    "\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + ("\u2028\u2029\u202f\u205f\u3000")
 )
 _ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u202a\u202b\u202c\u202d\u202e")
 
@@ -40,6 +42,7 @@ def _fold_table() -> dict[int, str | None]:
 
 _FOLD = _fold_table()
 _SPACE_RUN = re.compile(" {2,}")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @lru_cache(maxsize=1)
@@ -102,3 +105,10 @@ def original_span(origin: list[int], start: int, end: int) -> tuple[int, int]:
     if end <= start:
         return origin[start], origin[start]
     return origin[start], origin[end - 1] + 1
+
+
+def valid_text(text: str) -> str:
+    """`text` with lone surrogates replaced by U+FFFD. They arrive from undecodable bytes in argv or stdin
+    (Python's surrogateescape), JSON escapes and PDF ToUnicode maps, and OpenCC, jieba, SQLite and Telegram all
+    refuse to encode them as UTF-8: replaced, the rest of the text still gets an answer."""
+    return _LONE_SURROGATE.sub("\ufffd", text)

@@ -22,6 +22,7 @@ from .errors import StorageError, UnknownParagraph, UnknownReport
 from .structure import ReportStructure
 
 SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 5.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -180,13 +181,23 @@ class Store:
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=5.0, isolation_level=None)
+            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             self.db = sqlite_utils.Database(conn)
             self._lock = threading.RLock()
             self.db.execute("PRAGMA foreign_keys = ON")
             if self.path != ":memory:":
                 self._try_wal()
             self._migrate()
+            # Reads get a connection and a lock of their own: in WAL mode they see the last commit and never
+            # wait behind a write that is waiting for another process's lock.
+            self._reader = self.db
+            self._read_lock = self._lock
+            if self.path != ":memory:":
+                reader = sqlite3.connect(
+                    self.path, check_same_thread=False, timeout=BUSY_TIMEOUT_S, isolation_level=None
+                )
+                self._reader = sqlite_utils.Database(reader)
+                self._read_lock = threading.RLock()
         except sqlite3.DatabaseError as exc:
             raise StorageError(f"cannot open database {self.path}: {exc}") from exc
 
@@ -214,22 +225,43 @@ class Store:
         return int(rows[0]["value"]) if rows else 0
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connections."""
+        if self._reader is not self.db:
+            self._reader.close()
         self.db.close()
 
     @contextmanager
     def write(self) -> Iterator[sqlite_utils.Database]:
-        """One transaction under the lock; storage failures become StorageError."""
+        """One transaction under the lock; storage failures become StorageError.
+
+        BEGIN IMMEDIATE takes SQLite's write lock up front, so a writer in another process makes this wait (up to
+        the busy timeout) instead of failing at the first write.
+        """
         with self._lock:
             try:
-                with self.db.atomic() as db:
-                    yield db
+                if self.db.conn.in_transaction:  # nested: a savepoint inside the open transaction
+                    with self.db.atomic() as db:
+                        yield db
+                    return
+                self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.db
+                except BaseException:
+                    if self.db.conn.in_transaction:
+                        self.db.execute("ROLLBACK")
+                    raise
+                try:
+                    self.db.execute("COMMIT")
+                except BaseException:
+                    if self.db.conn.in_transaction:
+                        self.db.execute("ROLLBACK")
+                    raise
             except sqlite3.DatabaseError as exc:  # read-only, full, locked, or a constraint: nothing was written
                 raise StorageError(str(exc)) from exc
 
     def _rows(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[dict[str, Any]]:
-        with self._lock:
-            return list(self.db.query(sql, params))
+        with self._read_lock:
+            return list(self._reader.query(sql, params))
 
     # --- meta ---------------------------------------------------------------------------------------------
 

@@ -319,6 +319,7 @@ class Call:
     seq: int = 0
     http_method: str = "POST"
     client_gone: bool = False
+    at: float = 0.0  # time.perf_counter() when the server recorded the call (for latency measurements)
 
     @property
     def ok(self) -> bool:
@@ -1653,6 +1654,7 @@ class FakeBotApi:
             seq=self._next_seq,
             http_method=request.method,
             client_gone=status != 0 and (transport is None or transport.is_closing()),
+            at=time.perf_counter(),
         )
         self._next_seq += 1
         self._calls.append(call)

@@ -52,6 +52,8 @@ SETTINGS = (
     "REPORTBOT_RATE_LIMIT",
     "REPORTBOT_MAX_UPLOAD_MB",
     "REPORTBOT_LOG_LEVEL",
+    "REPORTBOT_PACE_SENDS",
+    "REPORTBOT_CONNECTION_POOL",
 )
 # Read by docker compose (compose.webhook.yaml, Caddy), not by the program.
 COMPOSE_ONLY_SETTINGS = ("REPORTBOT_DOMAIN",)
