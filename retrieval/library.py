@@ -140,6 +140,7 @@ class Library:
         self._mentions = MentionFinder()
         self._positions = _Positions()
         self._ids = np.empty(0, dtype=np.int64)
+        self._report_of = np.empty(0, dtype=np.int64)
         self._reports: dict[int, Report] = {}
         self._pending: tuple[list[int], list[int]] | None = None  # index updates held back by batch()
         self.load_index()
@@ -156,6 +157,7 @@ class Library:
             self._positions = _Positions()
             self._positions.extend(records)
             self._ids = np.asarray(self._positions.passage_ids, dtype=np.int64)
+            self._report_of = np.asarray(self._positions.report_ids, dtype=np.int64)
             self._reports = {r.id: r for r in self.store.reports()}
 
     def _apply(self, removed_passage_ids: Sequence[int], report_ids: Sequence[int]) -> None:
@@ -179,6 +181,7 @@ class Library:
                 self._mentions.add([r.norm for r in added])
                 self._positions.extend(added)
                 self._ids = np.asarray(self._positions.passage_ids, dtype=np.int64)
+                self._report_of = np.asarray(self._positions.report_ids, dtype=np.int64)
             self._reports = {r.id: r for r in self.store.reports()}
 
     @contextmanager
@@ -277,7 +280,7 @@ class Library:
             ]
         chosen = _diversify(hits, limit, per_report)
         marks = [t for t in dict.fromkeys(terms) if len(t) > 1] or list(dict.fromkeys(terms))
-        quotes = tuple(self._quote(passage_id, score, marks) for passage_id, _, score in chosen)
+        quotes = tuple(self._quotes([(passage_id, score) for passage_id, _, score in chosen], marks))
         return Answer(query, "search", None, passages=quotes)
 
     def query_terms(self, text: str) -> list[str]:
@@ -296,19 +299,21 @@ class Library:
         if not needle:
             return Answer(query, "mention", term, refusal="empty")
         with self._lock:
-            found = self._mentions.find(needle)
-            per_report: dict[int, int] = defaultdict(int)
-            first: dict[int, int] = {}
-            for pos in sorted(found):
-                report_id = self._positions.report_ids[pos]
-                per_report[report_id] += found[pos]
-                first.setdefault(report_id, self._positions.passage_ids[pos])
+            positions, counts = self._mentions.find_counts(needle)
+            report_of = self._report_of[positions]
+            order = np.argsort(report_of, kind="stable")  # positions ascend within each report
+            grouped = report_of[order]
+            heads = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]]) if grouped.size else grouped
+            per_report = dict(zip(grouped[heads].tolist(), np.add.reduceat(counts[order], heads).tolist(), strict=True))
+            first = dict(zip(grouped[heads].tolist(), self._ids[positions[order][heads]].tolist(), strict=True))
         if not per_report:
             nearest = self.search(term, limit=limit)
             return Answer(query, "mention", term, passages=nearest.passages, nearest=bool(nearest.passages))
-        order = sorted(per_report, key=lambda rid: (-per_report[rid], rid))
+        order_ids = sorted(per_report, key=lambda rid: (-per_report[rid], rid))
+        quotes = self._quotes([(first[rid], 0.0) for rid in order_ids], [needle])
         reports = tuple(
-            ReportMentions(self._reports[rid], per_report[rid], self._quote(first[rid], 0.0, [needle])) for rid in order
+            ReportMentions(self._reports[rid], per_report[rid], quote)
+            for rid, quote in zip(order_ids, quotes, strict=True)
         )
         return Answer(query, "mention", term, reports=reports, passages=tuple(m.quote for m in reports))
 
@@ -322,9 +327,10 @@ class Library:
         if not needle:
             return []
         with self._lock:
-            found = self._mentions.find(needle)
-            ids = sorted(pid for pid in (self._positions.passage_ids[pos] for pos in found) if pid > after_passage_id)
-        return [self._quote(pid, 0.0, [needle]) for pid in ids[:limit]]
+            positions, _ = self._mentions.find_counts(needle)
+            ids = np.sort(self._ids[positions])
+        newer = ids[ids > after_passage_id][:limit].tolist()
+        return self._quotes([(pid, 0.0) for pid in newer], [needle])
 
     def passage_of_the_day(self, seed: int, *, min_chars: int = 40) -> Quote | None:
         """A passage chosen by `seed` (the bot derives it from the date), skipping headings and scraps."""
@@ -340,21 +346,29 @@ class Library:
         return self._quote(passage_id, 0.0, [])
 
     def _quote(self, passage_id: int, score: float, marks: Sequence[str]) -> Quote:
-        record = self.store.passage(passage_id)
-        paragraph = self.store.paragraph(record.report_id, record.paragraph)
-        text = paragraph.text[record.start : record.end]
-        report = self._reports.get(record.report_id) or self.store.report(record.report_id)
-        return Quote(
-            passage_id,
-            record.report_id,
-            report.title,
-            report.source,
-            record.section,
-            record.paragraph,
-            text,
-            highlight_spans(text, marks),
-            score,
-        )
+        return self._quotes([(passage_id, score)], marks)[0]
+
+    def _quotes(self, hits: Sequence[tuple[int, float]], marks: Sequence[str]) -> list[Quote]:
+        """Quotes for (passage id, score) pairs, read from the store in one go."""
+        texts = self.store.passage_texts([passage_id for passage_id, _ in hits])
+        quotes = []
+        for passage_id, score in hits:
+            record, text = texts[passage_id]
+            report = self._reports.get(record.report_id) or self.store.report(record.report_id)
+            quotes.append(
+                Quote(
+                    passage_id,
+                    record.report_id,
+                    report.title,
+                    report.source,
+                    record.section,
+                    record.paragraph,
+                    text,
+                    highlight_spans(text, marks),
+                    score,
+                )
+            )
+        return quotes
 
     # --- browsing -----------------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -354,6 +354,22 @@ class Store:
         if not rows:
             raise KeyError(passage_id)
         return _passage(rows[0])
+
+    def passage_texts(self, passage_ids: Sequence[int]) -> dict[int, tuple[PassageRecord, str]]:
+        """Passages with the text each one quotes (its slice of the paragraph), in one query per 500 ids."""
+        found: dict[int, tuple[PassageRecord, str]] = {}
+        ids = list(dict.fromkeys(passage_ids))
+        for at in range(0, len(ids), 500):
+            chunk = ids[at : at + 500]
+            rows = self._rows(
+                'SELECT q.id, q.report_id, q.paragraph, q.kind, q.start, q."end", q.section, q.terms, q.norm,'
+                ' substr(p.text, q.start + 1, q."end" - q.start) AS quoted FROM passages q'
+                " JOIN paragraphs p ON p.report_id = q.report_id AND p.number = q.paragraph"
+                f" WHERE q.id IN ({','.join('?' * len(chunk))})",
+                tuple(chunk),
+            )
+            found.update((int(r["id"]), (_passage(r), str(r["quoted"]))) for r in rows)
+        return found
 
     def counts(self) -> dict[str, int]:
         """How many reports, paragraphs and passages are stored."""
