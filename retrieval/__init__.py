@@ -5,6 +5,8 @@ Nothing here imports Telegram; the CLI and the bot are thin shells over `Library
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .errors import ReportbotError, StorageError, UnknownParagraph, UnknownReport, UnreadableReport
 from .library import Answer, IngestResult, Library, Outline, Quote, ReportMentions
 from .segment import Segmenter
@@ -14,7 +16,9 @@ from .store import Report, Store
 
 def open_library(settings: LibrarySettings) -> Library:
     """The composition of store, segmenter and indexes that every entry point uses."""
-    return Library(Store(settings.db), Segmenter(settings.dictionary))
+    store = Store(settings.db)
+    index_dir = None if store.path == ":memory:" else Path(f"{settings.db}.index")
+    return Library(store, Segmenter(settings.dictionary), index_dir=index_dir)
 
 
 __all__ = [

@@ -6,6 +6,7 @@ written to SQLite in one transaction, then swapped into the indexes under a lock
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -25,7 +26,10 @@ from .query import MAX_QUERY_CHARS, QUESTION_WORDS, parse_question
 from .segment import Segmenter
 from .store import PassageRecord, Report, Store, StoredParagraph, StoredSection
 
+log = logging.getLogger(__name__)
+
 DEFAULT_LIMIT = 5
+SAVE_INDEX_MIN_PASSAGES = 20_000  # below this, building is faster than loading
 PER_REPORT_CAP = 2
 
 
@@ -132,9 +136,10 @@ class _Positions:
 class Library:
     """Reports in, cited passages out."""
 
-    def __init__(self, store: Store, segmenter: Segmenter) -> None:
+    def __init__(self, store: Store, segmenter: Segmenter, *, index_dir: Path | None = None) -> None:
         self.store = store
         self.segmenter = segmenter
+        self.index_dir = index_dir  # where built indexes are saved for the next start (large corpora only)
         self._lock = threading.RLock()
         self._bm25 = Bm25Index()
         self._mentions = MentionFinder()
@@ -148,17 +153,48 @@ class Library:
     # --- index maintenance --------------------------------------------------------------------------------
 
     def load_index(self) -> None:
-        """(Re)build the in-memory indexes from the stored passages."""
-        records = self.store.passages()
+        """Load the indexes saved for exactly these passages, or build them from the store (and save them)."""
+        key = self.store.passage_key()
+        loaded = self._load_saved(key)
         with self._lock:
-            self._bm25 = Bm25Index.build([r.terms for r in records])
-            self._mentions = MentionFinder()
-            self._mentions.add([r.norm for r in records])
-            self._positions = _Positions()
-            self._positions.extend(records)
+            if loaded is not None:
+                self._bm25, self._mentions = loaded
+                ids, report_ids, is_body = self.store.passage_places()
+                self._positions = _Positions(ids, report_ids, is_body)
+            else:
+                records = self.store.passages()
+                self._bm25 = Bm25Index.build([r.terms for r in records])
+                self._mentions = MentionFinder()
+                self._mentions.add([r.norm for r in records])
+                self._positions = _Positions()
+                self._positions.extend(records)
+                self._save_index(key, len(records))
             self._ids = np.asarray(self._positions.passage_ids, dtype=np.int64)
             self._report_of = np.asarray(self._positions.report_ids, dtype=np.int64)
             self._reports = {r.id: r for r in self.store.reports()}
+
+    def _load_saved(self, key: str) -> tuple[Bm25Index, MentionFinder] | None:
+        if self.index_dir is None or not (self.index_dir / "key").is_file():
+            return None
+        try:
+            if (self.index_dir / "key").read_text(encoding="utf-8") != key:
+                return None
+            return Bm25Index.load(self.index_dir / "bm25.npz"), MentionFinder.load(self.index_dir / "mentions.npz")
+        except Exception as exc:  # the saved index is only a shortcut: anything wrong with it means a rebuild
+            log.warning("saved index in %s not usable (%s); rebuilding", self.index_dir, exc)
+            return None
+
+    def _save_index(self, key: str, passages: int) -> None:
+        """Save the indexes when building them took long enough to be worth skipping next time."""
+        if self.index_dir is None or passages < SAVE_INDEX_MIN_PASSAGES:
+            return
+        try:
+            (self.index_dir / "key").unlink(missing_ok=True)  # written last: a half-saved index is never used
+            self._bm25.save(self.index_dir / "bm25.npz")
+            self._mentions.save(self.index_dir / "mentions.npz")
+            (self.index_dir / "key").write_text(key, encoding="utf-8")
+        except OSError as exc:  # a read-only or full disk only costs the next start its speed
+            log.warning("could not save the index to %s: %s", self.index_dir, exc)
 
     def _apply(self, removed_passage_ids: Sequence[int], report_ids: Sequence[int]) -> None:
         """Bring the indexes up to date after reports were written or deleted (now, or at the end of a batch)."""

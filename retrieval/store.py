@@ -355,6 +355,16 @@ class Store:
             raise KeyError(passage_id)
         return _passage(rows[0])
 
+    def passage_key(self) -> str:
+        """Changes whenever the set of passages does: names a saved index that still fits the database."""
+        row = self._rows("SELECT count(*) AS n, coalesce(max(id), 0) AS last, total(id) AS total FROM passages")[0]
+        return f"{SCHEMA_VERSION}:{row['n']}:{row['last']}:{int(row['total'])}"
+
+    def passage_places(self) -> tuple[list[int], list[int], list[bool]]:
+        """Ids, report ids and whether each passage is body text, in id order (what the index positions map to)."""
+        rows = self._rows("SELECT id, report_id, kind = 'body' AS body FROM passages ORDER BY id")
+        return [r["id"] for r in rows], [r["report_id"] for r in rows], [bool(r["body"]) for r in rows]
+
     def passage_texts(self, passage_ids: Sequence[int]) -> dict[int, tuple[PassageRecord, str]]:
         """Passages with the text each one quotes (its slice of the paragraph), in one query per 500 ids."""
         found: dict[int, tuple[PassageRecord, str]] = {}

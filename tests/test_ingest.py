@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -135,3 +136,29 @@ def test_sqlite_file_is_a_plain_database(corpus_library: Library) -> None:
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"reports", "sections", "paragraphs", "passages", "subscribers", "watches", "meta"} <= tables
     conn.close()
+
+
+def test_saved_index_is_used_only_while_it_fits_the_database(
+    tmp_path: Path, segmenter: Segmenter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import retrieval.library as library_module
+    from retrieval.ingest import ingest_paths
+
+    monkeypatch.setattr(library_module, "SAVE_INDEX_MIN_PASSAGES", 0)
+    db, index_dir = tmp_path / "reports.db", tmp_path / "reports.db.index"
+    first = Library(Store(db), segmenter, index_dir=index_dir)
+    assert ingest_paths(first, [REPORTS]).ok
+    expected = [first.ask(q).to_json() for q in ("哪些报告提到四下基层", "全县生产总值达到多少")]
+    first.store.close()
+    built = Library(Store(db), segmenter, index_dir=index_dir)  # builds from the store and saves
+    assert (index_dir / "key").read_text() == built.store.passage_key()
+    built.store.close()
+    loaded = Library(Store(db), segmenter, index_dir=index_dir)  # loads the saved arrays
+    assert [loaded.ask(q).to_json() for q in ("哪些报告提到四下基层", "全县生产总值达到多少")] == expected
+    loaded.ingest_bytes("new.txt", "新报告\n一、工作\n我们推进四下基层。\n".encode())
+    loaded.store.close()
+    assert (index_dir / "key").read_text() != Store(db).passage_key()  # stale now: the next start rebuilds
+    (index_dir / "mentions.npz").write_bytes(b"damaged")
+    (index_dir / "key").write_text(Store(db).passage_key())
+    rebuilt = Library(Store(db), segmenter, index_dir=index_dir)
+    assert len(rebuilt.ask("哪些报告提到四下基层").reports) == 3
