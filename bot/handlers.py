@@ -30,6 +30,7 @@ from .texts import EXAMPLES, language_of, t
 log = logging.getLogger(__name__)
 
 WATCH_MAX_CHARS = 30
+TYPING_AFTER_S = 0.5
 INLINE_RESULTS = 10
 Context = ContextTypes.DEFAULT_TYPE
 
@@ -109,10 +110,14 @@ async def answer_and_send(update: Update, context: Context, ask: Callable[[Libra
     if _rate_limited(update, context):
         await send(message, [Reply(t("rate_limited", lang, limit=svc.settings.rate_limit))])
         return
-    # the typing indicator is cosmetic: a Bot API hiccup on it must not cost the answer
-    with contextlib.suppress(TelegramError):
-        await context.bot.send_chat_action(message.chat_id, "typing")
-    answer: Answer = await asyncio.to_thread(ask, svc.library)
+    work = asyncio.ensure_future(asyncio.to_thread(ask, svc.library))
+    done, _ = await asyncio.wait({work}, timeout=TYPING_AFTER_S)
+    if not done:
+        # only a slow answer earns "typing…": it costs a Bot API call per question, and a hiccup on this
+        # cosmetic call must not cost the answer
+        with contextlib.suppress(TelegramError):
+            await context.bot.send_chat_action(message.chat_id, "typing")
+    answer: Answer = await work
     await send(message, [reply_for(answer, lang, context)])
 
 

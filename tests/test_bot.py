@@ -61,6 +61,12 @@ async def test_mention_question_lists_every_report_with_quotes(api: FakeBotApi, 
     assert ("全文 #1·4", "p:1:4") in buttons(reply)
 
 
+async def test_fast_answers_skip_the_typing_indicator(api: FakeBotApi, library: Library) -> None:
+    async with running_bot(api, library):
+        await ask(api, "哪些报告提到四下基层")
+    assert api.calls("sendChatAction") == []
+
+
 async def test_search_pages_edit_the_message_in_place(api: FakeBotApi, library: Library) -> None:
     async with running_bot(api, library):
         first = await ask(api, "全县生产总值达到多少？")

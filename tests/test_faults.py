@@ -121,8 +121,11 @@ async def test_dropped_connections_on_an_answer_are_retried(
 
 
 async def test_a_failing_typing_indicator_does_not_cost_the_answer(
-    api: FakeBotApi, library: Library, fast_backoff: None
+    api: FakeBotApi, library: Library, fast_backoff: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import bot.handlers
+
+    monkeypatch.setattr(bot.handlers, "TYPING_AFTER_S", 0.0)  # every answer counts as slow: "typing…" is sent
     async with running_bot(api, library):
         mark = api.mark()
         api.fail_next("sendChatAction", status=502)
@@ -133,6 +136,7 @@ async def test_a_failing_typing_indicator_does_not_cost_the_answer(
         again = await ask(api, "哪些报告提到主题党日")
     assert "四下基层" in answer.text and "出了点问题" not in answer.text
     assert "主题党日" in again.text
+    assert [c.response_status for c in api.calls("sendChatAction") if c.seq >= mark] == [502, 0]
     assert len(delivered(api, USER, mark)) == 2 and len(delivered(api, USER, mark2)) == 1
 
 
