@@ -81,7 +81,7 @@ def build_application(settings: BotSettings, library: Library) -> Application:  
         ApplicationBuilder()
         .token(token)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
-        .concurrent_updates(True)
+        .concurrent_updates(settings.concurrent_updates)
         # httpcore scans every pooled connection for each request: a smaller pool is faster under load
         .connection_pool_size(settings.connection_pool_size)
         .post_init(post_init)

@@ -54,6 +54,7 @@ SETTINGS = (
     "REPORTBOT_LOG_LEVEL",
     "REPORTBOT_PACE_SENDS",
     "REPORTBOT_CONNECTION_POOL",
+    "REPORTBOT_CONCURRENT_UPDATES",
 )
 # Read by docker compose (compose.webhook.yaml, Caddy), not by the program.
 COMPOSE_ONLY_SETTINGS = ("REPORTBOT_DOMAIN",)
