@@ -155,6 +155,11 @@ class NewPassage:
     norm: str
 
 
+def _marks(values: Sequence[object]) -> str:
+    """`?,?,?`: one SQL parameter per value, for IN lists (values always travel as parameters)."""
+    return ",".join("?" * len(values))
+
+
 def _report(row: dict[str, Any]) -> Report:
     return Report(**{k: row[k] for k in Report.__dataclass_fields__})
 
@@ -329,7 +334,7 @@ class Store:
         if report_ids is None:
             rows = self._rows("SELECT report_id, number, text FROM paragraphs")
         else:
-            marks = ",".join("?" * len(report_ids))
+            marks = _marks(report_ids)
             rows = self._rows(
                 f"SELECT report_id, number, text FROM paragraphs WHERE report_id IN ({marks})",
                 tuple(report_ids),
@@ -341,7 +346,8 @@ class Store:
         sql = 'SELECT id, report_id, paragraph, kind, start, "end", section, terms, norm FROM passages WHERE id > ?'
         params: list[Any] = [after_id]
         if report_ids is not None:
-            sql += f" AND report_id IN ({','.join('?' * len(report_ids))})"
+            marks = _marks(report_ids)
+            sql += f" AND report_id IN ({marks})"
             params.extend(report_ids)
         return [_passage(r) for r in self._rows(sql + " ORDER BY id", tuple(params))]
 
@@ -371,11 +377,12 @@ class Store:
         ids = list(dict.fromkeys(passage_ids))
         for at in range(0, len(ids), 500):
             chunk = ids[at : at + 500]
+            marks = _marks(chunk)
             rows = self._rows(
                 'SELECT q.id, q.report_id, q.paragraph, q.kind, q.start, q."end", q.section, q.terms, q.norm,'
                 ' substr(p.text, q.start + 1, q."end" - q.start) AS quoted FROM passages q'
                 " JOIN paragraphs p ON p.report_id = q.report_id AND p.number = q.paragraph"
-                f" WHERE q.id IN ({','.join('?' * len(chunk))})",
+                f" WHERE q.id IN ({marks})",
                 tuple(chunk),
             )
             found.update((int(r["id"]), (_passage(r), str(r["quoted"]))) for r in rows)
