@@ -65,11 +65,6 @@ def _arg_text(context: Context) -> str:
     return valid_text(" ".join(context.args or []).strip())
 
 
-async def _run(func: Callable[..., object], *args: object, **kwargs: object) -> object:
-    """Library work off the event loop."""
-    return await asyncio.to_thread(func, *args, **kwargs)
-
-
 # --- gatekeeping ---------------------------------------------------------------------------------------------
 
 

@@ -116,8 +116,3 @@ def parse_question(text: str) -> ParsedQuestion:
             if term:
                 return ParsedQuestion(question, "mention", term)
     return ParsedQuestion(question, "search", None)
-
-
-def mention_question(term: str) -> ParsedQuestion:
-    """An explicit mention question (the /mentions command)."""
-    return ParsedQuestion(term, "mention", clean_term(term) or None)

@@ -7,7 +7,6 @@ checks this on the whole corpus) at about twenty times the speed and a fraction 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from pathlib import Path
 
 import rjieba
@@ -128,7 +127,3 @@ class Segmenter:
         for token in set(tokens).difference(keep):
             keep[token] = token not in STOPWORDS and _is_word(token)
         return [token for token in tokens if keep[token]]
-
-    def terms_many(self, texts: Iterable[str], *, normalized: bool = False) -> list[list[str]]:
-        """`terms` for many texts."""
-        return [self.terms(text, normalized=normalized) for text in texts]

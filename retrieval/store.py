@@ -275,11 +275,6 @@ class Store:
         rows = self._rows("SELECT value FROM meta WHERE key = ?", (key,))
         return str(rows[0]["value"]) if rows else None
 
-    def set_meta(self, key: str, value: str) -> None:
-        """Set a value in the meta table."""
-        with self.write() as db:
-            db.table("meta").upsert({"key": key, "value": value}, pk="key")
-
     # --- reports ------------------------------------------------------------------------------------------
 
     def reports(self) -> list[Report]:
