@@ -283,13 +283,7 @@ async def subscribe_command(update: Update, context: Context) -> None:
     assert chat is not None
     lang = lang_of(update)
     store = svc.library.store
-    added = await asyncio.to_thread(
-        store.subscribe,
-        chat.id,
-        lang,
-        last_report_seq=store.max_report_seq(),
-        last_passage_id=store.max_passage_id(),
-    )
+    added = await asyncio.to_thread(store.subscribe, chat.id, lang)
     at = svc.settings.digest_time.strftime("%H:%M")
     await send(update.effective_message, [Reply(t("subscribed" if added else "already_subscribed", lang, time=at))])
 
@@ -317,13 +311,7 @@ async def watch_command(update: Update, context: Context) -> None:
         return
     store = services(context).library.store
     added = await asyncio.to_thread(store.add_watch, chat.id, term)
-    await asyncio.to_thread(
-        store.subscribe,
-        chat.id,
-        lang,
-        last_report_seq=store.max_report_seq(),
-        last_passage_id=store.max_passage_id(),
-    )
+    await asyncio.to_thread(store.subscribe, chat.id, lang)
     await send(message, [Reply(t("watching" if added else "already_watching", lang, term=render.esc(term)))])
 
 

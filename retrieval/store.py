@@ -463,18 +463,29 @@ class Store:
 
     # --- subscribers and watches --------------------------------------------------------------------------
 
-    def subscribe(self, chat_id: int, language: str, *, last_report_seq: int, last_passage_id: int) -> bool:
-        """Add a subscriber; False if the chat already was one."""
+    def subscribe(
+        self, chat_id: int, language: str, *, last_report_seq: int | None = None, last_passage_id: int | None = None
+    ) -> bool:
+        """Add a subscriber whose digests start from what is in the store now (unless told otherwise);
+        False if the chat already was one."""
         with self.write() as db:
             if list(db.query("SELECT 1 FROM subscribers WHERE chat_id = ?", (chat_id,))):
                 return False
+            now = next(
+                iter(
+                    db.query(
+                        "SELECT (SELECT coalesce(max(seq), 0) FROM reports) AS seq,"
+                        " (SELECT coalesce(max(id), 0) FROM passages) AS passage"
+                    )
+                )
+            )
             db.table("subscribers").insert(
                 {
                     "chat_id": chat_id,
                     "language": language,
                     "subscribed_at": now_iso(),
-                    "last_report_seq": last_report_seq,
-                    "last_passage_id": last_passage_id,
+                    "last_report_seq": now["seq"] if last_report_seq is None else last_report_seq,
+                    "last_passage_id": now["passage"] if last_passage_id is None else last_passage_id,
                 }
             )
             return True
