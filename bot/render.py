@@ -113,15 +113,26 @@ def pack(blocks: Sequence[str], budget: int = BUDGET, separator: str = "\n\n") -
     return messages
 
 
-def highlighted(quote: Quote) -> str:
-    """The quote's text, escaped, with the matched terms in <b>."""
-    out: list[str] = []
+def highlighted(quote: Quote, max_chars: int | None = None) -> str:
+    """The quote's text, escaped, with the matched terms in <b>; cut to `max_chars` around the first match when
+    a page would not fit otherwise."""
+    text, spans = quote.text, quote.highlights
+    prefix = suffix = ""
+    if max_chars is not None and len(text) > max_chars:
+        first = spans[0][0] if spans else 0
+        start = max(0, min(first - max_chars // 4, len(text) - max_chars))
+        end = start + max_chars
+        spans = tuple((max(a, start) - start, min(b, end) - start) for a, b in spans if a < end and b > start)
+        prefix, suffix = ("…" if start else ""), ("…" if end < len(text) else "")
+        text = text[start:end]
+    out: list[str] = [prefix]
     last = 0
-    for start, end in quote.highlights:
-        out.append(esc(quote.text[last:start]))
-        out.append(f"<b>{esc(quote.text[start:end])}</b>")
+    for start, end in spans:
+        out.append(esc(text[last:start]))
+        out.append(f"<b>{esc(text[start:end])}</b>")
         last = end
-    out.append(esc(quote.text[last:]))
+    out.append(esc(text[last:]))
+    out.append(suffix)
     return "".join(out)
 
 
@@ -136,56 +147,52 @@ def source_line(quote: Quote, lang: str) -> str:
     )
 
 
-def quote_block(quote: Quote, lang: str) -> str:
+def quote_block(quote: Quote, lang: str, max_chars: int | None = None) -> str:
     """A passage as a blockquote with its source under it."""
-    return f"<blockquote>{highlighted(quote)}</blockquote>\n{source_line(quote, lang)}"
+    return f"<blockquote>{highlighted(quote, max_chars)}</blockquote>\n{source_line(quote, lang)}"
 
 
-def _answer_blocks(answer: Answer, lang: str) -> tuple[str, list[str], int]:
-    """Header, one block per item, items per page."""
+def _answer_items(answer: Answer, lang: str) -> tuple[str, list[tuple[str, Quote]], int]:
+    """Header, (title line, quote) per item, items per page. Blocks are built per page: a mention answer can
+    name thousands of reports and only one page is shown at a time."""
     if answer.intent == "mention" and answer.reports:
         header = t("mention_head", lang, count=len(answer.reports), term=esc(answer.term or ""))
-        blocks = [
-            f"<b>#{m.report.id} 《{label(m.report.title)}》</b> · {t('mention_count', lang, count=m.mentions)}\n"
-            + quote_block(m.quote, lang)
+        items = [
+            (
+                f"<b>#{m.report.id} 《{label(m.report.title)}》</b> · {t('mention_count', lang, count=m.mentions)}\n",
+                m.quote,
+            )
             for m in answer.reports
         ]
-        return header, blocks, MENTIONS_PER_PAGE
+        return header, items, MENTIONS_PER_PAGE
     if answer.intent == "mention":
         header = t("mention_none", lang, term=esc(answer.term or ""))
         if answer.passages:
             header += "\n" + t("nearest", lang)
-        return header, [quote_block(q, lang) for q in answer.passages], PASSAGES_PER_PAGE
+        return header, [("", q) for q in answer.passages], PASSAGES_PER_PAGE
     if not answer.passages:
         return t("no_results", lang), [], PASSAGES_PER_PAGE
     header = t("search_head", lang, query=esc(_short(answer.query, 40)))
-    return header, [quote_block(q, lang) for q in answer.passages], PASSAGES_PER_PAGE
+    return header, [("", q) for q in answer.passages], PASSAGES_PER_PAGE
 
 
 def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _pages(header: str, blocks: Sequence[str], per_page: int) -> list[list[int]]:
-    """Item indexes per page: at most `per_page` items and always within the message budget."""
-    pages: list[list[int]] = []
-    current: list[int] = []
-    size = units(header)
-    for i, block in enumerate(blocks):
-        if current and (len(current) >= per_page or size + 2 + units(block) > BUDGET):
-            pages.append(current)
-            current, size = [], units(header)
-        current.append(i)
-        size += 2 + units(block)
-    if current:
-        pages.append(current)
-    return pages or [[]]
+def _page_blocks(header: str, items: Sequence[tuple[str, Quote]], lang: str) -> list[str]:
+    """One page's blocks, quotes cut shorter until header and blocks fit the message budget."""
+    for max_chars in (None, 200, 120, 60):
+        blocks = [line + quote_block(quote, lang, max_chars) for line, quote in items]
+        if units(header) + sum(units(b) + 2 for b in blocks) <= BUDGET:
+            break
+    return blocks
 
 
 def page_count(answer: Answer, lang: str) -> int:
     """How many pages the answer takes."""
-    header, blocks, per_page = _answer_blocks(answer, lang)
-    return len(_pages(header, blocks, per_page))
+    _, items, per_page = _answer_items(answer, lang)
+    return max(1, -(-len(items) // per_page))
 
 
 def refusal_reply(answer: Answer, lang: str, limit: int) -> Reply | None:
@@ -199,24 +206,24 @@ def refusal_reply(answer: Answer, lang: str, limit: int) -> Reply | None:
 
 def answer_reply(answer: Answer, lang: str, *, page: int = 0, token: str | None = None) -> Reply:
     """One page of an answer, with 上一页/下一页 (when `token` names the stored question) and 全文 buttons."""
-    header, blocks, per_page = _answer_blocks(answer, lang)
-    pages = _pages(header, blocks, per_page)
-    page = max(0, min(page, len(pages) - 1))
-    items = pages[page]
-    quotes = [answer.reports[i].quote if answer.reports else answer.passages[i] for i in items]
-    parts = [header, *(blocks[i] for i in items)]
-    if len(pages) > 1:
-        parts.append(t("page", lang, page=page + 1, pages=len(pages)))
+    header, items, per_page = _answer_items(answer, lang)
+    pages = max(1, -(-len(items) // per_page))
+    page = max(0, min(page, pages - 1))
+    shown = items[page * per_page : (page + 1) * per_page]
+    quotes = [quote for _, quote in shown]
+    parts = [header, *_page_blocks(header, shown, lang)]
+    if pages > 1:
+        parts.append(t("page", lang, page=page + 1, pages=pages))
     rows: list[tuple[tuple[str, str], ...]] = []
     places = dict.fromkeys((q.report_id, q.paragraph) for q in quotes)  # one button per paragraph
     full = [(t("full_paragraph", lang, n=f"#{rid}·{n}"), callback("p", rid, n)) for rid, n in places]
     for i in range(0, len(full), 2):
         rows.append(tuple(full[i : i + 2]))
-    if token is not None and len(pages) > 1:
+    if token is not None and pages > 1:
         nav: list[tuple[str, str]] = []
         if page > 0:
             nav.append((t("prev", lang), callback("a", token, page - 1)))
-        if page < len(pages) - 1:
+        if page < pages - 1:
             nav.append((t("next", lang), callback("a", token, page + 1)))
         rows.append(tuple(nav))
     return Reply("\n\n".join(parts), tuple(rows))

@@ -389,7 +389,8 @@ class Library:
         texts = self.store.passage_texts([passage_id for passage_id, _ in hits])
         quotes = []
         for passage_id, score in hits:
-            record, text = texts[passage_id]
+            record = texts[passage_id]
+            text = record.text
             report = self._reports.get(record.report_id) or self.store.report(record.report_id)
             quotes.append(
                 Quote(

@@ -72,9 +72,15 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
     The returned list has one extra final entry, `len(text)`, so a half-open span maps with a single lookup.
     """
     simplified = _simplify(text)
+    expand_at = {m.start() for m in _PLACEHOLDER.finditer(simplified)}
+    if not expand_at:
+        # Fast path: without expansions, only deletions and collapsed spaces move characters, and both shorten
+        # the text; if the fast normalisation kept the length, every character stayed where it was.
+        folded = _SPACE_RUN.sub(" ", simplified.translate(_FOLD)).strip(" ")
+        if len(folded) == len(text):
+            return folded, list(range(len(text) + 1))
     out: list[str] = []
     origin: list[int] = []
-    expand_at = {m.start() for m in _PLACEHOLDER.finditer(simplified)}
     for i, ch in enumerate(simplified):
         if i in expand_at:
             replacement = PLACEHOLDER_EXPANSIONS[ch]

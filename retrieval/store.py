@@ -143,6 +143,17 @@ class PassageRecord:
 
 
 @dataclass(frozen=True)
+class QuotedPassage:
+    """What a quote needs of a passage: where it is, and its text."""
+
+    id: int
+    report_id: int
+    paragraph: int
+    section: str
+    text: str
+
+
+@dataclass(frozen=True)
 class NewPassage:
     """A passage about to be written: its place, its section label and its index terms."""
 
@@ -366,21 +377,23 @@ class Store:
         rows = self._rows("SELECT id, report_id, kind = 'body' AS body FROM passages ORDER BY id")
         return [r["id"] for r in rows], [r["report_id"] for r in rows], [bool(r["body"]) for r in rows]
 
-    def passage_texts(self, passage_ids: Sequence[int]) -> dict[int, tuple[PassageRecord, str]]:
-        """Passages with the text each one quotes (its slice of the paragraph), in one query per 500 ids."""
-        found: dict[int, tuple[PassageRecord, str]] = {}
+    def passage_texts(self, passage_ids: Sequence[int]) -> dict[int, QuotedPassage]:
+        """Where each passage is and the text it quotes (its slice of the paragraph), one query per 500 ids.
+
+        Plain tuples from the connection: a mention answer can quote thousands of passages."""
+        found: dict[int, QuotedPassage] = {}
         ids = list(dict.fromkeys(passage_ids))
         for at in range(0, len(ids), 500):
             chunk = ids[at : at + 500]
             marks = _marks(chunk)
-            rows = self._rows(
-                'SELECT q.id, q.report_id, q.paragraph, q.kind, q.start, q."end", q.section, q.terms, q.norm,'
-                ' substr(p.text, q.start + 1, q."end" - q.start) AS quoted FROM passages q'
-                " JOIN paragraphs p ON p.report_id = q.report_id AND p.number = q.paragraph"
-                f" WHERE q.id IN ({marks})",
-                tuple(chunk),
-            )
-            found.update((int(r["id"]), (_passage(r), str(r["quoted"]))) for r in rows)
+            with self._read_lock:
+                rows = self._reader.conn.execute(
+                    'SELECT q.id, q.report_id, q.paragraph, q.section, substr(p.text, q.start + 1, q."end" - q.start)'
+                    " FROM passages q JOIN paragraphs p ON p.report_id = q.report_id AND p.number = q.paragraph"
+                    f" WHERE q.id IN ({marks})",
+                    chunk,
+                ).fetchall()
+            found.update((int(row[0]), QuotedPassage(*row)) for row in rows)
         return found
 
     def counts(self) -> dict[str, int]:
