@@ -152,11 +152,10 @@ async def question(update: Update, context: Context) -> None:
 
 async def _with_argument(update: Update, context: Context, usage: str, ask: Callable[[Library, str], Answer]) -> None:
     """Commands that take a query: usage when it is missing, otherwise the answer."""
-    argument = _arg_text(context)
-    if not argument:
-        await send(update.effective_message, [Reply(t(usage, lang_of(update)))])
-        return
-    await answer_and_send(update, context, lambda library: ask(library, argument))
+    found = await _term_or_usage(update, context, usage)
+    if found is not None:
+        argument = found[0]
+        await answer_and_send(update, context, lambda library: ask(library, argument))
 
 
 async def search_command(update: Update, context: Context) -> None:
@@ -296,16 +295,24 @@ async def unsubscribe_command(update: Update, context: Context) -> None:
     await send(update.effective_message, [Reply(t("unsubscribed" if removed else "not_subscribed", lang_of(update)))])
 
 
+async def _term_or_usage(update: Update, context: Context, usage: str) -> tuple[str, Message, Chat] | None:
+    """The command's term with its message and chat, or None after replying with the usage."""
+    message, chat = update.effective_message, update.effective_chat
+    assert message is not None and chat is not None
+    term = _arg_text(context)
+    if not term:
+        await send(message, [Reply(t(usage, lang_of(update)))])
+        return None
+    return term, message, chat
+
+
 async def watch_command(update: Update, context: Context) -> None:
     """/watch TERM: new passages with the term come in the daily digest (subscribing the chat if needed)."""
     lang = lang_of(update)
-    term = _arg_text(context)
-    message = update.effective_message
-    chat = update.effective_chat
-    assert message is not None and chat is not None
-    if not term:
-        await send(message, [Reply(t("usage_watch", lang))])
+    found = await _term_or_usage(update, context, "usage_watch")
+    if found is None:
         return
+    term, message, chat = found
     if len(term) > WATCH_MAX_CHARS:
         await send(message, [Reply(t("watch_too_long", lang, limit=WATCH_MAX_CHARS))])
         return
@@ -318,13 +325,10 @@ async def watch_command(update: Update, context: Context) -> None:
 async def unwatch_command(update: Update, context: Context) -> None:
     """/unwatch TERM."""
     lang = lang_of(update)
-    term = _arg_text(context)
-    message = update.effective_message
-    chat = update.effective_chat
-    assert message is not None and chat is not None
-    if not term:
-        await send(message, [Reply(t("usage_unwatch", lang))])
+    found = await _term_or_usage(update, context, "usage_unwatch")
+    if found is None:
         return
+    term, message, chat = found
     removed = await asyncio.to_thread(services(context).library.store.remove_watch, chat.id, term)
     await send(message, [Reply(t("unwatched" if removed else "not_watching", lang, term=render.esc(term)))])
 
