@@ -92,7 +92,8 @@ def ingest_paths(
     """
     summary = IngestSummary()
     todo: list[Path] = []
-    for file in collect_files(paths):
+    files = collect_files(paths)
+    for file in files:
         try:
             known = library.known(file.name, hashlib.sha256(file.read_bytes()).hexdigest())
         except OSError as exc:
@@ -115,7 +116,7 @@ def ingest_paths(
             if on_file is not None:
                 on_file(file)
     if prune:
-        present = {f.name for f in collect_files(paths)}
+        present = {f.name for f in files if f.exists()}
         for report in library.reports():
             if report.source not in present:
                 summary.pruned.append(library.delete_report(report.id))
