@@ -1,9 +1,10 @@
-"""Bot under load: N passages, 500 questions arriving at once through the real HTTP stack.
+"""Bot under load: N passages, questions one at a time, then 500 arriving at once, through the real HTTP stack.
 
 The bot runs as its own process (`reportbot run`, as deployed, sends not paced) against a fake Bot API server
-on 127.0.0.1 (tests/fakebotapi.py) run by this process; latency is from the moment the questions are queued to
-the sendMessage that answers each one. Run as `python -m bench.botload --tmp DIR [--reports N] [--questions 500]`.
-"""
+on 127.0.0.1 (tests/fakebotapi.py) run by this process; latency is from the moment a question is queued to the
+sendMessage that answers it. The same is measured for bench/floorbot.py, python-telegram-bot replying with a fixed
+text and doing nothing else: what the framework itself costs here, the floor for any bot built on it.
+Run as `python -m bench.botload --tmp DIR [--reports N] [--questions 500]`."""
 
 from __future__ import annotations
 
@@ -22,7 +23,22 @@ from bench.corpus import MENTION_QUERIES, RANKED_QUERIES, make_segmenter
 from bench.system import _reportbot, write_reports
 
 
-async def _load(db: Path, reports: Path, questions: list[str], pool: int) -> dict[str, Any]:
+FLOOR_COMMAND = [sys.executable, "-m", "bench.floorbot"]
+
+
+def _percentiles(latencies_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(latencies_ms)
+    return {
+        "p50_ms": statistics.median(ordered),
+        "p95_ms": ordered[int(0.95 * (len(ordered) - 1))],
+        "max_ms": ordered[-1],
+    }
+
+
+async def _load(command: list[str], db: Path, reports: Path, questions: list[str], pool: int, alone: int) -> Any:
+    """Run one bot process against a fresh fake Bot API: `alone` questions one at a time, then all at once."""
+    import psutil
+
     from tests.fakebotapi import running_fake_bot_api
 
     async with running_fake_bot_api() as api:
@@ -40,12 +56,20 @@ async def _load(db: Path, reports: Path, questions: list[str], pool: int) -> dic
             "REPORTBOT_LOG_LEVEL": "WARNING",
         }
         started_bot = time.perf_counter()
-        command = os.environ.get("BOTLOAD_COMMAND", "").split() or _reportbot()
         bot = subprocess.Popen([*command, "run"], env=env, stdin=subprocess.DEVNULL)
         try:
-            await api.wait_until_polling(timeout=600)
+            await api.wait_until_polling(timeout=900)
             startup = time.perf_counter() - started_bot
+            one_by_one = []
+            for i, question in enumerate(questions[:alone]):
+                mark = api.mark()
+                asked = time.perf_counter()
+                api.push_message(question, 90_000 + i, 90_000 + i)
+                answer = await api.wait_for("sendMessage", since=mark, timeout=60)
+                one_by_one.append((answer.at - asked) * 1000)
             chats = [100_000 + i for i in range(len(questions))]
+            process = psutil.Process(bot.pid)
+            cpu_before = sum(process.cpu_times()[:2])
             mark = api.mark()
             started = time.perf_counter()
             for chat, question in zip(chats, questions, strict=True):
@@ -57,6 +81,7 @@ async def _load(db: Path, reports: Path, questions: list[str], pool: int) -> dic
                     raise TimeoutError(f"{len(sends)} of {len(chats)} questions answered")
                 await asyncio.sleep(0.05)
             total = max(c.at for c in sends) - started
+            cpu = sum(process.cpu_times()[:2]) - cpu_before
         finally:
             bot.terminate()
             try:
@@ -67,14 +92,13 @@ async def _load(db: Path, reports: Path, questions: list[str], pool: int) -> dic
     arrived: dict[int, float] = {}
     for call in sends:
         arrived.setdefault(int(call.chat_id or 0), call.at)
-    latencies = sorted((arrived[c] - started) * 1000 for c in chats)
     return {
         "questions": len(questions),
-        "p50_ms": statistics.median(latencies),
-        "p95_ms": latencies[int(0.95 * (len(latencies) - 1))],
-        "max_ms": latencies[-1],
+        **_percentiles([(arrived[c] - started) * 1000 for c in chats]),
         "total_s": total,
         "answers_per_s": len(questions) / total,
+        "cpu_ms_per_answer": cpu * 1000 / len(questions),
+        "alone": _percentiles(one_by_one),
         "bot_startup_s": startup,
         "connection_pool": pool,
     }
@@ -85,7 +109,9 @@ def main() -> int:
     parser.add_argument("--tmp", type=Path, required=True)
     parser.add_argument("--reports", type=int, default=2500, help="synthetic reports of ~40 passages each")
     parser.add_argument("--questions", type=int, default=500)
-    parser.add_argument("--pool", type=int, default=32, help="the bot's HTTP connection pool")
+    parser.add_argument("--pool", type=int, default=16, help="the bot's HTTP connection pool")
+    parser.add_argument("--alone", type=int, default=50, help="questions asked one at a time first")
+    parser.add_argument("--no-floor", action="store_true", help="skip the do-nothing bot (bench/floorbot.py)")
     args = parser.parse_args()
     from retrieval import Library, Store
     from retrieval.ingest import ingest_paths
@@ -104,8 +130,11 @@ def main() -> int:
     library.store.close()
     pool = [*RANKED_QUERIES, *(f"哪些报告提到{term}" for term in MENTION_QUERIES)]
     questions = [pool[i % len(pool)] for i in range(args.questions)]
-    result = asyncio.run(_load(db, reports, questions, args.pool))
+    command = os.environ.get("BOTLOAD_COMMAND", "").split() or _reportbot()
+    result = asyncio.run(_load(command, db, reports, questions, args.pool, args.alone))
     result.update(passages=passages, ingest_s=ingest_s)
+    if not args.no_floor:
+        result["floor"] = asyncio.run(_load(FLOOR_COMMAND, db, reports, questions, args.pool, args.alone))
     print(json.dumps(result))
     return 0
 

@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ingest-files", type=int, default=150, help="report files for the ingest measurement")
     parser.add_argument("--bot", action="store_true", help="also run the 500-questions bot load test")
     parser.add_argument(
-        "--bot-reports", type=int, default=2500, help="synthetic reports (~40 passages each) for the bot load test"
+        "--bot-reports", type=int, default=25_000, help="synthetic reports (~40 passages each) for the bot load test"
     )
     parser.add_argument("--selfcheck-cases", type=int, default=100, help="random corpora in the self-check")
     args = parser.parse_args(argv)

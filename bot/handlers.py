@@ -95,6 +95,16 @@ def _rate_limited(update: Update, context: Context) -> bool:
 # --- questions -----------------------------------------------------------------------------------------------
 
 
+def ask_for_chat(library: Library, text: str) -> Answer:
+    """A question as a chat shows it: the best passages, or every mentioned report with page one quoted."""
+    return library.ask(text, limit=render.SEARCH_LIMIT, quoted=render.MENTIONS_PER_PAGE)
+
+
+def mentions_for_chat(library: Library, term: str) -> Answer:
+    """/mentions as a chat shows it (see ask_for_chat)."""
+    return library.mentions(term, limit=render.SEARCH_LIMIT, quoted=render.MENTIONS_PER_PAGE)
+
+
 async def answer_and_send(update: Update, context: Context, ask: Callable[[Library], Answer]) -> None:
     """Rate-limit, ask the library off the loop, render page one with paging buttons, send."""
     message = update.effective_message
@@ -147,7 +157,7 @@ async def question(update: Update, context: Context) -> None:
     text = _addressed_text(message, context)
     if text is None:
         return
-    await answer_and_send(update, context, lambda library: library.ask(text, limit=render.SEARCH_LIMIT))
+    await answer_and_send(update, context, lambda library: ask_for_chat(library, text))
 
 
 async def _with_argument(update: Update, context: Context, usage: str, ask: Callable[[Library, str], Answer]) -> None:
@@ -165,9 +175,7 @@ async def search_command(update: Update, context: Context) -> None:
 
 async def mentions_command(update: Update, context: Context) -> None:
     """/mentions TERM: every report that contains the term."""
-    await _with_argument(
-        update, context, "usage_mentions", lambda lib, term: lib.mentions(term, limit=render.SEARCH_LIMIT)
-    )
+    await _with_argument(update, context, "usage_mentions", mentions_for_chat)
 
 
 # --- browsing ------------------------------------------------------------------------------------------------
@@ -359,11 +367,16 @@ async def button(update: Update, context: Context) -> None:
     parts = rest.split(":")
     message = query.message if isinstance(query.message, Message) else None
     if kind == "a" and len(parts) == 2 and parts[1].isdigit():
-        answer = services(context).answers.get(parts[0])
+        svc = services(context)
+        answer = svc.answers.get(parts[0])
         if answer is None:
             await _ack(query, t("expired", lang))
             return
-        reply = render.answer_reply(answer, lang, page=int(parts[1]), token=parts[0])
+        page = int(parts[1])
+        quoted = await asyncio.to_thread(svc.library.with_quotes, answer, *render.page_range(answer, lang, page))
+        if quoted is not answer:
+            svc.answers.replace(parts[0], quoted)
+        reply = render.answer_reply(quoted, lang, page=page, token=parts[0])
         await _ack(query)
         await _edit(query.edit_message_text, reply)
     elif kind == "p" and len(parts) == 2 and parts[1].isdigit():
@@ -389,7 +402,7 @@ async def button(update: Update, context: Context) -> None:
             if _rate_limited(update, context):
                 await send(message, [Reply(t("rate_limited", lang, limit=services(context).settings.rate_limit))])
                 return
-            answer = await asyncio.to_thread(services(context).library.ask, example, limit=render.SEARCH_LIMIT)
+            answer = await asyncio.to_thread(ask_for_chat, services(context).library, example)
             await send(message, [reply_for(answer, lang, context)])
     else:
         await _ack(query, t("expired", lang))
@@ -428,8 +441,8 @@ async def inline_query(update: Update, context: Context) -> None:
     if not text or _rate_limited(update, context):
         await query.answer([], cache_time=5, is_personal=True)
         return
-    answer = await asyncio.to_thread(services(context).library.ask, text, limit=INLINE_RESULTS)
-    quotes = [m.quote for m in answer.reports] if answer.reports else list(answer.passages)
+    answer = await asyncio.to_thread(services(context).library.ask, text, limit=INLINE_RESULTS, quoted=INLINE_RESULTS)
+    quotes = answer.passages  # mention answers: the quotes of the first reports
     results = [
         InlineQueryResultArticle(
             id=f"{q.passage_id}",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from retrieval import Answer, Outline, Quote, Report
+from retrieval import Answer, Outline, Quote, Report, ReportMentions
 from retrieval.digest import Digest
 from retrieval.store import StoredParagraph, StoredSection
 
@@ -152,38 +152,49 @@ def quote_block(quote: Quote, lang: str, max_chars: int | None = None) -> str:
     return f"<blockquote>{highlighted(quote, max_chars)}</blockquote>\n{source_line(quote, lang)}"
 
 
-def _answer_items(answer: Answer, lang: str) -> tuple[str, list[tuple[str, Quote]], int]:
-    """Header, (title line, quote) per item, items per page. Blocks are built per page: a mention answer can
-    name thousands of reports and only one page is shown at a time."""
+def _answer_items(answer: Answer, lang: str) -> tuple[str, Sequence[ReportMentions | Quote], int]:
+    """Header, the items to page through (mentioned reports or quotes), items per page."""
     if answer.intent == "mention" and answer.reports:
-        header = t("mention_head", lang, count=len(answer.reports), term=esc(answer.term or ""))
-        items = [
-            (
-                f"<b>#{m.report.id} 《{label(m.report.title)}》</b> · {t('mention_count', lang, count=m.mentions)}\n",
-                m.quote,
-            )
-            for m in answer.reports
-        ]
-        return header, items, MENTIONS_PER_PAGE
+        return (
+            t("mention_head", lang, count=len(answer.reports), term=esc(answer.term or "")),
+            answer.reports,
+            MENTIONS_PER_PAGE,
+        )
     if answer.intent == "mention":
         header = t("mention_none", lang, term=esc(answer.term or ""))
         if answer.passages:
             header += "\n" + t("nearest", lang)
-        return header, [("", q) for q in answer.passages], PASSAGES_PER_PAGE
+        return header, answer.passages, PASSAGES_PER_PAGE
     if not answer.passages:
-        return t("no_results", lang), [], PASSAGES_PER_PAGE
-    header = t("search_head", lang, query=esc(_short(answer.query, 40)))
-    return header, [("", q) for q in answer.passages], PASSAGES_PER_PAGE
+        return t("no_results", lang), (), PASSAGES_PER_PAGE
+    return t("search_head", lang, query=esc(_short(answer.query, 40))), answer.passages, PASSAGES_PER_PAGE
+
+
+def page_range(answer: Answer, lang: str, page: int) -> tuple[int, int]:
+    """Which items page `page` shows (clamped to the pages there are): start and stop."""
+    _, items, per_page = _answer_items(answer, lang)
+    page = max(0, min(page, -(-len(items) // per_page) - 1))
+    return page * per_page, min(len(items), (page + 1) * per_page)
+
+
+def _page_lines(item: ReportMentions | Quote, lang: str) -> tuple[str, Quote | None]:
+    """A page item as (title line, quote): a mentioned report heads its quote with its title and count."""
+    if isinstance(item, ReportMentions):
+        title = (
+            f"<b>#{item.report.id} 《{label(item.report.title)}》</b> · {t('mention_count', lang, count=item.mentions)}"
+        )
+        return title + ("\n" if item.quote is not None else ""), item.quote
+    return "", item
 
 
 def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _page_blocks(header: str, items: Sequence[tuple[str, Quote]], lang: str) -> list[str]:
+def _page_blocks(header: str, items: Sequence[tuple[str, Quote | None]], lang: str) -> list[str]:
     """One page's blocks, quotes cut shorter until header and blocks fit the message budget."""
     for max_chars in (None, 200, 120, 60):
-        blocks = [line + quote_block(quote, lang, max_chars) for line, quote in items]
+        blocks = [line + (quote_block(quote, lang, max_chars) if quote else "") for line, quote in items]
         if units(header) + sum(units(b) + 2 for b in blocks) <= BUDGET:
             break
     return blocks
@@ -209,8 +220,8 @@ def answer_reply(answer: Answer, lang: str, *, page: int = 0, token: str | None 
     header, items, per_page = _answer_items(answer, lang)
     pages = max(1, -(-len(items) // per_page))
     page = max(0, min(page, pages - 1))
-    shown = items[page * per_page : (page + 1) * per_page]
-    quotes = [quote for _, quote in shown]
+    shown = [_page_lines(item, lang) for item in items[page * per_page : (page + 1) * per_page]]
+    quotes = [quote for _, quote in shown if quote is not None]
     parts = [header, *_page_blocks(header, shown, lang)]
     if pages > 1:
         parts.append(t("page", lang, page=page + 1, pages=pages))

@@ -34,6 +34,11 @@ class AnswerCache:
             self._items.popitem(last=False)
         return token
 
+    def replace(self, token: str, answer: Answer) -> None:
+        """Keep a fuller version of a stored answer (quotes added for a page), if it is still kept."""
+        if token in self._items:
+            self._items[token] = answer
+
     def get(self, token: str) -> Answer | None:
         """The answer for a token, if still kept."""
         answer = self._items.get(token)

@@ -44,7 +44,7 @@ class BotSettings(LibrarySettings):
     log_level: str = Field("INFO", alias="REPORTBOT_LOG_LEVEL")
     # Telegram allows about 30 messages a second; turn pacing off only for a self-hosted Bot API server or a load test
     pace_sends: bool = Field(True, alias="REPORTBOT_PACE_SENDS")
-    connection_pool_size: int = Field(32, alias="REPORTBOT_CONNECTION_POOL", ge=1, le=1024)
+    connection_pool_size: int = Field(16, alias="REPORTBOT_CONNECTION_POOL", ge=1, le=1024)
     # updates handled at once: more only queues more requests in httpcore's pool (measured by bench/botload.py)
     concurrent_updates: int = Field(16, alias="REPORTBOT_CONCURRENT_UPDATES", ge=1, le=1024)
 

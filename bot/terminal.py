@@ -11,6 +11,7 @@ from retrieval import Library, UnknownReport
 from retrieval.query import MAX_QUERY_CHARS
 
 from . import render
+from .handlers import ask_for_chat, mentions_for_chat
 from .texts import ZH, t
 
 _TAG = re.compile(r"<(/?)([a-z-]+)[^>]*>")
@@ -46,7 +47,7 @@ def answer_text(library: Library, question: str, *, color: bool = False, lang: s
     """Exactly what the bot would send first for `question` (or for one of the browsing commands), as text."""
     replies = _command_replies(library, question.strip(), lang)
     if replies is None:
-        answer = library.ask(question, limit=render.SEARCH_LIMIT)
+        answer = ask_for_chat(library, question)
         refusal = render.refusal_reply(answer, lang, MAX_QUERY_CHARS)
         replies = [refusal or render.answer_reply(answer, lang, page=0)]
     return "\n\n".join(to_terminal(reply.text, color=color) for reply in replies)
@@ -71,7 +72,7 @@ def _command_replies(library: Library, line: str, lang: str) -> list[render.Repl
         if command == "search" and argument:
             return [render.answer_reply(library.search(argument, limit=render.SEARCH_LIMIT), lang)]
         if command == "mentions" and argument:
-            return [render.answer_reply(library.mentions(argument, limit=render.SEARCH_LIMIT), lang)]
+            return [render.answer_reply(mentions_for_chat(library, argument), lang)]
     except UnknownReport:
         return [render.Reply(t("unknown_report", lang, id=render.esc(argument[:20])))]
     return [render.Reply(t("unknown_command", lang))]

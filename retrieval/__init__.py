@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import ReportbotError, StorageError, UnknownParagraph, UnknownReport, UnreadableReport
-from .library import Answer, IngestResult, Library, Outline, Quote, ReportMentions
+from .library import Answer, IngestResult, Library, MentionedReports, Outline, Quote, ReportMentions
 from .segment import Segmenter
 from .settings import LibrarySettings
 from .store import Report, Store
@@ -26,6 +26,7 @@ __all__ = [
     "IngestResult",
     "Library",
     "LibrarySettings",
+    "MentionedReports",
     "Outline",
     "Quote",
     "Report",

@@ -197,7 +197,8 @@ def format_answer(answer: Answer) -> str:
         lines.append(f"共有{len(answer.reports)}份报告提到“{answer.term}”：")
         for m in answer.reports:
             lines.append(f"\n#{m.report.id} 《{m.report.title}》 — {m.mentions}处")
-            lines.append(_plain_quote(m.quote))
+            if m.quote is not None:
+                lines.append(_plain_quote(m.quote))
         return "\n".join(lines)
     if answer.intent == "mention":
         lines.append(f"没有报告提到“{answer.term}”。")

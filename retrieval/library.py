@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
+import numpy.typing as npt
 
 from .errors import UnknownParagraph
 from .extract import extract
@@ -62,11 +63,60 @@ class Quote:
 
 @dataclass(frozen=True)
 class ReportMentions:
-    """One report that contains a mention term: how often, and the passage quoted for it."""
+    """One report that contains a mention term: how often, and the passage quoted for it (None until quoted)."""
 
     report: Report
     mentions: int
-    quote: Quote
+    quote: Quote | None
+
+
+class MentionedReports(Sequence[ReportMentions]):
+    """The reports that contain a term, most mentions first, then by id.
+
+    A common term is in thousands of reports and a reader sees five at a time: entries are made when read, and
+    quotes only for the reports asked for (`Library.mentions(quoted=...)`, then `Library.with_quotes`)."""
+
+    def __init__(
+        self,
+        reports: Mapping[int, Report],
+        report_ids: npt.NDArray[np.int64],
+        counts: npt.NDArray[np.int64],
+        first_passages: npt.NDArray[np.int64],
+        quotes: Mapping[int, Quote],
+    ) -> None:
+        self._reports = reports  # the library's map when answering: it is replaced, never changed, on writes
+        self._report_ids = report_ids
+        self._counts = counts
+        self.first_passages = first_passages  # the passage quoted for each report: its first mention
+        self._quotes = quotes
+
+    def __len__(self) -> int:
+        return int(self._report_ids.size)
+
+    @overload
+    def __getitem__(self, index: int) -> ReportMentions: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[ReportMentions]: ...
+
+    def __getitem__(self, index: int | slice) -> ReportMentions | list[ReportMentions]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        i = range(len(self))[index]
+        passage_id = int(self.first_passages[i])
+        return ReportMentions(
+            self._reports[int(self._report_ids[i])], int(self._counts[i]), self._quotes.get(passage_id)
+        )
+
+    def unquoted(self, start: int, stop: int) -> list[int]:
+        """First passages of the reports in [start, stop) that have no quote yet."""
+        return [p for p in self.first_passages[start:stop].tolist() if p not in self._quotes]
+
+    def with_quotes(self, quotes: Mapping[int, Quote]) -> MentionedReports:
+        """The same reports with more quotes (by passage id)."""
+        return MentionedReports(
+            self._reports, self._report_ids, self._counts, self.first_passages, {**self._quotes, **quotes}
+        )
 
 
 @dataclass(frozen=True)
@@ -76,8 +126,8 @@ class Answer:
     query: str
     intent: str
     term: str | None
-    reports: tuple[ReportMentions, ...] = ()
-    passages: tuple[Quote, ...] = ()
+    reports: Sequence[ReportMentions] = ()  # mention answers: a MentionedReports
+    passages: tuple[Quote, ...] = ()  # mention answers: the quotes made when answering
     nearest: bool = False
     refusal: str | None = None  # "empty" | "too_long" when the question was not answered
 
@@ -284,8 +334,8 @@ class Library:
 
     # --- answering ----------------------------------------------------------------------------------------
 
-    def ask(self, text: str, *, limit: int = DEFAULT_LIMIT) -> Answer:
-        """Answer a question: mention questions exactly and completely, others by BM25."""
+    def ask(self, text: str, *, limit: int = DEFAULT_LIMIT, quoted: int | None = None) -> Answer:
+        """Answer a question: mention questions exactly and completely (`quoted`: see `mentions`), others by BM25."""
         text = valid_text(text)
         question = text.strip()
         if not question:
@@ -294,7 +344,7 @@ class Library:
             return Answer(question[:MAX_QUERY_CHARS], "search", None, refusal="too_long")
         parsed = parse_question(question)
         if parsed.intent == "mention" and parsed.term:
-            return self.mentions(parsed.term, question=parsed.text, limit=limit)
+            return self.mentions(parsed.term, question=parsed.text, limit=limit, quoted=quoted)
         return self.search(parsed.text, limit=limit)
 
     def search(self, text: str, *, limit: int = DEFAULT_LIMIT, per_report: int = PER_REPORT_CAP) -> Answer:
@@ -325,8 +375,12 @@ class Library:
         content = [t for t in terms if t not in QUESTION_WORDS]
         return content or terms
 
-    def mentions(self, term: str, *, question: str | None = None, limit: int = DEFAULT_LIMIT) -> Answer:
-        """Every report whose text contains `term` (normalised, exact), with counts and a quote for each."""
+    def mentions(
+        self, term: str, *, question: str | None = None, limit: int = DEFAULT_LIMIT, quoted: int | None = None
+    ) -> Answer:
+        """Every report whose text contains `term` (normalised, exact), with counts and a quote for each: for all
+        of them, or for the first `quoted` (the rest on demand, `with_quotes`). `limit` bounds the nearest passages
+        shown when nothing matches."""
         term = valid_text(term)
         query = valid_text(question) if question else term
         if len(term.strip()) > MAX_QUERY_CHARS:  # /mentions takes up to 4,096 characters; its answer could not
@@ -337,21 +391,23 @@ class Library:
         with self._lock:
             positions, counts = self._mentions.find_counts(needle)
             report_of = self._report_of[positions]
-            order = np.argsort(report_of, kind="stable")  # positions ascend within each report
-            grouped = report_of[order]
-            heads = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]]) if grouped.size else grouped
-            per_report = dict(zip(grouped[heads].tolist(), np.add.reduceat(counts[order], heads).tolist(), strict=True))
-            first = dict(zip(grouped[heads].tolist(), self._ids[positions[order][heads]].tolist(), strict=True))
-        if not per_report:
+            passage_ids = self._ids[positions]
+            reports = self._reports
+        if not positions.size:
             nearest = self.search(term, limit=limit)
             return Answer(query, "mention", term, passages=nearest.passages, nearest=bool(nearest.passages))
-        order_ids = sorted(per_report, key=lambda rid: (-per_report[rid], rid))
-        quotes = self._quotes([(first[rid], 0.0) for rid in order_ids], [needle])
-        reports = tuple(
-            ReportMentions(self._reports[rid], per_report[rid], quote)
-            for rid, quote in zip(order_ids, quotes, strict=True)
-        )
-        return Answer(query, "mention", term, reports=reports, passages=tuple(m.quote for m in reports))
+        report_ids, totals, first = _per_report(report_of, passage_ids, counts)
+        found = first[:quoted] if quoted is not None else first
+        quotes = self._quotes([(passage_id, 0.0) for passage_id in found.tolist()], [needle])
+        table = MentionedReports(reports, report_ids, totals, first, {q.passage_id: q for q in quotes})
+        return Answer(query, "mention", term, reports=table, passages=tuple(quotes))
+
+    def with_quotes(self, answer: Answer, start: int, stop: int) -> Answer:
+        """The answer with quotes for its mentioned reports [start, stop) (a page the reader turned to)."""
+        if not isinstance(answer.reports, MentionedReports) or not (missing := answer.reports.unquoted(start, stop)):
+            return answer
+        quotes = self._quotes([(passage_id, 0.0) for passage_id in missing], [normalize(answer.term or "")])
+        return replace(answer, reports=answer.reports.with_quotes({q.passage_id: q for q in quotes}))
 
     def idf(self, term: str) -> float:
         """How distinctive a term is in the corpus (BM25 idf; 0 for unknown terms)."""
@@ -381,15 +437,18 @@ class Library:
             passage_id = self._positions.passage_ids[pos]
         return self._quote(passage_id, 0.0, [])
 
-    def _quote(self, passage_id: int, score: float, marks: Sequence[str]) -> Quote:
-        return self._quotes([(passage_id, score)], marks)[0]
+    def _quote(self, passage_id: int, score: float, marks: Sequence[str]) -> Quote | None:
+        quotes = self._quotes([(passage_id, score)], marks)
+        return quotes[0] if quotes else None
 
     def _quotes(self, hits: Sequence[tuple[int, float]], marks: Sequence[str]) -> list[Quote]:
         """Quotes for (passage id, score) pairs, read from the store in one go."""
         texts = self.store.passage_texts([passage_id for passage_id, _ in hits])
         quotes = []
         for passage_id, score in hits:
-            record = texts[passage_id]
+            record = texts.get(passage_id)
+            if record is None:  # its report was replaced or deleted after the index was read
+                continue
             text = record.text
             report = self._reports.get(record.report_id) or self.store.report(record.report_id)
             quotes.append(
@@ -437,6 +496,22 @@ class Library:
     def stats(self) -> dict[str, Any]:
         """Counts and the time of the last ingest."""
         return {**self.store.counts(), "last_ingest": self.store.meta("last_ingest")}
+
+
+def _per_report(
+    report_of: npt.NDArray[np.int64], passage_ids: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Matching passages (ascending) grouped by report: report ids, mentions and first passage of each, most
+    mentions first, then by id. Linear: a common term is in most of a million passages."""
+    totals = np.bincount(report_of, weights=counts)  # report ids are small integers
+    report_ids = np.flatnonzero(totals)
+    mentions = totals[report_ids].astype(np.int64)
+    # a report's passages sit together: the head of each run, then the smallest head per report
+    heads = np.flatnonzero(np.r_[True, report_of[1:] != report_of[:-1]])
+    first = np.full(totals.size, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, report_of[heads], passage_ids[heads])
+    order = np.lexsort((report_ids, -mentions))
+    return report_ids[order], mentions[order], first[report_ids[order]]
 
 
 def _diversify(hits: Sequence[tuple[int, int, float]], limit: int, per_report: int) -> list[tuple[int, int, float]]:

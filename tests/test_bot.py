@@ -278,3 +278,18 @@ async def test_token_never_reaches_logs(api: FakeBotApi, library: Library, caplo
     assert caplog.records and "handled in" in caplog.text
     assert api.token not in caplog.text
     assert api.token.split(":")[1] not in caplog.text
+
+
+async def test_mention_pages_are_quoted_when_turned_to(api: FakeBotApi, library: Library) -> None:
+    for i in range(6):
+        text = f"第{i + 1}号单位工作汇报\n本单位坚持四下基层，开展调研{i + 1}次。\n"
+        assert library.ingest_bytes(f"extra_{i}.txt", text.encode()).status == "added"
+    async with running_bot(api, library):
+        first = await ask(api, "哪些报告提到四下基层")
+        assert "共有 <b>8</b> 份报告提到“四下基层”" in first.text and first.text.count("<blockquote>") == 5
+        nav = next(data for label, data in buttons(first) if "下一页" in label)
+        mark = api.mark()
+        api.push_callback_query(nav, USER, USER, first.result["message_id"])
+        second = await api.wait_for("editMessageText", since=mark)
+    assert "第 2/2 页" in second.text and second.text.count("<blockquote>") == 3
+    assert second.text.count("<b>四下基层</b>") == 3

@@ -89,3 +89,33 @@ def test_no_match_says_so_and_labels_the_nearest_passages(corpus_library: Librar
     assert answer.intent == "mention" and answer.reports == ()
     assert answer.nearest is bool(answer.passages)
     assert all("量子计算机" not in q.text for q in answer.passages)
+
+
+def _more_reports(library: Library, count: int, term: str) -> None:
+    for i in range(count):
+        text = f"第{i + 1}号单位工作汇报\n本单位把{term}作为重点，开展调研{i + 1}次。\n{term}{term}成效明显。\n"
+        assert library.ingest_bytes(f"extra_{i}.txt", text.encode()).status == "added"
+
+
+def test_quotes_are_made_for_the_reports_asked_for(library: Library) -> None:
+    _more_reports(library, 4, "四下基层")
+    full = library.mentions("四下基层")
+    lazy = library.mentions("四下基层", quoted=2)
+    assert [(m.report.id, m.mentions) for m in lazy.reports] == [(m.report.id, m.mentions) for m in full.reports]
+    assert [m.quote is not None for m in lazy.reports] == [True, True, False, False, False, False]
+    assert lazy.passages == tuple(m.quote for m in full.reports[:2])
+    # most mentions first, then by id
+    assert [m.mentions for m in full.reports] == sorted((m.mentions for m in full.reports), reverse=True)
+    page = library.with_quotes(lazy, 2, 5)
+    assert [m.quote for m in page.reports[2:5]] == [m.quote for m in full.reports[2:5]]
+    assert page.reports[5].quote is None and library.with_quotes(page, 0, 5) is page
+
+
+def test_a_page_quoted_after_its_report_was_deleted_shows_no_quote(library: Library) -> None:
+    _more_reports(library, 2, "四下基层")
+    answer = library.mentions("四下基层", quoted=0)
+    gone = answer.reports[0].report
+    library.delete_report(gone.id)
+    page = library.with_quotes(answer, 0, len(answer.reports))
+    assert page.reports[0].report == gone and page.reports[0].quote is None
+    assert all(m.quote is not None for m in page.reports[1:])
