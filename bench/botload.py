@@ -22,7 +22,6 @@ from typing import Any
 from bench.corpus import MENTION_QUERIES, RANKED_QUERIES, make_segmenter
 from bench.system import _reportbot, write_reports
 
-
 FLOOR_COMMAND = [sys.executable, "-m", "bench.floorbot"]
 
 

@@ -337,7 +337,7 @@ def bot_section(bot: dict[str, Any]) -> list[str]:
         " sendMessage answering it. \"Floor\" is bench/floorbot.py: python-telegram-bot with the same options"
         " replying with a fixed answer-sized text and doing nothing else.",
         "",
-        "| bot | one at a time p50 / p95 (ms) | 500 at once p50 / p95 / max (ms) | answers/s | bot CPU per answer (ms) |",
+        "| bot | one at a time p50 / p95 (ms) | 500 at once p50 / p95 / max (ms) | answers/s | CPU per answer (ms) |",
         "|---|---|---|---|---|",
     ]
     for name, run in (("reportbot", bot), ("floor", bot.get("floor", {}))):
