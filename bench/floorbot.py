@@ -15,9 +15,10 @@ from telegram.ext import ApplicationBuilder, ContextTypes, Defaults, MessageHand
 from bot.settings import BotSettings
 
 QUOTE = "<blockquote>" + "坚持<b>四下基层</b>，深入调查研究。" * 12 + "</blockquote>"
-REPLY = "共有 <b>5</b> 份报告提到“四下基层”：\n\n" + (
-    f"<b>#1 《主题教育工作开展情况》</b> · 3处\n{QUOTE}\n— 《主题教育工作开展情况》 · 一、主要做法 · 第4段\n\n"
-) * 5
+REPLY = (
+    "共有 <b>5</b> 份报告提到“四下基层”：\n\n"
+    + (f"<b>#1 《主题教育工作开展情况》</b> · 3处\n{QUOTE}\n— 《主题教育工作开展情况》 · 一、主要做法 · 第4段\n\n") * 5
+)
 KEYBOARD = InlineKeyboardMarkup(
     [[InlineKeyboardButton("全文 #1·4", callback_data="p:1:4"), InlineKeyboardButton("下一页", callback_data="a:x:1")]]
 )

@@ -334,7 +334,7 @@ def bot_section(bot: dict[str, Any]) -> list[str]:
         "",
         f"`reportbot run` as its own process with {bot['passages']:,} passages, against the fake Bot API on 127.0.0.1"
         f" (connection pool {bot['connection_pool']}); latency from the moment a question is queued to the"
-        " sendMessage answering it. \"Floor\" is bench/floorbot.py: python-telegram-bot with the same options"
+        ' sendMessage answering it. "Floor" is bench/floorbot.py: python-telegram-bot with the same options'
         " replying with a fixed answer-sized text and doing nothing else.",
         "",
         "| bot | one at a time p50 / p95 (ms) | 500 at once p50 / p95 / max (ms) | answers/s | CPU per answer (ms) |",
