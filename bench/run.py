@@ -168,8 +168,9 @@ def main(argv: list[str] | None = None) -> int:
             results["system"]["ingest"] = run_system("ingest", tmp / "ingest", "--files", files)
         if args.bot:
             print("[bench] bot load ...", flush=True)
+            sizes_args = ["--reports", "5", "--questions", "20", "--alone", "3"] if args.quick else []
             results["system"]["bot"] = run_system(
-                "", tmp / "bot", "--reports", str(args.bot_reports), module="bench.botload"
+                "", tmp / "bot", "--reports", str(args.bot_reports), *sizes_args, module="bench.botload"
             )
     results["total_s"] = time.perf_counter() - started
     from bench.report import failures, write_outputs

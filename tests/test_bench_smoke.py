@@ -17,7 +17,7 @@ from tests.support import ROOT
 def test_quick_benchmark_runs_and_writes_its_results(tmp_path: Path) -> None:
     out = tmp_path / "bench"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--out", str(out)],
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--bot", "--out", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -33,3 +33,7 @@ def test_quick_benchmark_runs_and_writes_its_results(tmp_path: Path) -> None:
     assert size["mention_exactness"]["checked"] > 0 and not size["mention_exactness"]["mismatches"]
     assert size["serve"]["same_answers"]
     assert size["add"]["visible"]
+    # the bot load test ran the bot and the do-nothing floor bot, every question answered
+    bot = results["system"]["bot"]
+    assert bot["questions"] == bot["floor"]["questions"] == 20 and bot["floor"]["answers_per_s"] > 0
+    assert "## The bot under load" in (out / "results.md").read_text(encoding="utf-8")
