@@ -361,21 +361,21 @@ class _Scorer:
         if threshold is not None and partial is not None and pending:
             hopeful = (part + after[0] + self.ceiling[pending[0]]) * (1 + _BOUND_MARGIN) >= threshold
             keep, part = keep[hopeful], part[hopeful]
+        found, found_norm = positions[keep], norm[keep]  # the candidates still in the race
         tfs: dict[int, tuple[IntArray, FloatArray]] = {}
         for i, tid in enumerate(pending):
             if keep.size == 0:
                 return _EMPTY_DOCS, np.empty(0, dtype=np.float64)
-            tf = self._tf(tid, positions[keep])
+            tf = self._tf(tid, found)
             tfs[tid] = (keep, tf)
             if threshold is None:
                 continue
-            part = part + self.weight[tid] * (tf * (K1 + 1) / (tf + norm[keep]))
-            hopeful = (part + after[i]) * (1 + _BOUND_MARGIN) >= threshold
+            part = part + self.weight[tid] * (tf * (K1 + 1) / (tf + found_norm))
+            hopeful = part >= threshold / (1 + _BOUND_MARGIN) - after[i]  # (part + after) * (1 + margin) >= threshold
             if not hopeful.all():
-                keep, part = keep[hopeful], part[hopeful]
+                keep, part, found, found_norm = keep[hopeful], part[hopeful], found[hopeful], found_norm[hopeful]
         if keep.size == 0:
             return _EMPTY_DOCS, np.empty(0, dtype=np.float64)
-        found = positions[keep]
         tf_rows = np.empty((len(self.terms), keep.size), dtype=np.float64)
         for row, tid in enumerate(self.terms):
             if tid in tfs:
@@ -384,7 +384,7 @@ class _Scorer:
             else:
                 tf_rows[row] = self._tf(tid, found)
         # rank-bm25's expression element by element, then the terms added one after another in query order
-        contribution = self.idf_column * (tf_rows * (K1 + 1) / (tf_rows + norm[keep]))
+        contribution = self.idf_column * (tf_rows * (K1 + 1) / (tf_rows + found_norm))
         scores = contribution[self.order_rows[0]].copy()
         for row in self.order_rows[1:]:
             scores += contribution[row]
@@ -595,22 +595,14 @@ class Bm25Index:
 
     def _tf(self, term_id: int, positions: DocArray) -> FloatArray:
         """The term's frequency in each of `positions` (sorted), 0 where absent."""
-        out = np.zeros(positions.size, dtype=np.float64)
         if len(self._segments) == 1:
             docs, tfs = self._segments[0].postings(term_id)
-            if docs.size == 0 or positions.size == 0:
-                return out
-            if docs.size < positions.size:
-                idx = np.searchsorted(positions, docs)
-                np.minimum(idx, positions.size - 1, out=idx)
-                hit = positions[idx] == docs
-                out[idx[hit]] = tfs[hit]
-            else:
+            if docs.size >= positions.size > 0:  # the usual case, in as few numpy calls as possible
                 idx = np.searchsorted(docs, positions)
-                np.minimum(idx, docs.size - 1, out=idx)
-                hit = docs[idx] == positions
-                out[hit] = tfs[idx[hit]]
-            return out
+                hit = np.take(docs, idx, mode="clip") == positions
+                found: FloatArray = np.multiply(np.take(tfs, idx, mode="clip"), hit, dtype=np.float64)
+                return found
+        out = np.zeros(positions.size, dtype=np.float64)
         for segment in self._segments:
             docs, tfs = segment.postings(term_id)
             if docs.size == 0:
