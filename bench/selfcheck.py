@@ -22,7 +22,15 @@ import retrieval.index as index_module
 from bench.engines import reference_top
 from retrieval.index import Bm25Index, MentionFinder
 
-_KNOBS = ("IMPACT_MIN_POSTINGS", "_IMPACT_KEEP_MIN", "_SWITCH", "_PROBE", "_MAX_JUMP", "_INDEX_MIN_UNITS")
+_KNOBS = (
+    "IMPACT_MIN_POSTINGS",
+    "_IMPACT_KEEP_MIN",
+    "_SWITCH",
+    "_PROBE",
+    "_MAX_JUMP",
+    "_DENSE_SCAN",
+    "_INDEX_MIN_UNITS",
+)
 
 
 @contextmanager
@@ -54,6 +62,7 @@ def ranked_case(seed: int) -> list[str]:
         "_SWITCH": rng.choice([0.0, 1.0, 1e9]),
         "_PROBE": rng.choice([4, 256]),
         "_MAX_JUMP": rng.choice([2, 8]),
+        "_DENSE_SCAN": rng.choice([0, 4, 1 << 30]),  # the MaxScore pass: sort its documents, or scan the array
     }
     with knobs(settings):
         n = rng.randint(50, 1500)

@@ -58,6 +58,7 @@ _PROBE = 256  # candidates of the MaxScore pass scored first, to raise the thres
 _DENSE_AFTER = 16  # a term's frequencies go dense once 1/16 of its postings' worth of binary searches were done
 _DENSE_RANK_LIMIT = 1 << 24  # (tf, length) grid size up to which impact ranks come from a dense table
 _BOUND_MARGIN = 1e-9  # relative slack on bounds and pruning: they are computed in floating point too
+_DENSE_SCAN = 4  # the MaxScore pass scans its whole scratch array once its lists hold 1/4 of the positions
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -335,7 +336,7 @@ class _Scorer:
         if dense is None and (self.searched[tid] + positions.size) * _DENSE_AFTER > self.postings[tid]:
             dense = self.dense[tid] = self.index._dense_tf(tid)
         if dense is not None:
-            return dense[positions].astype(np.float64)
+            return np.take(dense, positions).astype(np.float64)
         self.searched[tid] += positions.size
         return self.index._tf(tid, positions)
 
@@ -350,7 +351,7 @@ class _Scorer:
 
         `partial` may hold the contributions of the terms in `done` (summed in any order: used to prune only).
         """
-        norm = self.index._norms()[positions]
+        norm = np.take(self.index._norms(), positions)
         keep = np.arange(positions.size)
         part = np.zeros(positions.size, dtype=np.float64) if partial is None else partial
         pending = [tid for tid in self.by_ceiling if tid not in done]
@@ -360,21 +361,21 @@ class _Scorer:
         if threshold is not None and partial is not None and pending:
             hopeful = (part + after[0] + self.ceiling[pending[0]]) * (1 + _BOUND_MARGIN) >= threshold
             keep, part = keep[hopeful], part[hopeful]
+        found, found_norm = positions[keep], norm[keep]  # the candidates still in the race
         tfs: dict[int, tuple[IntArray, FloatArray]] = {}
         for i, tid in enumerate(pending):
             if keep.size == 0:
                 return _EMPTY_DOCS, np.empty(0, dtype=np.float64)
-            tf = self._tf(tid, positions[keep])
+            tf = self._tf(tid, found)
             tfs[tid] = (keep, tf)
             if threshold is None:
                 continue
-            part = part + self.weight[tid] * (tf * (K1 + 1) / (tf + norm[keep]))
-            hopeful = (part + after[i]) * (1 + _BOUND_MARGIN) >= threshold
+            part = part + self.weight[tid] * (tf * (K1 + 1) / (tf + found_norm))
+            hopeful = part >= threshold / (1 + _BOUND_MARGIN) - after[i]  # (part + after) * (1 + margin) >= threshold
             if not hopeful.all():
-                keep, part = keep[hopeful], part[hopeful]
+                keep, part, found, found_norm = keep[hopeful], part[hopeful], found[hopeful], found_norm[hopeful]
         if keep.size == 0:
             return _EMPTY_DOCS, np.empty(0, dtype=np.float64)
-        found = positions[keep]
         tf_rows = np.empty((len(self.terms), keep.size), dtype=np.float64)
         for row, tid in enumerate(self.terms):
             if tid in tfs:
@@ -383,7 +384,7 @@ class _Scorer:
             else:
                 tf_rows[row] = self._tf(tid, found)
         # rank-bm25's expression element by element, then the terms added one after another in query order
-        contribution = self.idf_column * (tf_rows * (K1 + 1) / (tf_rows + norm[keep]))
+        contribution = self.idf_column * (tf_rows * (K1 + 1) / (tf_rows + found_norm))
         scores = contribution[self.order_rows[0]].copy()
         for row in self.order_rows[1:]:
             scores += contribution[row]
@@ -594,22 +595,14 @@ class Bm25Index:
 
     def _tf(self, term_id: int, positions: DocArray) -> FloatArray:
         """The term's frequency in each of `positions` (sorted), 0 where absent."""
-        out = np.zeros(positions.size, dtype=np.float64)
         if len(self._segments) == 1:
             docs, tfs = self._segments[0].postings(term_id)
-            if docs.size == 0 or positions.size == 0:
-                return out
-            if docs.size < positions.size:
-                idx = np.searchsorted(positions, docs)
-                np.minimum(idx, positions.size - 1, out=idx)
-                hit = positions[idx] == docs
-                out[idx[hit]] = tfs[hit]
-            else:
+            if docs.size >= positions.size > 0:  # the usual case, in as few numpy calls as possible
                 idx = np.searchsorted(docs, positions)
-                np.minimum(idx, docs.size - 1, out=idx)
-                hit = docs[idx] == positions
-                out[hit] = tfs[idx[hit]]
-            return out
+                hit = np.take(docs, idx, mode="clip") == positions
+                found: FloatArray = np.multiply(np.take(tfs, idx, mode="clip"), hit, dtype=np.float64)
+                return found
+        out = np.zeros(positions.size, dtype=np.float64)
         for segment in self._segments:
             docs, tfs = segment.postings(term_id)
             if docs.size == 0:
@@ -639,7 +632,7 @@ class Bm25Index:
         dense: UIntArray = np.zeros(self.size, dtype=dtype)
         for segment in self._segments:
             docs, tfs = segment.postings(term_id)
-            dense[docs] = tfs
+            dense[docs.astype(np.intp)] = tfs  # scatters with int32 indices are several times slower
         return dense
 
     def _dense(self, order: list[int], idf: dict[int, float]) -> FloatArray:
@@ -735,39 +728,47 @@ class Bm25Index:
     ) -> tuple[DocArray, FloatArray, frozenset[int]]:
         """MaxScore: the terms whose ceilings add up to less than the threshold cannot lift a document on their own,
         so only documents with one of the other (essential) terms can still make the top. Their postings are read
-        in full and summed into a scratch array; returns the documents not scored yet, their partial scores and
-        the essential terms."""
+        in full and summed into a scratch array; returns the documents not scored yet whose partial score plus the
+        other terms' ceilings reaches the threshold, their partial scores and the essential terms."""
         ascending = sorted((tid for tid in scorer.idf if scorer.ceiling[tid] > 0), key=lambda t: scorer.ceiling[t])
-        total = 0.0
+        rest = 0.0
         essential: list[int] = []
         for i, tid in enumerate(ascending):
-            total += scorer.ceiling[tid]
-            if total * (1 + _BOUND_MARGIN) >= threshold:
+            if (rest + scorer.ceiling[tid]) * (1 + _BOUND_MARGIN) >= threshold:
                 essential = ascending[i:]
                 break
+            rest += scorer.ceiling[tid]
         if not essential:
             return _EMPTY_DOCS, np.empty(0, dtype=np.float64), frozenset()
         acc = self._scratch()
         norm = self._norms()
-        fresh: list[IntArray] = []
+        touched: list[IntArray] = []
         for tid in essential:
             weight = scorer.weight[tid]
             for segment in self._segments:
                 docs32, tfs = segment.postings(tid)
                 if docs32.size:
-                    docs = docs32.astype(np.int64)
+                    # intp indices: numpy gathers and scatters with int32 ones are several times slower
+                    docs = docs32.astype(np.intp)
                     tf = tfs.astype(np.float64)
-                    fresh.append(docs[acc[docs] == 0.0])
-                    np.add.at(acc, docs, weight * (tf * (K1 + 1) / (tf + norm[docs])))
-        met = np.sort(np.concatenate(fresh))
-        partial = acc[met]
-        acc[met] = 0.0
-        met = met.astype(np.int32)
-        unseen = mark[met] != stamp
-        mark[met] = stamp
-        met, partial = met[unseen], partial[unseen]
-        live = self._alive[met]
-        return met[live], partial[live], frozenset(essential)
+                    acc[docs] += weight * (tf * (K1 + 1) / (tf + np.take(norm, docs)))  # a document once per list
+                    touched.append(docs)
+        # below `cut` a document cannot reach the threshold (the same test as in _Scorer.score, rearranged)
+        cut = threshold / (1 + _BOUND_MARGIN) - rest
+        if sum(d.size for d in touched) * _DENSE_SCAN > acc.size:  # many documents: scan the array once
+            met = np.flatnonzero(acc > 0 if cut <= 0 else acc >= cut)
+            partial = acc[met]
+            acc.fill(0.0)
+        else:
+            met = np.sort(np.concatenate(touched))
+            if met.size > 1:  # np.unique would hash: slower here than a sort
+                met = met[np.concatenate([np.ones(1, dtype=np.bool_), met[1:] != met[:-1]])]
+            partial = acc[met]
+            acc[met] = 0.0
+            hopeful = partial > 0 if cut <= 0 else partial >= cut
+            met, partial = met[hopeful], partial[hopeful]
+        keep = (mark[met] != stamp) & self._alive[met]
+        return met[keep].astype(np.int32), partial[keep], frozenset(essential)
 
     def top(self, query: Sequence[str], k: int) -> list[tuple[int, float]]:
         """The `k` best positions by score, ties broken by position (as a stable sort of rank-bm25's scores)."""
