@@ -902,7 +902,9 @@ class Bm25Index:
 _INDEX_MIN_UNITS = 1 << 16  # a batch with at least this many code units gets a bigram index; smaller ones are scanned
 _MERGE_CHUNKS = 16
 _MAX_CHUNK_UNITS = (1 << 32) - 1  # positions are stored in 32 bits
-_PASSAGE_SHIFT = 6  # passage lookup table: one entry per 64 code units
+_PASSAGE_SHIFT = 6  # passage lookup: a table entry and a 64-bit word of the NUL bitmap per 64 code units
+_PAD_UNITS = 8  # NULs after the last passage, so that a 16-byte window can be read from any position
+_WINDOW = np.dtype([("lo", "<u8"), ("hi", "<u8")])  # code units 4k..4k+7, read at any k (stride 8 bytes)
 
 
 def _units(text: str) -> npt.NDArray[np.uint16]:
@@ -926,12 +928,14 @@ def _non_overlapping(starts: IntArray, m: int) -> IntArray:
     return np.asarray(kept, dtype=np.int64)
 
 
-def _run_counts(sorted_ids: IntArray) -> tuple[IntArray, IntArray]:
+def _run_counts(sorted_ids: npt.NDArray[np.integer[Any]]) -> tuple[IntArray, IntArray]:
     if sorted_ids.size == 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    heads = np.concatenate([np.zeros(1, dtype=np.int64), np.flatnonzero(np.diff(sorted_ids)) + 1])
-    counts = np.diff(np.append(heads, sorted_ids.size))
-    return sorted_ids[heads], counts
+    new = np.empty(sorted_ids.size, dtype=np.bool_)
+    new[0] = True
+    np.not_equal(sorted_ids[1:], sorted_ids[:-1], out=new[1:])
+    heads = np.flatnonzero(new)
+    return sorted_ids[heads].astype(np.int64, copy=False), np.diff(heads, append=sorted_ids.size)
 
 
 class _ScanChunk:
@@ -969,20 +973,24 @@ class _IndexedChunk:
 
     def __init__(self, first: int, arrays: dict[str, npt.NDArray[Any]]) -> None:
         self.first = first
-        self.units: npt.NDArray[np.uint16] = arrays["units"]
-        self.starts: IntArray = arrays["starts"]  # count + 1 entries, the last one len(units)
+        self.units: npt.NDArray[np.uint16] = arrays["units"]  # the passages, then _PAD_UNITS more NULs
+        self.starts: npt.NDArray[np.uint32] = arrays["starts"]  # count + 1 entries, the last one where padding starts
         self.count = int(self.starts.size - 1)
         self.keys: npt.NDArray[np.uint32] = arrays["keys"]  # bigram (first unit << 16 | second), sorted
         self.ptr: IntArray = arrays["ptr"]  # bigram -> range in deltas
         self.heads: npt.NDArray[np.uint32] = arrays["heads"]  # first position of each bigram
         self.deltas: npt.NDArray[np.uint16] = arrays["deltas"]  # gaps between positions; 0 where a gap is big
-        self.big_at: IntArray = arrays["big_at"]  # indexes into deltas of the gaps of 65536 or more
+        self.big_at: npt.NDArray[np.uint32] = arrays["big_at"]  # indexes into deltas of the gaps of 65536 or more
         self.big: npt.NDArray[np.uint32] = arrays["big"]
         self.table: npt.NDArray[np.int32] = arrays["table"]  # passage holding code unit i << _PASSAGE_SHIFT
+        self.nul_bits: npt.NDArray[np.uint64] = arrays["nul_bits"]  # bit i % 64 of word i // 64: unit i is a NUL
+        # Overlapping 16-byte windows over the units, 8-byte aligned: a candidate's first code units come with
+        # one read from memory instead of one per unit (the gathers of verification are cache misses).
+        self.windows = np.ndarray(((self.units.size - 4) // 4,), dtype=_WINDOW, buffer=self.units, strides=(8,))
 
     @classmethod
     def build(cls, first: int, texts: Sequence[str]) -> _IndexedChunk:
-        joined = "\x00".join(texts) + "\x00"
+        joined = "\x00".join(texts) + "\x00" * (1 + _PAD_UNITS)
         units = _units(joined)
         if units.size == len(joined):
             lengths = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts))
@@ -990,10 +998,10 @@ class _IndexedChunk:
             lengths = np.fromiter((_units(t).size + 1 for t in texts), dtype=np.int64, count=len(texts))
         del joined
         starts = _ptr(lengths)
-        n = units.size
-        key = units[:-1].astype(np.uint64)
+        n = int(starts[-1])
+        key = units[: n - 1].astype(np.uint64)
         key <<= np.uint64(16)
-        key |= units[1:]
+        key |= units[1:n]
         key <<= np.uint64(32)
         key |= np.arange(n - 1, dtype=np.uint64)
         key.sort()
@@ -1018,18 +1026,20 @@ class _IndexedChunk:
         deltas[big_at] = 0
         del gaps
         table = (np.searchsorted(starts, np.arange(0, n, 1 << _PASSAGE_SHIFT), side="right") - 1).astype(np.int32)
+        nul_bits = np.packbits(units == 0, bitorder="little")
         return cls(
             first,
             {
                 "units": units,
-                "starts": starts,
+                "starts": starts.astype(np.uint32),
                 "keys": keys,
                 "ptr": np.append(heads, positions.size).astype(np.int64),
                 "heads": positions[heads],
                 "deltas": deltas,
-                "big_at": big_at.astype(np.int64),
+                "big_at": big_at.astype(np.uint32),
                 "big": big,
                 "table": table,
+                "nul_bits": np.append(nul_bits, np.zeros(-nul_bits.size % 8, dtype=np.uint8)).view("<u8"),
             },
         )
 
@@ -1044,6 +1054,7 @@ class _IndexedChunk:
             "big_at": self.big_at,
             "big": self.big,
             "table": self.table,
+            "nul_bits": self.nul_bits,
         }
 
     def nbytes(self) -> int:
@@ -1069,14 +1080,31 @@ class _IndexedChunk:
         shift = self.heads[lo:hi].astype(np.int64) - running[at]
         return running + np.repeat(shift, np.diff(self.ptr[lo : hi + 1]))
 
-    def _passages(self, at: IntArray) -> IntArray:
-        """The passage (local number) of each code-unit position."""
-        pid = np.take(self.table, at >> _PASSAGE_SHIFT).astype(np.int64)
-        moved = np.flatnonzero(np.take(self.starts, pid + 1) <= at)
-        while moved.size:  # passages starting inside the block before the position
-            pid[moved] += 1
-            moved = moved[np.take(self.starts, pid[moved] + 1) <= at[moved]]
-        return pid
+    def _passages(self, at: IntArray) -> npt.NDArray[np.int32]:
+        """The passage (local number) of each code-unit position: the NULs before it, counted with the table up to
+        its 64-unit block and the block's bitmap word below it."""
+        block = at >> _PASSAGE_SHIFT
+        keep = np.uint64(64) - (at.view(np.uint64) & np.uint64(63))
+        words = self.nul_bits[block]
+        words <<= keep  # only the bits below the position stay (a shift by 64 leaves none)
+        passages: npt.NDArray[np.int32] = self.table[block] + np.bitwise_count(words)
+        return passages
+
+    def _matching(self, at: IntArray, needle: npt.NDArray[np.uint16]) -> IntArray:
+        """The candidate start positions where the whole needle is in the text, four code units per read."""
+        for i in range(0, needle.size, 4):
+            part = needle[i : i + 4]
+            want = np.zeros(4, dtype=np.uint16)
+            want[: part.size] = part
+            mask = np.uint64((1 << (16 * part.size)) - 1)
+            p = at + i
+            window = self.windows[p >> 2]
+            shift = (p.view(np.uint64) & np.uint64(3)) << np.uint64(4)
+            got = window["lo"] >> shift
+            got |= window["hi"] << (np.uint64(64) - shift)  # a shift by 64 adds nothing
+            got &= mask
+            at = at[got == want.view("<u8")[0]]
+        return at
 
     def find(self, term: str, needle: npt.NDArray[np.uint16]) -> tuple[IntArray, IntArray]:
         empty = np.empty(0, dtype=np.int64)
@@ -1098,13 +1126,10 @@ class _IndexedChunk:
             return empty, empty
         sizes = self.ptr[where + 1] - self.ptr[where]
         j = int(np.argmin(sizes))
-        at = self._positions(int(where[j]), int(where[j]) + 1) - j
-        at = at[at >= 0]
-        for i in sorted(set(range(m)) - {j, j + 1}, key=lambda i: abs(i - j)):
-            at = at[np.take(self.units, at + i, mode="clip") == needle[i]]
-            if at.size == 0:
-                return empty, empty
-        if m > 1 and at.size > 1 and _has_border(needle) and bool((np.diff(at) < m).any()):
+        at = self._positions(int(where[j]), int(where[j]) + 1)
+        if m > 2:  # the rarest bigram only anchors the needle; the padding keeps every window read in bounds
+            at = self._matching(at[np.searchsorted(at, j) :] - j, needle)
+        if at.size > 1 and _has_border(needle) and bool((np.diff(at) < m).any()):
             at = _non_overlapping(at, m)
         return _run_counts(self._passages(at))
 
@@ -1118,6 +1143,7 @@ class MentionFinder:
     def __init__(self) -> None:
         self._chunks: list[_Chunk] = []
         self._alive = np.empty(0, dtype=np.bool_)
+        self._removed = 0  # passages not alive: answers are filtered only when there are some
         self.size = 0
 
     def add(self, texts: Sequence[str]) -> None:
@@ -1153,6 +1179,7 @@ class MentionFinder:
         """Deleted passages are never reported again."""
         if len(positions):
             self._alive[np.asarray(positions, dtype=np.int64)] = False
+            self._removed = self.size - int(np.count_nonzero(self._alive))
 
     def alive_positions(self) -> npt.NDArray[np.int64]:
         """Positions of passages not deleted."""
@@ -1183,12 +1210,14 @@ class MentionFinder:
         for chunk in self._chunks:
             local, n = chunk.find(term, needle)
             if local.size:
-                positions.append(local + chunk.first)
+                positions.append(local + chunk.first if chunk.first else local)
                 counts.append(n)
-        if not positions:
-            return empty, empty
-        pos = np.concatenate(positions)
-        cnt = np.concatenate(counts)
+        if len(positions) < 2:
+            pos, cnt = (positions[0], counts[0]) if positions else (empty, empty)
+        else:
+            pos, cnt = np.concatenate(positions), np.concatenate(counts)
+        if not self._removed:
+            return pos, cnt
         live = self._alive[pos]
         return pos[live], cnt[live]
 
@@ -1236,4 +1265,5 @@ class MentionFinder:
                 finder._chunks.append(_ScanChunk(int(first), _decode_strings(part["blob"], part["lengths"])))
         finder._alive = arrays["alive"]
         finder.size = int(meta["size"])
+        finder._removed = finder.size - int(np.count_nonzero(finder._alive))
         return finder

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+import retrieval.index as index_module
 from retrieval import Library
+from retrieval.index import MentionFinder
 from tests.support import REPORTS
 
 TERMS = [
@@ -119,3 +123,62 @@ def test_a_page_quoted_after_its_report_was_deleted_shows_no_quote(library: Libr
     page = library.with_quotes(answer, 0, len(answer.reports))
     assert page.reports[0].report == gone and page.reports[0].quote is None
     assert all(m.quote is not None for m in page.reports[1:])
+
+
+# --- the finder itself, on passages small enough that the threshold is lowered to index them -------------------
+
+_EDGE_TEXTS = [
+    "哈哈哈",  # overlapping needle: two non-overlapping "哈哈" fit in four, one in three
+    "哈哈哈哈x哈",
+    "主题教育",  # needle at the very start of a passage ...
+    "教育主题",  # ... and across the border between two passages: must not match
+    "\U0001f600党\U0001f600\U0001f600",  # characters outside the BMP are two code units each
+    "",
+    "习近平新时代中国特色社会主义思想和习近平新时代中国特色社会主义思想",  # needle longer than one 4-unit read
+    "x" * 61 + "主题教育",  # a 64-unit block holding several passages
+    "党" * 70 + "主题",
+    "a",
+    "主题教育",  # and at the very end of the chunk (read from the padding)
+]
+
+
+@pytest.fixture
+def indexed(monkeypatch: pytest.MonkeyPatch) -> MentionFinder:
+    monkeypatch.setattr(index_module, "_INDEX_MIN_UNITS", 1)
+    finder = MentionFinder()
+    finder.add(_EDGE_TEXTS)
+    assert isinstance(finder._chunks[0], index_module._IndexedChunk)
+    return finder
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "哈哈",
+        "哈",
+        "主题教育",
+        "育主",
+        "\U0001f600",
+        "\U0001f600\U0001f600",
+        "党",
+        "党\U0001f600",
+        "习近平新时代中国特色社会主义思想",
+        "中国特色社会主义思想和习",
+        "xx主题",
+        "党党党",
+        "主题",
+        "a",
+        "ax",
+        "不存在",
+    ],
+)
+def test_indexed_finder_equals_str_count(indexed: MentionFinder, term: str, tmp_path: Path) -> None:
+    expected = {i: t.count(term) for i, t in enumerate(_EDGE_TEXTS) if term in t}
+    assert indexed.find(term) == expected
+    indexed.remove([2])
+    expected.pop(2, None)
+    assert indexed.find(term) == expected
+    indexed.save(tmp_path / "mentions.npz")
+    loaded = MentionFinder.load(tmp_path / "mentions.npz")
+    assert loaded.find(term) == expected
+    assert [loaded.text(i) for i in range(len(_EDGE_TEXTS))] == _EDGE_TEXTS
