@@ -1127,7 +1127,11 @@ class _IndexedChunk:
         sizes = self.ptr[where + 1] - self.ptr[where]
         j = int(np.argmin(sizes))
         at = self._positions(int(where[j]), int(where[j]) + 1)
-        if m > 2:  # the rarest bigram only anchors the needle; the padding keeps every window read in bounds
+        if m == 3:  # one unit left to check: a plain gather beats a window read
+            at = at[np.searchsorted(at, j) :] - j
+            other = 2 if j == 0 else 0
+            at = at[self.units[at + other] == needle[other]]
+        elif m > 3:  # the rarest bigram only anchors the needle; the padding keeps every window read in bounds
             at = self._matching(at[np.searchsorted(at, j) :] - j, needle)
         if at.size > 1 and _has_border(needle) and bool((np.diff(at) < m).any()):
             at = _non_overlapping(at, m)
