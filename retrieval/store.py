@@ -1,7 +1,7 @@
 """The one SQLite file: reports, sections, paragraphs, passages, and the bot's subscribers and watches.
 
-Written through sqlite-utils; every report is written in one transaction so a half-written report is never
-visible. `schema_version` in `meta` lets later versions migrate the file in place.
+Written through sqlite-utils; every report is written inside one transaction (ingest puts a few in each) so a
+half-written report is never visible. `schema_version` in `meta` lets later versions migrate the file in place.
 """
 
 from __future__ import annotations
