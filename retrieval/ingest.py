@@ -1,4 +1,4 @@
-"""Ingesting files and folders: one transaction per report, one clear line per bad file, nothing half-done.
+"""Ingesting files and folders: a few reports per transaction, one clear line per bad file, nothing half-done.
 
 Reading, segmenting and cutting passages is CPU work done in worker processes when there is a lot of it; writing
 stays in this process, in file order, so report ids do not depend on timing.
@@ -8,19 +8,30 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_context
+from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 
 from .errors import UnreadableReport
 from .extract import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, read_report_file
 from .library import IngestResult, Library
-from .prepare import PreparedReport, init_worker, prepare_file, prepare_report
+from .prepare import PreparedReport, init_forked_worker, init_worker, prepare_file, prepare_report
 from .store import Report
 
-PARALLEL_MIN_BYTES = 4 * 1024 * 1024  # below this, starting workers costs more than it saves
+# Below these sizes starting workers costs more than it saves. A spawned worker starts an interpreter, imports
+# the library and loads the dictionary (about a second of CPU); a forked one starts in milliseconds with all of
+# that inherited.
+PARALLEL_MIN_BYTES = 4 * 1024 * 1024
+FORK_MIN_BYTES = 256 * 1024
+# Reports written in one transaction: at most this many, or what arrived within this time. A commit per report
+# cost as much as all other SQL (shared pages written again for each). A kill loses the open transaction only,
+# and none of its files has been reported yet: results and `on_file` come after the commit.
+GROUP_REPORTS = 64
+GROUP_SECONDS = 0.5
 
 
 @dataclass
@@ -59,16 +70,30 @@ def _io_failure(file: Path, exc: OSError) -> UnreadableReport:
     return UnreadableReport(file.name, "io_error", f"无法读取文件（{reason}）", f"cannot read the file ({reason})")
 
 
+def _pool(library: Library, workers: int, *, fork: bool) -> ProcessPoolExecutor:
+    """Workers that prepare files, each with a segmenter: forked with this process's, or spawned loading one."""
+    if fork:
+        return ProcessPoolExecutor(
+            workers, mp_context=get_context("fork"), initializer=init_forked_worker, initargs=(library.segmenter,)
+        )
+    return ProcessPoolExecutor(
+        workers, mp_context=get_context("spawn"), initializer=init_worker, initargs=(library.segmenter.dictionary,)
+    )
+
+
 def _prepared(
     library: Library, files: Sequence[Path], workers: int, max_bytes: int
 ) -> Iterator[tuple[Path, PreparedReport | UnreadableReport]]:
     """Prepare files in order, in worker processes when there is enough work for them."""
-    if workers > 1 and len(files) > 1 and sum(f.stat().st_size for f in files) >= PARALLEL_MIN_BYTES:
-        context = get_context("spawn")  # no fork of a process that may hold threads and open databases
-        with ProcessPoolExecutor(
-            workers, mp_context=context, initializer=init_worker, initargs=(library.segmenter.dictionary,)
-        ) as pool:
-            yield from zip(files, pool.map(prepare_file, files, [max_bytes] * len(files), chunksize=1), strict=True)
+    # Fork only while this process runs no other thread (a lock another thread held at the fork would stay held
+    # in the child for ever); otherwise spawn. Forked workers never touch the databases they inherit.
+    fork = "fork" in get_all_start_methods() and threading.active_count() == 1
+    size = sum(f.stat().st_size for f in files) if workers > 1 and len(files) > 1 else 0
+    if size >= (FORK_MIN_BYTES if fork else PARALLEL_MIN_BYTES):
+        with _pool(library, workers, fork=fork) as pool:
+            # a few files per task: fewer round trips, while still sharing the work out evenly
+            chunk = max(1, min(8, len(files) // (8 * workers)))
+            yield from zip(files, pool.map(prepare_file, files, [max_bytes] * len(files), chunksize=chunk), strict=True)
         return
     for file in files:
         try:
@@ -107,14 +132,28 @@ def ingest_paths(
             summary.results.append(known)
             if on_file is not None:
                 on_file(file)
-    with library.batch():  # one transaction per report, one index update for the run
-        for file, prepared in _prepared(library, todo, workers or min(2, os.cpu_count() or 1), max_bytes):
+    waiting: list[tuple[Path, PreparedReport | UnreadableReport]] = []  # not yet written, in file order
+
+    def write_waiting() -> None:
+        results = iter(library.ingest_group([p for _, p in waiting if isinstance(p, PreparedReport)]))
+        for file, prepared in waiting:
             if isinstance(prepared, UnreadableReport):
                 summary.failures.append(prepared)
             else:
-                summary.results.append(library.ingest_prepared(prepared))
+                summary.results.append(next(results))
             if on_file is not None:
                 on_file(file)
+        waiting.clear()
+
+    with library.batch():  # a few reports per transaction, a few index updates for the run
+        started = 0.0
+        for file, prepared in _prepared(library, todo, workers or min(2, os.cpu_count() or 1), max_bytes):
+            if not waiting:
+                started = time.monotonic()
+            waiting.append((file, prepared))
+            if len(waiting) >= GROUP_REPORTS or time.monotonic() - started >= GROUP_SECONDS:
+                write_waiting()
+        write_waiting()
     if prune:
         present = {f.name for f in files if f.exists()}
         for report in library.reports():

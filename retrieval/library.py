@@ -25,13 +25,14 @@ from .normalize import normalize, normalize_with_offsets, original_span, valid_t
 from .prepare import PreparedReport, prepare_report
 from .query import MAX_QUERY_CHARS, QUESTION_WORDS, parse_question
 from .segment import Segmenter
-from .store import PassageRecord, Report, Store, StoredParagraph, StoredSection
+from .store import NewPassage, Report, Store, StoredParagraph, StoredSection
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LIMIT = 5
 SAVE_INDEX_MIN_PASSAGES = 20_000  # below this, building is faster than loading
 PER_REPORT_CAP = 2
+INDEX_STEP_MIN_PASSAGES = 4096  # see batch()
 
 
 @dataclass(frozen=True)
@@ -169,18 +170,62 @@ class Outline:
     sections: tuple[StoredSection, ...]
 
 
-@dataclass
 class _Positions:
-    """Index position -> passage, as parallel arrays (compact at a million passages)."""
+    """Index position -> passage id, report id and whether it is body text: parallel numpy arrays (compact at a
+    million passages) with spare room, so adding a report costs its own passages, not the whole corpus."""
 
+    def __init__(self, passage_ids: Iterable[int] = (), report_ids: Iterable[int] = (), is_body: Iterable[bool] = ()):
+        self._passage_ids = np.fromiter(passage_ids, dtype=np.int64)
+        self._report_ids = np.fromiter(report_ids, dtype=np.int64)
+        self._is_body = np.fromiter(is_body, dtype=np.bool_)
+        self.size = self._passage_ids.size
+
+    @property
+    def passage_ids(self) -> npt.NDArray[np.int64]:
+        """Passage id at each position: ascending, since passages are added in id order."""
+        return self._passage_ids[: self.size]
+
+    @property
+    def report_ids(self) -> npt.NDArray[np.int64]:
+        return self._report_ids[: self.size]
+
+    @property
+    def is_body(self) -> npt.NDArray[np.bool_]:
+        return self._is_body[: self.size]
+
+    def extend(self, passage_ids: npt.ArrayLike, report_ids: npt.ArrayLike, is_body: npt.ArrayLike) -> None:
+        passage_ids = np.asarray(passage_ids, dtype=np.int64)
+        end = self.size + passage_ids.size
+        if end > self._passage_ids.size:
+            room = max(end, 2 * self._passage_ids.size)
+            self._passage_ids = np.resize(self._passage_ids, room)
+            self._report_ids = np.resize(self._report_ids, room)
+            self._is_body = np.resize(self._is_body, room)
+        self._passage_ids[self.size : end] = passage_ids
+        self._report_ids[self.size : end] = report_ids
+        self._is_body[self.size : end] = is_body
+        self.size = end
+
+
+@dataclass
+class _Written:
+    """Passages written to the store and not yet in the indexes (all of them, or those of a batch so far)."""
+
+    removed: list[int] = field(default_factory=list)  # ids of passages deleted from the store
     passage_ids: list[int] = field(default_factory=list)
     report_ids: list[int] = field(default_factory=list)
-    is_body: list[bool] = field(default_factory=list)
+    passages: list[NewPassage] = field(default_factory=list)
 
-    def extend(self, records: Sequence[PassageRecord]) -> None:
-        self.passage_ids.extend(r.id for r in records)
-        self.report_ids.extend(r.report_id for r in records)
-        self.is_body.extend(r.kind == "body" for r in records)
+    def add(self, report_id: int, passage_ids: range, passages: Sequence[NewPassage]) -> None:
+        self.passage_ids.extend(passage_ids)
+        self.report_ids.extend([report_id] * len(passage_ids))
+        self.passages.extend(passages)
+
+    def extend(self, other: _Written) -> None:
+        self.removed.extend(other.removed)
+        self.passage_ids.extend(other.passage_ids)
+        self.report_ids.extend(other.report_ids)
+        self.passages.extend(other.passages)
 
 
 class Library:
@@ -194,10 +239,8 @@ class Library:
         self._bm25 = Bm25Index()
         self._mentions = MentionFinder()
         self._positions = _Positions()
-        self._ids = np.empty(0, dtype=np.int64)
-        self._report_of = np.empty(0, dtype=np.int64)
         self._reports: dict[int, Report] = {}
-        self._pending: tuple[list[int], list[int]] | None = None  # index updates held back by batch()
+        self._pending: _Written | None = None  # index updates held back by batch()
         self.load_index()
 
     # --- index maintenance --------------------------------------------------------------------------------
@@ -216,11 +259,10 @@ class Library:
                 self._bm25 = Bm25Index.build([r.terms for r in records])
                 self._mentions = MentionFinder()
                 self._mentions.add([r.norm for r in records])
-                self._positions = _Positions()
-                self._positions.extend(records)
+                self._positions = _Positions(
+                    (r.id for r in records), (r.report_id for r in records), (r.kind == "body" for r in records)
+                )
                 self._save_index(key, len(records))
-            self._ids = np.asarray(self._positions.passage_ids, dtype=np.int64)
-            self._report_of = np.asarray(self._positions.report_ids, dtype=np.int64)
             self._reports = {r.id: r for r in self.store.reports()}
 
     def _load_saved(self, key: str) -> tuple[Bm25Index, MentionFinder] | None:
@@ -246,43 +288,57 @@ class Library:
         except OSError as exc:  # a read-only or full disk only costs the next start its speed
             log.warning("could not save the index to %s: %s", self.index_dir, exc)
 
-    def _apply(self, removed_passage_ids: Sequence[int], report_ids: Sequence[int]) -> None:
-        """Bring the indexes up to date after reports were written or deleted (now, or at the end of a batch)."""
+    def _apply(self, written: _Written) -> None:
+        """Bring the indexes up to date after reports were written or deleted (now, or at the end of a batch).
+
+        New passages come from what was written, not from reading the store back: the same terms, split the
+        same way (`PassageRecord` splits the stored string too)."""
         if self._pending is not None:
-            self._pending[0].extend(removed_passage_ids)
-            self._pending[1].extend(report_ids)
-            return
-        added = self.store.passages(list(dict.fromkeys(report_ids))) if report_ids else []
+            self._pending.extend(written)
+            if len(self._pending.passages) < max(INDEX_STEP_MIN_PASSAGES, self._positions.size // 2):
+                return
+            written, self._pending = self._pending, _Written()
+        added = written.passages
+        passage_ids = np.asarray(written.passage_ids, dtype=np.int64)
+        report_ids = written.report_ids
+        if written.removed and added:
+            # passages written and replaced inside one batch never reach the index
+            keep = np.isin(passage_ids, np.asarray(written.removed, dtype=np.int64), invert=True)
+            if not keep.all():
+                added = [p for p, k in zip(added, keep.tolist(), strict=True) if k]
+                report_ids = np.asarray(report_ids, dtype=np.int64)[keep].tolist()
+                passage_ids = passage_ids[keep]
         with self._lock:
-            if removed_passage_ids:
-                wanted = np.asarray(removed_passage_ids, dtype=np.int64)
-                positions = np.searchsorted(self._ids, wanted)
-                # passages written and replaced inside one batch never reached the index
-                known = positions < self._ids.size
-                known[known] = self._ids[positions[known]] == wanted[known]
+            if written.removed:
+                known_ids = self._positions.passage_ids
+                wanted = np.asarray(written.removed, dtype=np.int64)
+                positions = np.searchsorted(known_ids, wanted)
+                known = positions < known_ids.size
+                known[known] = known_ids[positions[known]] == wanted[known]
                 self._bm25.remove(positions[known].tolist())
                 self._mentions.remove(positions[known].tolist())
             if added:
-                self._bm25.add([r.terms for r in added])
-                self._mentions.add([r.norm for r in added])
-                self._positions.extend(added)
-                self._ids = np.asarray(self._positions.passage_ids, dtype=np.int64)
-                self._report_of = np.asarray(self._positions.report_ids, dtype=np.int64)
+                self._bm25.add([p.terms.split() for p in added])
+                self._mentions.add([p.norm for p in added])
+                self._positions.extend(passage_ids, report_ids, [p.kind == "body" for p in added])
             self._reports = {r.id: r for r in self.store.reports()}
 
     @contextmanager
     def batch(self) -> Iterator[None]:
-        """Write many reports, updating the indexes once at the end: questions meanwhile see the state before."""
+        """Write many reports, updating the indexes in a few large steps: whenever the held-back passages reach
+        half the index (or INDEX_STEP_MIN_PASSAGES), and at the end. Few steps because each costs the index a
+        new segment; steps at all so that the work overlaps with preparing the files that follow. Questions
+        meanwhile see the state before or part of the batch."""
         if self._pending is not None:
             yield
             return
-        self._pending = ([], [])
+        self._pending = _Written()
         try:
             yield
         finally:
-            removed, report_ids = self._pending
+            written = self._pending
             self._pending = None
-            self._apply(removed, report_ids)
+            self._apply(written)
 
     # --- ingest -------------------------------------------------------------------------------------------
 
@@ -310,26 +366,51 @@ class Library:
 
     def ingest_prepared(self, prepared: PreparedReport) -> IngestResult:
         """Write a prepared report (one transaction) and bring the indexes up to date."""
+        return self.ingest_group([prepared])[0]
+
+    def ingest_group(self, group: Sequence[PreparedReport]) -> list[IngestResult]:
+        """Write prepared reports, in order, in as few transactions as possible; then update the indexes.
+
+        A transaction holds reports of distinct files and contents: each report is checked against the committed
+        store (unchanged? a duplicate?), which then also covers the reports before it. A report repeating a file
+        name or a content of the open transaction commits it and starts the next. If a write fails, the open
+        transaction is rolled back and the error raised; transactions committed before it are in the indexes.
+        """
+        results: list[IngestResult] = []
+        at = 0
+        while at < len(group):
+            written = _Written()
+            sources: set[str] = set()
+            contents: set[str] = set()
+            with self.store.write():
+                while at < len(group) and group[at].source not in sources and group[at].sha256 not in contents:
+                    sources.add(group[at].source)
+                    contents.add(group[at].sha256)
+                    results.append(self._write(group[at], written))
+                    at += 1
+            self._apply(written)
+        return results
+
+    def _write(self, prepared: PreparedReport, written: _Written) -> IngestResult:
         known = self.known(prepared.source, prepared.sha256)
         if known is not None:
             return known
-        existing = self.store.report_by_source(prepared.source)
-        report, removed = self.store.save_report(
+        saved = self.store.save_report(
             source=prepared.source,
             sha256=prepared.sha256,
             kind=prepared.kind,
             encoding=prepared.encoding,
             structure=prepared.structure,
-            passages=list(prepared.passages),
+            passages=prepared.passages,
         )
-        self._apply(removed, [report.id])
-        return IngestResult(prepared.source, "replaced" if existing else "added", report)
+        written.removed.extend(saved.removed)
+        written.add(saved.report.id, saved.passage_ids, prepared.passages)
+        return IngestResult(prepared.source, "replaced" if saved.replaced else "added", saved.report)
 
     def delete_report(self, report_id: int) -> Report:
         """Remove a report and its passages from the store and the indexes."""
         report = self.store.report(report_id)
-        removed = self.store.delete_report(report.id)
-        self._apply(removed, [])
+        self._apply(_Written(self.store.delete_report(report.id)))
         return report
 
     # --- answering ----------------------------------------------------------------------------------------
@@ -359,11 +440,12 @@ class Library:
         with self._lock:
             ranked = self._bm25.top(terms, max(limit * 4, 20))
             # headings and titles count for ranking but make poor quotes on their own
-            hits = [
-                (self._positions.passage_ids[pos], self._positions.report_ids[pos], score)
-                for pos, score in ranked
-                if self._positions.is_body[pos]
-            ]
+            passage_ids, report_ids, is_body = (
+                self._positions.passage_ids,
+                self._positions.report_ids,
+                self._positions.is_body,
+            )
+            hits = [(int(passage_ids[pos]), int(report_ids[pos]), score) for pos, score in ranked if is_body[pos]]
         chosen = _diversify(hits, limit, per_report)
         marks = [t for t in dict.fromkeys(terms) if len(t) > 1] or list(dict.fromkeys(terms))
         quotes = tuple(self._quotes([(passage_id, score) for passage_id, _, score in chosen], marks))
@@ -390,8 +472,8 @@ class Library:
             return Answer(query, "mention", term, refusal="empty")
         with self._lock:
             positions, counts = self._mentions.find_counts(needle)
-            report_of = self._report_of[positions]
-            passage_ids = self._ids[positions]
+            report_of = self._positions.report_ids[positions]
+            passage_ids = self._positions.passage_ids[positions]
             reports = self._reports
         if not positions.size:
             nearest = self.search(term, limit=limit)
@@ -420,7 +502,7 @@ class Library:
             return []
         with self._lock:
             positions, _ = self._mentions.find_counts(needle)
-            ids = np.sort(self._ids[positions])
+            ids = np.sort(self._positions.passage_ids[positions])
         newer = ids[ids > after_passage_id][:limit].tolist()
         return self._quotes([(pid, 0.0) for pid in newer], [needle])
 
@@ -434,7 +516,7 @@ class Library:
                 pos = int(alive[(seed + step) % alive.size])
                 if self._positions.is_body[pos] and len(self._mentions.text(pos)) >= min_chars:
                     break
-            passage_id = self._positions.passage_ids[pos]
+            passage_id = int(self._positions.passage_ids[pos])
         return self._quote(passage_id, 0.0, [])
 
     def _quote(self, passage_id: int, score: float, marks: Sequence[str]) -> Quote | None:

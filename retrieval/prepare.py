@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import UnreadableReport
 from .extract import ExtractedText, read_report_file
@@ -25,6 +26,23 @@ class PreparedReport:
     structure: ReportStructure
     passages: tuple[NewPassage, ...]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Workers send passages as plain tuples: pickling thousands of dataclasses (a state dict each) cost the
+        # writing process more than all its SQL.
+        rows = [(p.paragraph, p.kind, p.start, p.end, p.section, p.terms, p.norm) for p in self.passages]
+        return _unpickle, (self.source, self.sha256, self.kind, self.encoding, self.structure, rows)
+
+
+def _unpickle(
+    source: str,
+    sha256: str,
+    kind: str,
+    encoding: str | None,
+    structure: ReportStructure,
+    rows: list[tuple[int, str, int, int, str, str, str]],
+) -> PreparedReport:
+    return PreparedReport(source, sha256, kind, encoding, structure, tuple(NewPassage(*row) for row in rows))
+
 
 def prepare_report(extracted: ExtractedText, segmenter: Segmenter) -> PreparedReport:
     """Structure, passages, normalised text and index terms (headings' terms added to the passages below them)."""
@@ -44,7 +62,7 @@ def prepare_report(extracted: ExtractedText, segmenter: Segmenter) -> PreparedRe
             if paragraph.kind == "body":
                 terms += heading_terms
             passages.append(
-                NewPassage(paragraph.number, paragraph.kind, span.start, span.end, label, tuple(terms), norm)
+                NewPassage(paragraph.number, paragraph.kind, span.start, span.end, label, " ".join(terms), norm)
             )
     return PreparedReport(
         extracted.source, extracted.sha256, extracted.kind, extracted.encoding, structure, tuple(passages)
@@ -56,8 +74,13 @@ _worker: dict[str, Segmenter] = {}
 
 
 def init_worker(dictionary: Path | None) -> None:
-    """Pool initializer: load the segmenter once per worker process."""
+    """Pool initializer of a spawned worker: load the segmenter once per worker process."""
     _worker["segmenter"] = Segmenter(dictionary)
+
+
+def init_forked_worker(segmenter: Segmenter) -> None:
+    """Pool initializer of a forked worker: use the segmenter it inherited, already loaded."""
+    _worker["segmenter"] = segmenter
 
 
 def prepare_file(path: Path, max_bytes: int) -> PreparedReport | UnreadableReport:

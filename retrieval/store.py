@@ -1,7 +1,7 @@
 """The one SQLite file: reports, sections, paragraphs, passages, and the bot's subscribers and watches.
 
-Written through sqlite-utils; every report is written in one transaction so a half-written report is never
-visible. `schema_version` in `meta` lets later versions migrate the file in place.
+Written through sqlite-utils; every report is written inside one transaction (ingest puts a few in each) so a
+half-written report is never visible. `schema_version` in `meta` lets later versions migrate the file in place.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import sqlite_utils
 from .errors import StorageError, UnknownParagraph, UnknownReport
 from .structure import ReportStructure
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: indexes on reports.sha256 and reports.seq (ingest looks both up for every file)
 BUSY_TIMEOUT_S = 5.0
 
 _SCHEMA = """
@@ -67,6 +67,8 @@ CREATE TABLE IF NOT EXISTS passages (
     norm TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS passages_report ON passages(report_id, paragraph);
+CREATE INDEX IF NOT EXISTS reports_sha256 ON reports(sha256);
+CREATE INDEX IF NOT EXISTS reports_seq ON reports(seq);
 CREATE TABLE IF NOT EXISTS subscribers (
     chat_id INTEGER PRIMARY KEY,
     language TEXT NOT NULL DEFAULT 'zh',
@@ -154,6 +156,17 @@ class QuotedPassage:
 
 
 @dataclass(frozen=True)
+class SavedReport:
+    """What writing a report did: the stored report, whether it replaced an earlier version from the same file,
+    the ids of that version's passages (now gone) and the ids given to the new passages, in order."""
+
+    report: Report
+    replaced: bool
+    removed: list[int]
+    passage_ids: range
+
+
+@dataclass(frozen=True)
 class NewPassage:
     """A passage about to be written: its place, its section label and its index terms."""
 
@@ -162,7 +175,7 @@ class NewPassage:
     start: int
     end: int
     section: str
-    terms: tuple[str, ...]
+    terms: str  # space-separated, as stored: prepared once in a worker, written and indexed as they are
     norm: str
 
 
@@ -431,60 +444,64 @@ class Store:
         kind: str,
         encoding: str | None,
         structure: ReportStructure,
-        passages: list[NewPassage],
-    ) -> tuple[Report, list[int]]:
-        """Write a report in one transaction, replacing an earlier version from the same source file.
-
-        Returns the stored report and the ids of the passages its earlier version had (now gone).
-        """
+        passages: Sequence[NewPassage],
+    ) -> SavedReport:
+        """Write a report in one transaction (or a savepoint of the caller's), replacing an earlier version from
+        the same source file."""
         chars = sum(len(p.text) for p in structure.paragraphs)
-        with self.write() as db:
-            old = list(db.query("SELECT id FROM reports WHERE source = ?", (source,)))
+        conn = self.db.conn
+        with self.write():
+            # Plain cursor calls throughout: sqlite-utils' query() and insert() cost more than these statements.
+            old = conn.execute("SELECT id FROM reports WHERE source = ?", (source,)).fetchone()
             removed: list[int] = []
-            seq = int(next(iter(db.query("SELECT coalesce(max(seq), 0) + 1 AS s FROM reports")))["s"])
-            row: dict[str, Any] = {
-                "source": source,
-                "title": structure.title,
-                "sha256": sha256,
-                "kind": kind,
-                "encoding": encoding,
-                "chars": chars,
-                "paragraph_count": len(structure.paragraphs),
-                "passage_count": len(passages),
-                "ingested_at": now_iso(),
-                "seq": seq,
-            }
+            seq = int(conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM reports").fetchone()[0])
+            values = (
+                source,
+                structure.title,
+                sha256,
+                kind,
+                encoding,
+                chars,
+                len(structure.paragraphs),
+                len(passages),
+                now_iso(),
+                seq,
+            )
             if old:
-                report_id = int(old[0]["id"])
-                removed = [int(r["id"]) for r in db.query("SELECT id FROM passages WHERE report_id = ?", (report_id,))]
+                report_id = int(old[0])
+                removed = [r[0] for r in conn.execute("SELECT id FROM passages WHERE report_id = ?", (report_id,))]
                 for table in ("passages", "paragraphs", "sections"):
-                    db.execute(f"DELETE FROM {table} WHERE report_id = ?", (report_id,))
-                db.execute(_UPDATE_REPORT, (*(row[c] for c in _REPORT_COLUMNS), report_id))
+                    conn.execute(f"DELETE FROM {table} WHERE report_id = ?", (report_id,))
+                conn.execute(_UPDATE_REPORT, (*values, report_id))
             else:
-                # plain SQL: sqlite-utils' insert() reads the table's schema on every call
-                cursor = db.execute(_INSERT_REPORT, tuple(row[c] for c in _REPORT_COLUMNS))
-                report_id = int(cursor.lastrowid or 0)
-            # The bulk rows go through executemany: sqlite-utils' per-value conversion was half of ingest time,
-            # and these columns are plain text and integers.
-            db.conn.executemany(
+                report_id = int(conn.execute(_INSERT_REPORT, values).lastrowid or 0)
+            # Passage ids are given here rather than by SQLite so the caller learns them without reading the rows
+            # back. Above both the largest id ever given (sqlite_sequence, which AUTOINCREMENT keeps) and the
+            # largest present: ids are never reused, as with AUTOINCREMENT itself.
+            first = int(
+                conn.execute(
+                    "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'passages'), 0),"
+                    " coalesce((SELECT max(id) FROM passages), 0)) + 1"
+                ).fetchone()[0]
+            )
+            conn.executemany(
                 "INSERT INTO sections (report_id, idx, level, heading, paragraph) VALUES (?, ?, ?, ?, ?)",
                 [(report_id, s.index, s.level, s.heading, s.paragraph) for s in structure.sections],
             )
-            db.conn.executemany(
+            conn.executemany(
                 "INSERT INTO paragraphs (report_id, number, kind, section_idx, text) VALUES (?, ?, ?, ?, ?)",
                 [(report_id, p.number, p.kind, p.section, p.text) for p in structure.paragraphs],
             )
-            db.conn.executemany(
-                'INSERT INTO passages (report_id, paragraph, kind, start, "end", section, terms, norm)'
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            conn.executemany(
+                'INSERT INTO passages (id, report_id, paragraph, kind, start, "end", section, terms, norm)'
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (report_id, p.paragraph, p.kind, p.start, p.end, p.section, " ".join(p.terms), p.norm)
-                    for p in passages
+                    (first + i, report_id, p.paragraph, p.kind, p.start, p.end, p.section, p.terms, p.norm)
+                    for i, p in enumerate(passages)
                 ],
             )
-            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_ingest', ?)", (now_iso(),))
-            stored = _report(next(iter(db.query("SELECT * FROM reports WHERE id = ?", (report_id,)))))
-        return stored, removed
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_ingest', ?)", (values[-2],))
+        return SavedReport(Report(report_id, *values), old is not None, removed, range(first, first + len(passages)))
 
     def delete_report(self, report_id: int) -> list[int]:
         """Remove a report; returns the ids of its passages."""

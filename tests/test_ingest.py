@@ -1,8 +1,9 @@
-"""Ingest and storage: structure, idempotence, replacement, duplicates, one transaction per report."""
+"""Ingest and storage: structure, idempotence, replacement, duplicates, transactions of a few reports."""
 
 from __future__ import annotations
 
 import itertools
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -162,3 +163,105 @@ def test_saved_index_is_used_only_while_it_fits_the_database(
     (index_dir / "key").write_text(Store(db).passage_key())
     rebuilt = Library(Store(db), segmenter, index_dir=index_dir)
     assert len(rebuilt.ask("哪些报告提到四下基层").reports) == 3
+
+
+def _answers(library: Library) -> list[object]:
+    questions = ("哪些报告提到四下基层", "哪些报告提到主题教育", "全县生产总值达到多少", "调查研究")
+    return [library.ask(q).to_json() for q in questions]
+
+
+def test_a_failure_mid_group_loses_nothing_reported_and_a_rerun_completes(
+    tmp_path: Path, segmenter: Segmenter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import retrieval.ingest as ingest_module
+    from retrieval.ingest import ingest_paths
+
+    monkeypatch.setattr(ingest_module, "GROUP_REPORTS", 2)  # groups of two: the third report opens the second group
+    library = Library(Store(tmp_path / "reports.db"), segmenter)
+    assert sorted(REPORTS.glob("*.txt"))[3].name == "003_76e823c6e0fb73eb.txt"
+    library.store.db.execute(
+        "CREATE TRIGGER fail_midway BEFORE INSERT ON reports WHEN NEW.source = '003_76e823c6e0fb73eb.txt'"
+        " BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    )
+    reported: list[str] = []
+    with pytest.raises(StorageError):
+        ingest_paths(library, [REPORTS], on_file=lambda f: reported.append(f.name))
+    stored = {r.source for r in library.store.reports()}
+    # the first group was committed and reported; the second (the 3rd and 4th files) rolled back, unreported
+    assert reported == [p.name for p in sorted(REPORTS.glob("*.txt"))[:2]]
+    assert set(reported) == stored
+    assert _answers(library) == _answers(Library(Store(library.store.path), segmenter))  # index == store
+    library.store.db.execute("DROP TRIGGER fail_midway")
+    summary = ingest_paths(library, [REPORTS])
+    assert summary.ok and [r.status for r in summary.results] == ["unchanged"] * 2 + ["added"] * 3
+    fresh = Library(Store(tmp_path / "fresh.db"), segmenter)
+    assert ingest_paths(fresh, [REPORTS]).ok
+    assert _answers(library) == _answers(fresh)
+
+
+def test_one_group_with_a_replacement_and_a_duplicate_inside(tmp_path: Path, segmenter: Segmenter) -> None:
+    first, second = (read_report_file(p) for p in sorted(REPORTS.glob("*.txt"))[:2])
+    from retrieval.extract import extract
+    from retrieval.prepare import prepare_report
+
+    changed = (REPORTS / first.source).read_bytes().replace("四下基层".encode(), "四上基层".encode())
+    group = [
+        prepare_report(first, segmenter),
+        prepare_report(second, segmenter),
+        prepare_report(extract(first.source, changed), segmenter),  # the same file again, changed: replaces
+        prepare_report(extract("copy.txt", (REPORTS / second.source).read_bytes()), segmenter),  # a duplicate
+        prepare_report(extract(first.source, changed), segmenter),  # and once more: unchanged
+    ]
+    library = Library(Store(tmp_path / "reports.db"), segmenter)
+    with library.batch():
+        results = library.ingest_group(group)
+    assert [r.status for r in results] == ["added", "added", "replaced", "duplicate", "unchanged"]
+    assert [r.report.id for r in results] == [1, 2, 1, 2, 1]
+    assert {m.report.id for m in library.mentions("四上基层").reports} == {1}
+    assert {m.report.id for m in library.mentions("四下基层").reports} == {2}
+    assert library.stats()["reports"] == 2
+    assert _answers(library) == _answers(Library(Store(library.store.path), segmenter))
+
+
+def test_index_steps_inside_a_batch_match_a_fresh_build(
+    tmp_path: Path, segmenter: Segmenter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import retrieval.library as library_module
+    from retrieval.ingest import ingest_paths
+
+    monkeypatch.setattr(library_module, "INDEX_STEP_MIN_PASSAGES", 1)  # a step after every transaction
+    library = Library(Store(tmp_path / "reports.db"), segmenter)
+    assert ingest_paths(library, [REPORTS]).ok
+    changed = (REPORTS / "000_201c88f9c3d4f927.txt").read_bytes().replace("四下基层".encode(), "四上基层".encode())
+    with library.batch():
+        library.ingest_bytes("000_201c88f9c3d4f927.txt", changed)
+        library.ingest_bytes("new.txt", "新报告\n一、工作\n我们推进四下基层。\n".encode())
+        library.delete_report(2)
+    assert _answers(library) == _answers(Library(Store(library.store.path), segmenter))
+
+
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_workers_prepare_what_this_process_would(
+    tmp_path: Path, segmenter: Segmenter, monkeypatch: pytest.MonkeyPatch, start: str
+) -> None:
+    import retrieval.ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "FORK_MIN_BYTES", 0)
+    monkeypatch.setattr(ingest_module, "PARALLEL_MIN_BYTES", 0)
+    if start == "spawn":  # what a process with other threads gets
+        monkeypatch.setattr(ingest_module.threading, "active_count", lambda: 2)
+    else:
+        monkeypatch.setattr(ingest_module.threading, "active_count", lambda: 1)
+    (tmp_path / "bad.txt").write_bytes(b"\xff\xfe\x00")
+    shutil.copytree(REPORTS, tmp_path / "reports")
+    serial = Library(Store(tmp_path / "serial.db"), segmenter)
+    parallel = Library(Store(tmp_path / "parallel.db"), segmenter)
+    expected = ingest_module.ingest_paths(serial, [tmp_path / "reports", tmp_path / "bad.txt"], workers=1)
+    got = ingest_module.ingest_paths(parallel, [tmp_path / "reports", tmp_path / "bad.txt"], workers=2)
+    assert [(r.source, r.status, r.report.id) for r in got.results] == [
+        (r.source, r.status, r.report.id) for r in expected.results
+    ]
+    assert len(expected.failures) == 1
+    assert [f.message() for f in got.failures] == [f.message() for f in expected.failures]
+    assert _answers(parallel) == _answers(serial)
+    assert parallel.store.counts() == serial.store.counts()
