@@ -119,9 +119,10 @@ def main() -> int:
     reports = args.tmp / "reports"
     write_reports(reports, args.reports)
     db = args.tmp / "botload.db"
-    if db.exists():
-        db.unlink()
-    library = Library(Store(db), make_segmenter())
+    index_dir = Path(f"{db}.index")  # where `reportbot run` looks for a saved index, as open_library() sets it
+    for stale in (db, index_dir / "key"):
+        stale.unlink(missing_ok=True)
+    library = Library(Store(db), make_segmenter(), index_dir=index_dir)
     t = time.perf_counter()
     assert ingest_paths(library, [reports]).ok
     ingest_s = time.perf_counter() - t

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -72,6 +73,12 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
         application.job_queue.run_once(digest_job, when=1, name=CATCH_UP_JOB)
 
 
+async def post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+    """Save the indexes after uploads changed them, so the next start loads instead of building (large libraries)."""
+    svc: Services = application.bot_data[SERVICES_KEY]
+    await asyncio.to_thread(svc.library.save_index)
+
+
 def build_application(settings: BotSettings, library: Library) -> Application:  # type: ignore[type-arg]
     """The whole bot: settings and library in, a ready Application out (not started)."""
     assert settings.token is not None, "the bot needs TELEGRAM_BOT_TOKEN"
@@ -85,6 +92,7 @@ def build_application(settings: BotSettings, library: Library) -> Application:  
         # httpcore scans every pooled connection for each request: a smaller pool is faster under load
         .connection_pool_size(settings.connection_pool_size)
         .post_init(post_init)
+        .post_shutdown(post_shutdown)
     )
     if settings.base_url:
         builder = builder.base_url(settings.base_url)

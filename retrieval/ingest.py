@@ -159,4 +159,5 @@ def ingest_paths(
         for report in library.reports():
             if report.source not in present:
                 summary.pruned.append(library.delete_report(report.id))
+    library.save_index()  # a large library starts from the saved index next time instead of building it
     return summary

@@ -276,10 +276,27 @@ class Library:
             log.warning("saved index in %s not usable (%s); rebuilding", self.index_dir, exc)
             return None
 
-    def _save_index(self, key: str, passages: int) -> None:
+    def save_index(self) -> bool:
+        """Save the indexes for the next start when they are large, not saved as they are, and hold no deleted
+        passages (a loaded index maps its positions to the stored passages in id order). True when written."""
+        with self._lock:
+            if (
+                self.index_dir is None
+                or self._pending is not None
+                or self._positions.size < SAVE_INDEX_MIN_PASSAGES
+                or self._bm25.live_count != self._positions.size
+            ):
+                return False
+            key = self.store.passage_key()
+            saved = self.index_dir / "key"
+            if saved.is_file() and saved.read_text(encoding="utf-8") == key:
+                return False
+            return self._save_index(key, self._positions.size)
+
+    def _save_index(self, key: str, passages: int) -> bool:
         """Save the indexes when building them took long enough to be worth skipping next time."""
         if self.index_dir is None or passages < SAVE_INDEX_MIN_PASSAGES:
-            return
+            return False
         try:
             (self.index_dir / "key").unlink(missing_ok=True)  # written last: a half-saved index is never used
             self._bm25.save(self.index_dir / "bm25.npz")
@@ -287,6 +304,8 @@ class Library:
             (self.index_dir / "key").write_text(key, encoding="utf-8")
         except OSError as exc:  # a read-only or full disk only costs the next start its speed
             log.warning("could not save the index to %s: %s", self.index_dir, exc)
+            return False
+        return True
 
     def _apply(self, written: _Written) -> None:
         """Bring the indexes up to date after reports were written or deleted (now, or at the end of a batch).

@@ -165,6 +165,34 @@ def test_saved_index_is_used_only_while_it_fits_the_database(
     assert len(rebuilt.ask("哪些报告提到四下基层").reports) == 3
 
 
+def test_ingest_saves_the_index_for_the_next_start_unless_passages_were_deleted(
+    tmp_path: Path, segmenter: Segmenter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import retrieval.library as library_module
+    from retrieval.ingest import ingest_paths
+
+    monkeypatch.setattr(library_module, "SAVE_INDEX_MIN_PASSAGES", 0)
+    db, index_dir = tmp_path / "reports.db", tmp_path / "reports.db.index"
+    first = Library(Store(db), segmenter, index_dir=index_dir)
+    assert ingest_paths(first, [REPORTS]).ok
+    first.ingest_bytes("new.txt", "新报告\n一、工作\n我们推进四下基层。\n".encode())
+    assert first.save_index() and not first.save_index()  # written once, then already saved as it is
+    expected = _answers(first)
+    first.store.close()
+
+    def no_build(documents: object) -> None:
+        raise AssertionError("the saved index should have been loaded")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(library_module.Bm25Index, "build", no_build)
+        loaded = Library(Store(db), segmenter, index_dir=index_dir)
+    assert _answers(loaded) == expected
+    loaded.delete_report(loaded.mentions("四下基层").reports[0].report.id)
+    assert not loaded.save_index()  # positions of deleted passages would not line up with the store's
+    assert (index_dir / "key").read_text() != loaded.store.passage_key()
+    loaded.store.close()
+
+
 def _answers(library: Library) -> list[object]:
     questions = ("哪些报告提到四下基层", "哪些报告提到主题教育", "全县生产总值达到多少", "调查研究")
     return [library.ask(q).to_json() for q in questions]
