@@ -29,6 +29,8 @@ _KNOBS = (
     "_PROBE",
     "_MAX_JUMP",
     "_DENSE_SCAN",
+    "_ROW_SHARE",
+    "_GATHER",
     "_INDEX_MIN_UNITS",
 )
 
@@ -63,11 +65,13 @@ def ranked_case(seed: int) -> list[str]:
         "_PROBE": rng.choice([4, 256]),
         "_MAX_JUMP": rng.choice([2, 8]),
         "_DENSE_SCAN": rng.choice([0, 4, 1 << 30]),  # the MaxScore pass: sort its documents, or scan the array
+        "_ROW_SHARE": rng.choice([0, 8, 1 << 30]),  # tf rows for no term, the common ones, or every term
+        "_GATHER": rng.choice([0, 2048]),
     }
     with knobs(settings):
         n = rng.randint(50, 1500)
         docs = _corpus(rng, n, rng.randint(5, 300))
-        split = rng.randint(1, n)
+        split = n if rng.random() < 0.25 else rng.randint(1, n)  # one segment, or many
         index = Bm25Index.build(docs[:split])
         at = split
         while at < n:

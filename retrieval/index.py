@@ -7,19 +7,20 @@ Bm25Index
     into one tail segment now and then); deleted passages are masked out and subtracted from the corpus
     statistics, so adding or replacing a report never rebuilds the index.
 
-    `top` is exact but does not score every posting. A term with many postings in a segment also has an
-    impact-ordered copy of the top of them (documents by decreasing tf weight `tf*(k1+1)/(tf+k1*(1-b+b*dl/avgdl))`
-    computed when the segment was built; at least 8192 entries or a quarter of the list) with an upper bound per
-    block of 64 entries. A query walks these copies from the top, deeper each round (threshold algorithm): every
-    document met is scored exactly (binary searches into the document-ordered postings, or a dense array of a
-    term's frequencies once that is cheaper), candidates are dropped as soon as their partial score plus the
-    most the remaining terms could add falls below the k-th best score, and the walk stops once no document not
-    met yet could reach it. When walking on would cost more, or would pass the end of an impact copy, the query
-    finishes with a MaxScore pass: terms whose maxima together stay below the k-th best score cannot lift a
-    document alone, so only the postings of the other (essential) terms are read in full. A later change of the
-    average length moves a weight by at most the ratio of the averages, so the bounds stay valid with that
-    factor and an impact order never has to be rebuilt. Terms with few postings are read whole. `top` uses
-    scratch arrays of the index: calls must not run concurrently (Library holds its lock around them).
+    `top` is exact but does not score every posting. A term with many postings in a segment also has an impact-ordered
+    copy of the top of them (documents by decreasing tf weight `tf*(k1+1)/(tf+k1*(1-b+b*dl/avgdl))` computed when the
+    segment was built; at least 8192 entries or a quarter of the list) with an upper bound per block of 64 entries. A
+    query walks these copies from the top, deeper each round (threshold algorithm): every document met is scored exactly
+    (binary searches into the document-ordered postings, or a dense array of a term's frequencies once that is cheaper;
+    a term in at least 1/8 of a segment's documents has a row of its frequencies, a byte per document built with the
+    segment or on load, so its lookup is one gather), candidates are dropped as soon as their partial score plus the
+    most the remaining terms could add falls below the k-th best score, and the walk stops once no document not met yet
+    could reach it. When walking on would cost more, or would pass the end of an impact copy, the query finishes with a
+    MaxScore pass: terms whose maxima together stay below the k-th best score cannot lift a document alone, so only the
+    postings of the other (essential) terms are read in full. A later change of the average length moves a weight by at
+    most the ratio of the averages, so the bounds stay valid with that factor and an impact order never has to be
+    rebuilt. Terms with few postings are read whole. `top` uses scratch arrays of the index: calls must not run
+    concurrently (Library holds its lock around them).
 
 MentionFinder
     Exact, complete substring search. The passages of a large batch are kept as UTF-16 code units (NUL after
@@ -59,6 +60,8 @@ _DENSE_AFTER = 16  # a term's frequencies go dense once 1/16 of its postings' wo
 _DENSE_RANK_LIMIT = 1 << 24  # (tf, length) grid size up to which impact ranks come from a dense table
 _BOUND_MARGIN = 1e-9  # relative slack on bounds and pruning: they are computed in floating point too
 _DENSE_SCAN = 4  # the MaxScore pass scans its whole scratch array once its lists hold 1/4 of the positions
+_GATHER = 2048  # candidates up to which the remaining tf-row terms are looked up together (no pruning between)
+_ROW_SHARE = 8  # a term in at least 1/8 of a segment's documents also gets a row of its tfs (a byte per document)
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -68,6 +71,7 @@ UIntArray = npt.NDArray[np.unsignedinteger[Any]]
 _EMPTY_DOCS: DocArray = np.empty(0, dtype=np.int32)
 _EMPTY_PTR: IntArray = np.zeros(1, dtype=np.int64)
 _EMPTY_BOUNDS: npt.NDArray[np.float32] = np.empty(0, dtype=np.float32)
+_EMPTY_ROWS: npt.NDArray[np.uint8] = np.empty(0, dtype=np.uint8)
 
 
 def _tf_dtype(max_tf: int) -> type[np.unsignedinteger[Any]]:
@@ -103,6 +107,24 @@ class _Segment:
     bound_ptr: IntArray = field(default_factory=lambda: _EMPTY_PTR)  # term id -> range in bounds
     bounds: npt.NDArray[np.float32] = field(default_factory=lambda: _EMPTY_BOUNDS)  # per 64 impact entries
     avgdl: float = 1.0  # the average document length the impact order and bounds were computed with
+    # the tf at every document (position - start) of the common terms: one gather instead of a binary search each;
+    # derived from the postings when the segment is built or loaded, not saved
+    rows: npt.NDArray[np.uint8] = field(init=False, repr=False)
+    row_of: dict[int, int] = field(init=False, repr=False)  # term id -> row
+
+    def __post_init__(self) -> None:
+        n = self.stop - self.start
+        counts = np.diff(self.indptr)
+        common = [
+            tid
+            for tid in np.flatnonzero((counts > 0) & (counts * _ROW_SHARE >= n)).tolist()
+            if self.tfs.dtype == np.uint8 or int(self.postings(tid)[1].max()) <= 0xFF
+        ]
+        self.rows = np.zeros((len(common), n), dtype=np.uint8)
+        self.row_of = {tid: row for row, tid in enumerate(common)}
+        for row, tid in enumerate(common):
+            docs, tfs = self.postings(tid)
+            self.rows[row, docs.astype(np.intp) - self.start] = tfs
 
     def range(self, term_id: int) -> tuple[int, int]:
         if term_id + 1 >= self.indptr.size:
@@ -126,7 +148,7 @@ class _Segment:
 
     def nbytes(self) -> int:
         arrays = (self.indptr, self.docs, self.tfs, self.impact_ptr, self.impact_docs, self.bound_ptr, self.bounds)
-        return sum(int(a.nbytes) for a in arrays)
+        return int(self.rows.nbytes) + sum(int(a.nbytes) for a in arrays)
 
     def arrays(self) -> dict[str, npt.NDArray[Any]]:
         return {
@@ -308,11 +330,12 @@ class _Best:
 class _Scorer:
     """Exact scores of candidate positions for one query, pruning the hopeless ones early.
 
-    Terms are looked up in decreasing order of the most they can add (their ceiling); after each, a candidate
-    whose partial score plus the ceilings of the terms still to come stays below the threshold is dropped. The
+    Terms are looked up in decreasing order of the most they can add (their ceiling), the common terms with a tf
+    row (in an index of one segment) last and all together in one gather; after each lookup, a candidate whose
+    partial score plus the ceilings of the terms still to come stays below the threshold is dropped. The
     survivors' scores are then summed again term by term in query order with rank-bm25's expression, so they
-    are exact. A term's frequencies come from binary searches in its postings until those would cost more than
-    writing the postings once into a dense array, which then serves the rest of the query.
+    are exact. Another term's frequencies come from binary searches in its postings until those would cost more
+    than writing the postings once into a dense array, which then serves the rest of the query.
     """
 
     def __init__(self, index: Bm25Index, order: list[int], idf: dict[int, float], ceiling: dict[int, float]) -> None:
@@ -330,6 +353,12 @@ class _Scorer:
         self.postings = {tid: sum(r[1] - r[0] for r in (s.range(tid) for s in index._segments)) for tid in idf}
         self.searched = dict.fromkeys(idf, 0)
         self.dense: dict[int, UIntArray] = {}
+        # with one segment (positions = row offsets), the offset of each common term's row in its flattened rows
+        only = index._segments[0] if len(index._segments) == 1 else None
+        self.rows = _EMPTY_ROWS if only is None else only.rows.reshape(-1)
+        self.row_offset = (
+            {} if only is None else {t: only.row_of[t] * only.rows.shape[1] for t in idf if t in only.row_of}
+        )
 
     def _tf(self, tid: int, positions: DocArray) -> FloatArray:
         dense = self.dense.get(tid)
@@ -339,6 +368,16 @@ class _Scorer:
             return np.take(dense, positions).astype(np.float64)
         self.searched[tid] += positions.size
         return self.index._tf(tid, positions)
+
+    def _tfs(self, tids: list[int], positions: DocArray) -> FloatArray:
+        """The frequencies of `tids` (one row each) in `positions`; a group of row terms in one gather."""
+        if len(tids) == 1:
+            at = self.row_offset.get(tids[0])
+            if at is None:
+                return self._tf(tids[0], positions)[None, :]
+            return np.take(self.rows[at : at + self.index.size], positions).astype(np.float64)[None, :]
+        offsets = np.array([self.row_offset[tid] for tid in tids], dtype=np.int64)
+        return np.take(self.rows, offsets[:, None] + positions).astype(np.float64)
 
     def score(
         self,
@@ -351,29 +390,44 @@ class _Scorer:
 
         `partial` may hold the contributions of the terms in `done` (summed in any order: used to prune only).
         """
-        norm = np.take(self.index._norms(), positions)
         keep = np.arange(positions.size)
         part = np.zeros(positions.size, dtype=np.float64) if partial is None else partial
         pending = [tid for tid in self.by_ceiling if tid not in done]
-        after = [0.0] * len(pending)  # the most the terms after each one can add
-        for i in range(len(pending) - 1, 0, -1):
-            after[i - 1] = after[i] + self.ceiling[pending[i]]
         if threshold is not None and partial is not None and pending:
-            hopeful = (part + after[0] + self.ceiling[pending[0]]) * (1 + _BOUND_MARGIN) >= threshold
+            hopeful = (part + sum(self.ceiling[tid] for tid in pending)) * (1 + _BOUND_MARGIN) >= threshold
             keep, part = keep[hopeful], part[hopeful]
-        found, found_norm = positions[keep], norm[keep]  # the candidates still in the race
+        found = positions[keep]  # the candidates still in the race
+        found_norm = self.index._norms().take(found)
         tfs: dict[int, tuple[IntArray, FloatArray]] = {}
-        for i, tid in enumerate(pending):
+        while pending:
             if keep.size == 0:
                 return _EMPTY_DOCS, np.empty(0, dtype=np.float64)
-            tf = self._tf(tid, found)
-            tfs[tid] = (keep, tf)
+            step = pending[:1]
+            if step[0] in self.row_offset and (threshold is None or keep.size <= _GATHER):
+                step = [tid for tid in pending if tid in self.row_offset]  # cheap now: the rest of them at once
+            pending = [tid for tid in pending if tid not in step]
+            tf = self._tfs(step, found)
+            for row, tid in enumerate(step):
+                tfs[tid] = (keep, tf[row])
             if threshold is None:
                 continue
-            part = part + self.weight[tid] * (tf * (K1 + 1) / (tf + found_norm))
-            hopeful = part >= threshold / (1 + _BOUND_MARGIN) - after[i]  # (part + after) * (1 + margin) >= threshold
-            if not hopeful.all():
-                keep, part, found, found_norm = keep[hopeful], part[hopeful], found[hopeful], found_norm[hopeful]
+            gain = tf + found_norm
+            np.divide(tf * (K1 + 1), gain, out=gain)
+            if len(step) == 1:
+                gain *= self.weight[step[0]]
+                part = part + gain[0]
+            else:
+                gain *= np.array([self.weight[tid] for tid in step], dtype=np.float64)[:, None]
+                part = part + gain.sum(axis=0)
+            # (part + the most the terms still to come can add) * (1 + margin) >= threshold
+            alive = np.flatnonzero(part >= threshold / (1 + _BOUND_MARGIN) - sum(self.ceiling[t] for t in pending))
+            if alive.size < keep.size:
+                keep, part, found, found_norm = (
+                    keep.take(alive),
+                    part.take(alive),
+                    found.take(alive),
+                    found_norm.take(alive),
+                )
         if keep.size == 0:
             return _EMPTY_DOCS, np.empty(0, dtype=np.float64)
         tf_rows = np.empty((len(self.terms), keep.size), dtype=np.float64)
@@ -381,8 +435,15 @@ class _Scorer:
             if tid in tfs:
                 rows, tf = tfs[tid]
                 tf_rows[row] = tf if rows.size == keep.size else tf[np.searchsorted(rows, keep)]
-            else:
-                tf_rows[row] = self._tf(tid, found)
+        missing = [tid for tid in self.terms if tid not in tfs]  # the terms in `done`
+        if missing:
+            where = {tid: row for row, tid in enumerate(self.terms)}
+            together = [tid for tid in missing if tid in self.row_offset]
+            if together:
+                tf_rows[[where[tid] for tid in together]] = self._tfs(together, found)
+            for tid in missing:
+                if tid not in self.row_offset:
+                    tf_rows[where[tid]] = self._tf(tid, found)
         # rank-bm25's expression element by element, then the terms added one after another in query order
         contribution = self.idf_column * (tf_rows * (K1 + 1) / (tf_rows + found_norm))
         scores = contribution[self.order_rows[0]].copy()
@@ -614,7 +675,10 @@ class Bm25Index:
                 part = positions[lo:hi]
             else:
                 lo, part = 0, positions
-            if docs.size < part.size:  # look the few postings up among the positions
+            row = segment.row_of.get(term_id)
+            if row is not None:
+                out[lo : lo + part.size] = np.take(segment.rows[row], part - segment.start)
+            elif docs.size < part.size:  # look the few postings up among the positions
                 idx = np.searchsorted(part, docs)
                 np.minimum(idx, part.size - 1, out=idx)
                 hit = part[idx] == docs

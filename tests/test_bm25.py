@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -76,3 +77,31 @@ def test_zero_scores_are_not_results() -> None:
     index = Bm25Index.build([["a"], ["b"], ["c"]])
     assert index.top(["zzz"], 10) == []
     assert [p for p, _ in index.top(["a"], 10)] == [0]
+
+
+def test_tf_rows_of_common_terms_stay_exact(tmp_path: Path) -> None:
+    """Common terms get a tf row per segment (not for tfs over 255); one segment looks them up together."""
+    rng = random.Random(7)
+    documents = [["common"] * rng.randint(1, 3) + _random_corpus(i, 1)[0] for i in range(300)]
+    documents[5] += ["heavy"] * 300 + ["common"] * 2
+    documents += [["heavy"] for _ in range(60)]
+    index = Bm25Index.build(documents)
+    segment = index._segments[0]
+    assert "common" in index.vocabulary and index.vocabulary["common"] in segment.row_of
+    assert index.vocabulary["heavy"] not in segment.row_of  # a tf of 302 does not fit a byte
+    path = tmp_path / "index.npz"
+    index.save(path)
+    loaded = Bm25Index.load(path)
+    assert loaded._segments[0].row_of == segment.row_of
+    assert np.array_equal(loaded._segments[0].rows, segment.rows)
+    reference = BM25Okapi(documents)
+    for query in (["common", "w1", "w2", "w3"], ["heavy", "common"], ["w5", "common", "w5", "w7", "heavy"]):
+        expected = reference.get_scores(query)
+        for k in (1, 10, 50):
+            got = loaded.top(query, k)
+            assert [p for p, _ in got] == _reference_top(expected, k)
+            assert [s for _, s in got] == [expected[p] for p, _ in got]
+    index.add([["common", "w1"], ["heavy", "w2"]])  # a second segment: rows looked up one segment at a time
+    reference = BM25Okapi([*documents, ["common", "w1"], ["heavy", "w2"]])
+    expected = reference.get_scores(["common", "w1", "heavy"])
+    assert [p for p, _ in index.top(["common", "w1", "heavy"], 10)] == _reference_top(expected, 10)
