@@ -118,14 +118,15 @@ def ingest_paths(
     summary = IngestSummary()
     todo: list[Path] = []
     files = collect_files(paths)
+    readable: list[tuple[Path, str]] = []
     for file in files:
         try:
-            known = library.known(file.name, hashlib.sha256(file.read_bytes()).hexdigest())
+            readable.append((file, hashlib.sha256(file.read_bytes()).hexdigest()))
         except OSError as exc:
             summary.failures.append(_io_failure(file, exc))
             if on_file is not None:
                 on_file(file)
-            continue
+    for (file, _), known in zip(readable, library.known_files([(f.name, sha) for f, sha in readable]), strict=True):
         if known is None:
             todo.append(file)
         else:

@@ -383,6 +383,23 @@ class Library:
             return IngestResult(source, "duplicate", twin)
         return None
 
+    def known_files(self, files: Sequence[tuple[str, str]]) -> list[IngestResult | None]:
+        """`known` for many (source, sha256) pairs against one read of the reports: a first pass that spares the
+        unchanged files of a large folder their preparing; writing checks each report again in its transaction."""
+        reports = self.store.reports()
+        by_source = {r.source: r for r in reports}
+        by_sha256 = {r.sha256: r for r in reports}
+        results: list[IngestResult | None] = []
+        for source, sha256 in files:
+            existing, twin = by_source.get(source), by_sha256.get(sha256)
+            if existing is not None and existing.sha256 == sha256:
+                results.append(IngestResult(source, "unchanged", existing))
+            elif twin is not None and twin.source != source:
+                results.append(IngestResult(source, "duplicate", twin))
+            else:
+                results.append(None)
+        return results
+
     def ingest_prepared(self, prepared: PreparedReport) -> IngestResult:
         """Write a prepared report (one transaction) and bring the indexes up to date."""
         return self.ingest_group([prepared])[0]
