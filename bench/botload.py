@@ -117,7 +117,7 @@ def main() -> int:
 
     args.tmp.mkdir(parents=True, exist_ok=True)
     reports = args.tmp / "reports"
-    write_reports(reports, args.reports)
+    chars = write_reports(reports, args.reports)
     db = args.tmp / "botload.db"
     index_dir = Path(f"{db}.index")  # where `reportbot run` looks for a saved index, as open_library() sets it
     for stale in (db, index_dir / "key"):
@@ -132,7 +132,7 @@ def main() -> int:
     questions = [pool[i % len(pool)] for i in range(args.questions)]
     command = os.environ.get("BOTLOAD_COMMAND", "").split() or _reportbot()
     result = asyncio.run(_load(command, db, reports, questions, args.pool, args.alone))
-    result.update(passages=passages, ingest_s=ingest_s)
+    result.update(passages=passages, ingest_s=ingest_s, ingest_chars=chars)
     if not args.no_floor:
         result["floor"] = asyncio.run(_load(FLOOR_COMMAND, db, reports, questions, args.pool, args.alone))
     print(json.dumps(result))

@@ -345,6 +345,13 @@ def bot_section(bot: dict[str, Any]) -> list[str]:
                 f"{run['p95_ms']:,.0f} / {run['max_ms']:,.0f} | {run['answers_per_s']:.0f} | "
                 f"{run['cpu_ms_per_answer']:.1f} |"
             )
+    if "ingest_chars" in bot:
+        lines += [
+            "",
+            f"Building it: {bot['ingest_chars']:,} characters in {bot['ingest_s']:.0f} s through `ingest_paths`"
+            f" ({bot['ingest_chars'] / bot['ingest_s']:,.0f} chars/s into a library growing to that size); the bot"
+            f" then started in {bot['bot_startup_s']:.1f} s (saved index loaded, report folder checked).",
+        ]
     return lines
 
 
