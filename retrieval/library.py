@@ -252,8 +252,9 @@ class Library:
         with self._lock:
             if loaded is not None:
                 self._bm25, self._mentions = loaded
-                ids, report_ids, is_body = self.store.passage_places()
-                self._positions = _Positions(ids, report_ids, is_body)
+                places = np.array(self.store.passage_places(), dtype=np.int64).reshape(-1, 3)
+                self._positions = _Positions()
+                self._positions.extend(places[:, 0], places[:, 1], places[:, 2].astype(np.bool_))
             else:
                 records = self.store.passages()
                 self._bm25 = Bm25Index.build([r.terms for r in records])

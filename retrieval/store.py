@@ -404,10 +404,15 @@ class Store:
         row = self._rows("SELECT count(*) AS n, coalesce(max(id), 0) AS last, total(id) AS total FROM passages")[0]
         return f"{SCHEMA_VERSION}:{row['n']}:{row['last']}:{int(row['total'])}"
 
-    def passage_places(self) -> tuple[list[int], list[int], list[bool]]:
-        """Ids, report ids and whether each passage is body text, in id order (what the index positions map to)."""
-        rows = self._rows("SELECT id, report_id, kind = 'body' AS body FROM passages ORDER BY id")
-        return [r["id"] for r in rows], [r["report_id"] for r in rows], [bool(r["body"]) for r in rows]
+    def passage_places(self) -> list[tuple[int, int, int]]:
+        """(id, report id, 1 for body text) of every passage in id order: what the index positions map to.
+
+        Plain tuples from the connection: a start with a saved index reads a million of them."""
+        with self._read_lock:
+            rows: list[tuple[int, int, int]] = self._reader.conn.execute(
+                "SELECT id, report_id, kind = 'body' FROM passages ORDER BY id"
+            ).fetchall()
+        return rows
 
     def passage_texts(self, passage_ids: Sequence[int]) -> dict[int, QuotedPassage]:
         """Where each passage is and the text it quotes (its slice of the paragraph), one query per 500 ids.
