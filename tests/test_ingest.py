@@ -139,19 +139,28 @@ def test_sqlite_file_is_a_plain_database(corpus_library: Library) -> None:
     conn.close()
 
 
-def test_saved_index_is_used_only_while_it_fits_the_database(
+def _ingested_with_saved_index(
     tmp_path: Path, segmenter: Segmenter, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> tuple[Path, Path, Library]:
+    """The bundled reports ingested into a library that saves its index at any size (ingest saves it)."""
     import retrieval.library as library_module
     from retrieval.ingest import ingest_paths
 
     monkeypatch.setattr(library_module, "SAVE_INDEX_MIN_PASSAGES", 0)
     db, index_dir = tmp_path / "reports.db", tmp_path / "reports.db.index"
-    first = Library(Store(db), segmenter, index_dir=index_dir)
-    assert ingest_paths(first, [REPORTS]).ok
+    library = Library(Store(db), segmenter, index_dir=index_dir)
+    assert ingest_paths(library, [REPORTS]).ok
+    return db, index_dir, library
+
+
+def test_saved_index_is_used_only_while_it_fits_the_database(
+    tmp_path: Path, segmenter: Segmenter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, index_dir, first = _ingested_with_saved_index(tmp_path, segmenter, monkeypatch)
     expected = [first.ask(q).to_json() for q in ("哪些报告提到四下基层", "全县生产总值达到多少")]
     first.store.close()
-    built = Library(Store(db), segmenter, index_dir=index_dir)  # builds from the store and saves
+    (index_dir / "key").unlink()
+    built = Library(Store(db), segmenter, index_dir=index_dir)  # no saved index: builds from the store and saves
     assert (index_dir / "key").read_text() == built.store.passage_key()
     built.store.close()
     loaded = Library(Store(db), segmenter, index_dir=index_dir)  # loads the saved arrays
@@ -169,12 +178,8 @@ def test_ingest_saves_the_index_for_the_next_start_unless_passages_were_deleted(
     tmp_path: Path, segmenter: Segmenter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import retrieval.library as library_module
-    from retrieval.ingest import ingest_paths
 
-    monkeypatch.setattr(library_module, "SAVE_INDEX_MIN_PASSAGES", 0)
-    db, index_dir = tmp_path / "reports.db", tmp_path / "reports.db.index"
-    first = Library(Store(db), segmenter, index_dir=index_dir)
-    assert ingest_paths(first, [REPORTS]).ok
+    db, index_dir, first = _ingested_with_saved_index(tmp_path, segmenter, monkeypatch)
     first.ingest_bytes("new.txt", "新报告\n一、工作\n我们推进四下基层。\n".encode())
     assert first.save_index() and not first.save_index()  # written once, then already saved as it is
     expected = _answers(first)
