@@ -215,17 +215,20 @@ class _Written:
     passage_ids: list[int] = field(default_factory=list)
     report_ids: list[int] = field(default_factory=list)
     passages: list[NewPassage] = field(default_factory=list)
+    reports: dict[int, Report | None] = field(default_factory=dict)  # as written; None: deleted
 
-    def add(self, report_id: int, passage_ids: range, passages: Sequence[NewPassage]) -> None:
+    def add(self, report: Report, passage_ids: range, passages: Sequence[NewPassage]) -> None:
         self.passage_ids.extend(passage_ids)
-        self.report_ids.extend([report_id] * len(passage_ids))
+        self.report_ids.extend([report.id] * len(passage_ids))
         self.passages.extend(passages)
+        self.reports[report.id] = report
 
     def extend(self, other: _Written) -> None:
         self.removed.extend(other.removed)
         self.passage_ids.extend(other.passage_ids)
         self.report_ids.extend(other.report_ids)
         self.passages.extend(other.passages)
+        self.reports.update(other.reports)
 
 
 class Library:
@@ -341,7 +344,10 @@ class Library:
                 self._bm25.add([p.terms.split() for p in added])
                 self._mentions.add([p.norm for p in added])
                 self._positions.extend(passage_ids, report_ids, [p.kind == "body" for p in added])
-            self._reports = {r.id: r for r in self.store.reports()}
+            if written.reports:
+                # a new map, not changed in place: answers keep the one they were made with (MentionedReports)
+                reports = {**self._reports, **written.reports}
+                self._reports = {rid: r for rid, r in reports.items() if r is not None}
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -441,13 +447,13 @@ class Library:
             passages=prepared.passages,
         )
         written.removed.extend(saved.removed)
-        written.add(saved.report.id, saved.passage_ids, prepared.passages)
+        written.add(saved.report, saved.passage_ids, prepared.passages)
         return IngestResult(prepared.source, "replaced" if saved.replaced else "added", saved.report)
 
     def delete_report(self, report_id: int) -> Report:
         """Remove a report and its passages from the store and the indexes."""
         report = self.store.report(report_id)
-        self._apply(_Written(self.store.delete_report(report.id)))
+        self._apply(_Written(self.store.delete_report(report.id), reports={report.id: None}))
         return report
 
     # --- answering ----------------------------------------------------------------------------------------

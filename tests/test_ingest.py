@@ -298,3 +298,21 @@ def test_workers_prepare_what_this_process_would(
     assert [f.message() for f in got.failures] == [f.message() for f in expected.failures]
     assert _answers(parallel) == _answers(serial)
     assert parallel.store.counts() == serial.store.counts()
+
+
+def test_reports_known_to_the_library_follow_every_write(library: Library) -> None:
+    def in_store() -> dict[int, object]:
+        return {r.id: r for r in library.store.reports()}
+
+    assert library._reports == in_store()
+    added = library.ingest_bytes("new.txt", "新报告\n一、工作\n我们推进四下基层。\n".encode()).report
+    assert library._reports == in_store()
+    replaced = library.ingest_bytes("new.txt", "改过的新报告\n一、工作\n我们推进四下基层和调查研究。\n".encode())
+    assert replaced.status == "replaced" and library._reports[added.id].title == "改过的新报告"
+    assert library._reports == in_store()
+    with library.batch():
+        library.ingest_bytes("other.txt", "另一份报告\n一、工作\n我们开展主题教育。\n".encode())
+        library.delete_report(added.id)
+    assert library._reports == in_store() and added.id not in library._reports
+    answer = library.ask("哪些报告提到主题教育")
+    assert {m.report.source for m in answer.reports} >= {"other.txt"}
