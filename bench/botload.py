@@ -43,9 +43,7 @@ async def _load(command: list[str], db: Path, reports: Path, questions: list[str
     async with running_fake_bot_api() as api:
         env = {
             **os.environ,
-            "TELEGRAM_BOT_TOKEN": api.token,
-            "TELEGRAM_BASE_URL": api.base_url,
-            "TELEGRAM_BASE_FILE_URL": api.base_file_url,
+            **api.bot_env(),
             "REPORTBOT_DB": str(db),
             "REPORTBOT_REPORTS_DIR": str(reports),
             "REPORTBOT_RATE_LIMIT": "10000",

@@ -23,9 +23,7 @@ GROUP = -100500
 def bot_settings(api: FakeBotApi, db: Path, **overrides: Any) -> BotSettings:
     """Settings as an operator would give them, pointed at the fake server."""
     values: dict[str, Any] = {
-        "TELEGRAM_BOT_TOKEN": api.token,
-        "TELEGRAM_BASE_URL": api.base_url,
-        "TELEGRAM_BASE_FILE_URL": api.base_file_url,
+        **api.bot_env(),
         "REPORTBOT_DB": str(db),
         "REPORTBOT_ADMINS": str(ADMIN),
         "REPORTBOT_DIGEST_TIME": "23:59",

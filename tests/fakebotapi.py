@@ -926,6 +926,14 @@ class FakeBotApi:
         """For ``ApplicationBuilder().base_file_url(...)``; PTB appends the token."""
         return f"{self.url}/file/bot"
 
+    def bot_env(self) -> dict[str, str]:
+        """The settings that point reportbot at this server, as environment variable names and values."""
+        return {
+            "TELEGRAM_BOT_TOKEN": self.token,
+            "TELEGRAM_BASE_URL": self.base_url,
+            "TELEGRAM_BASE_FILE_URL": self.base_file_url,
+        }
+
     @property
     def bot_id(self) -> int:
         """The bot's user id (the numeric part of the token)."""

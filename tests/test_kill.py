@@ -298,9 +298,7 @@ async def test_bot_killed_mid_digest_sends_each_subscriber_the_digest_once_after
     today = datetime.now(UTC).date().isoformat()
     async with running_fake_bot_api() as api:
         settings = {
-            "TELEGRAM_BOT_TOKEN": api.token,
-            "TELEGRAM_BASE_URL": api.base_url,
-            "TELEGRAM_BASE_FILE_URL": api.base_file_url,
+            **api.bot_env(),
             "REPORTBOT_REPORTS_DIR": str(empty),
             "REPORTBOT_TZ": "UTC",
             "REPORTBOT_DIGEST_TIME": "00:00",  # always past: the bot catches up at start
