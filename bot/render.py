@@ -170,10 +170,16 @@ def _answer_items(answer: Answer, lang: str) -> tuple[str, Sequence[ReportMentio
     return t("search_head", lang, query=esc(_short(answer.query, 40))), answer.passages, PASSAGES_PER_PAGE
 
 
+def _page_of(count: int, per_page: int, page: int) -> tuple[int, int]:
+    """The page shown when `page` is asked for (clamped to the pages there are), and how many pages there are."""
+    pages = max(1, -(-count // per_page))
+    return max(0, min(page, pages - 1)), pages
+
+
 def page_range(answer: Answer, lang: str, page: int) -> tuple[int, int]:
     """Which items page `page` shows (clamped to the pages there are): start and stop."""
     _, items, per_page = _answer_items(answer, lang)
-    page = max(0, min(page, -(-len(items) // per_page) - 1))
+    page, _ = _page_of(len(items), per_page, page)
     return page * per_page, min(len(items), (page + 1) * per_page)
 
 
@@ -203,7 +209,7 @@ def _page_blocks(header: str, items: Sequence[tuple[str, Quote | None]], lang: s
 def page_count(answer: Answer, lang: str) -> int:
     """How many pages the answer takes."""
     _, items, per_page = _answer_items(answer, lang)
-    return max(1, -(-len(items) // per_page))
+    return _page_of(len(items), per_page, 0)[1]
 
 
 def refusal_reply(answer: Answer, lang: str, limit: int) -> Reply | None:
@@ -218,8 +224,7 @@ def refusal_reply(answer: Answer, lang: str, limit: int) -> Reply | None:
 def answer_reply(answer: Answer, lang: str, *, page: int = 0, token: str | None = None) -> Reply:
     """One page of an answer, with 上一页/下一页 (when `token` names the stored question) and 全文 buttons."""
     header, items, per_page = _answer_items(answer, lang)
-    pages = max(1, -(-len(items) // per_page))
-    page = max(0, min(page, pages - 1))
+    page, pages = _page_of(len(items), per_page, page)
     shown = [_page_lines(item, lang) for item in items[page * per_page : (page + 1) * per_page]]
     quotes = [quote for _, quote in shown if quote is not None]
     parts = [header, *_page_blocks(header, shown, lang)]
@@ -279,8 +284,7 @@ def reports_reply(reports: Sequence[Report], lang: str, page: int = 0) -> Reply:
     """A page of the report list with buttons to each report's outline."""
     if not reports:
         return Reply(t("reports_none", lang))
-    pages = max(1, -(-len(reports) // REPORTS_PER_PAGE))
-    page = max(0, min(page, pages - 1))
+    page, pages = _page_of(len(reports), REPORTS_PER_PAGE, page)
     shown = reports[page * REPORTS_PER_PAGE : (page + 1) * REPORTS_PER_PAGE]
     lines = [t("reports_head", lang, count=len(reports))]
     lines += [t("report_line", lang, id=r.id, title=label(r.title), paragraphs=r.paragraph_count) for r in shown]
