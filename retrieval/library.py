@@ -6,6 +6,7 @@ written to SQLite in one transaction, then swapped into the indexes under a lock
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections import defaultdict
@@ -174,11 +175,11 @@ class _Positions:
     """Index position -> passage id, report id and whether it is body text: parallel numpy arrays (compact at a
     million passages) with spare room, so adding a report costs its own passages, not the whole corpus."""
 
-    def __init__(self, passage_ids: Iterable[int] = (), report_ids: Iterable[int] = (), is_body: Iterable[bool] = ()):
-        self._passage_ids = np.fromiter(passage_ids, dtype=np.int64)
-        self._report_ids = np.fromiter(report_ids, dtype=np.int64)
-        self._is_body = np.fromiter(is_body, dtype=np.bool_)
-        self.size = self._passage_ids.size
+    def __init__(self) -> None:
+        self._passage_ids = np.empty(0, dtype=np.int64)
+        self._report_ids = np.empty(0, dtype=np.int64)
+        self._is_body = np.empty(0, dtype=np.bool_)
+        self.size = 0
 
     @property
     def passage_ids(self) -> npt.NDArray[np.int64]:
@@ -263,10 +264,11 @@ class Library:
                 self._bm25 = Bm25Index.build([r.terms for r in records])
                 self._mentions = MentionFinder()
                 self._mentions.add([r.norm for r in records])
-                self._positions = _Positions(
-                    (r.id for r in records), (r.report_id for r in records), (r.kind == "body" for r in records)
+                self._positions = _Positions()
+                self._positions.extend(
+                    [r.id for r in records], [r.report_id for r in records], [r.kind == "body" for r in records]
                 )
-                self._save_index(key, len(records))
+                self.save_index()
             self._reports = {r.id: r for r in self.store.reports()}
 
     def _load_saved(self, key: str) -> tuple[Bm25Index, MentionFinder] | None:
@@ -278,6 +280,8 @@ class Library:
             return Bm25Index.load(self.index_dir / "bm25.npz"), MentionFinder.load(self.index_dir / "mentions.npz")
         except Exception as exc:  # the saved index is only a shortcut: anything wrong with it means a rebuild
             log.warning("saved index in %s not usable (%s); rebuilding", self.index_dir, exc)
+            with contextlib.suppress(OSError):  # forgotten, so that the rebuilt index is saved in its place
+                (self.index_dir / "key").unlink()
             return None
 
     def save_index(self) -> bool:
@@ -295,21 +299,15 @@ class Library:
             saved = self.index_dir / "key"
             if saved.is_file() and saved.read_text(encoding="utf-8") == key:
                 return False
-            return self._save_index(key, self._positions.size)
-
-    def _save_index(self, key: str, passages: int) -> bool:
-        """Save the indexes when building them took long enough to be worth skipping next time."""
-        if self.index_dir is None or passages < SAVE_INDEX_MIN_PASSAGES:
-            return False
-        try:
-            (self.index_dir / "key").unlink(missing_ok=True)  # written last: a half-saved index is never used
-            self._bm25.save(self.index_dir / "bm25.npz")
-            self._mentions.save(self.index_dir / "mentions.npz")
-            (self.index_dir / "key").write_text(key, encoding="utf-8")
-        except OSError as exc:  # a read-only or full disk only costs the next start its speed
-            log.warning("could not save the index to %s: %s", self.index_dir, exc)
-            return False
-        return True
+            try:
+                saved.unlink(missing_ok=True)  # written last: a half-saved index is never used
+                self._bm25.save(self.index_dir / "bm25.npz")
+                self._mentions.save(self.index_dir / "mentions.npz")
+                saved.write_text(key, encoding="utf-8")
+            except OSError as exc:  # a read-only or full disk only costs the next start its speed
+                log.warning("could not save the index to %s: %s", self.index_dir, exc)
+                return False
+            return True
 
     def _apply(self, written: _Written) -> None:
         """Bring the indexes up to date after reports were written or deleted (now, or at the end of a batch).
@@ -382,13 +380,7 @@ class Library:
 
     def known(self, source: str, sha256: str) -> IngestResult | None:
         """The result for a file that needs no work: unchanged, or the same content as another report."""
-        existing = self.store.report_by_source(source)
-        if existing is not None and existing.sha256 == sha256:
-            return IngestResult(source, "unchanged", existing)
-        twin = self.store.report_by_sha256(sha256)
-        if twin is not None and twin.source != source:
-            return IngestResult(source, "duplicate", twin)
-        return None
+        return _known(source, sha256, self.store.report_by_source(source), self.store.report_by_sha256(sha256))
 
     def known_files(self, files: Sequence[tuple[str, str]]) -> list[IngestResult | None]:
         """`known` for many (source, sha256) pairs against one read of the reports: a first pass that spares the
@@ -396,16 +388,7 @@ class Library:
         reports = self.store.reports()
         by_source = {r.source: r for r in reports}
         by_sha256 = {r.sha256: r for r in reports}
-        results: list[IngestResult | None] = []
-        for source, sha256 in files:
-            existing, twin = by_source.get(source), by_sha256.get(sha256)
-            if existing is not None and existing.sha256 == sha256:
-                results.append(IngestResult(source, "unchanged", existing))
-            elif twin is not None and twin.source != source:
-                results.append(IngestResult(source, "duplicate", twin))
-            else:
-                results.append(None)
-        return results
+        return [_known(source, sha256, by_source.get(source), by_sha256.get(sha256)) for source, sha256 in files]
 
     def ingest_prepared(self, prepared: PreparedReport) -> IngestResult:
         """Write a prepared report (one transaction) and bring the indexes up to date."""
@@ -522,8 +505,7 @@ class Library:
             nearest = self.search(term, limit=limit)
             return Answer(query, "mention", term, passages=nearest.passages, nearest=bool(nearest.passages))
         report_ids, totals, first = _per_report(report_of, passage_ids, counts)
-        found = first[:quoted] if quoted is not None else first
-        quotes = self._quotes([(passage_id, 0.0) for passage_id in found.tolist()], [needle])
+        quotes = self._mention_quotes((first[:quoted] if quoted is not None else first).tolist(), needle)
         table = MentionedReports(reports, report_ids, totals, first, {q.passage_id: q for q in quotes})
         return Answer(query, "mention", term, reports=table, passages=tuple(quotes))
 
@@ -531,7 +513,7 @@ class Library:
         """The answer with quotes for its mentioned reports [start, stop) (a page the reader turned to)."""
         if not isinstance(answer.reports, MentionedReports) or not (missing := answer.reports.unquoted(start, stop)):
             return answer
-        quotes = self._quotes([(passage_id, 0.0) for passage_id in missing], [normalize(answer.term or "")])
+        quotes = self._mention_quotes(missing, normalize(answer.term or ""))
         return replace(answer, reports=answer.reports.with_quotes({q.passage_id: q for q in quotes}))
 
     def idf(self, term: str) -> float:
@@ -546,8 +528,7 @@ class Library:
         with self._lock:
             positions, _ = self._mentions.find_counts(needle)
             ids = np.sort(self._positions.passage_ids[positions])
-        newer = ids[ids > after_passage_id][:limit].tolist()
-        return self._quotes([(pid, 0.0) for pid in newer], [needle])
+        return self._mention_quotes(ids[ids > after_passage_id][:limit].tolist(), needle)
 
     def passage_of_the_day(self, seed: int, *, min_chars: int = 40) -> Quote | None:
         """A passage chosen by `seed` (the bot derives it from the date), skipping headings and scraps."""
@@ -565,6 +546,10 @@ class Library:
     def _quote(self, passage_id: int, score: float, marks: Sequence[str]) -> Quote | None:
         quotes = self._quotes([(passage_id, score)], marks)
         return quotes[0] if quotes else None
+
+    def _mention_quotes(self, passage_ids: Sequence[int], needle: str) -> list[Quote]:
+        """Quotes of passages found by a mention, the term marked (no score)."""
+        return self._quotes([(passage_id, 0.0) for passage_id in passage_ids], [needle])
 
     def _quotes(self, hits: Sequence[tuple[int, float]], marks: Sequence[str]) -> list[Quote]:
         """Quotes for (passage id, score) pairs, read from the store in one go."""
@@ -621,6 +606,16 @@ class Library:
     def stats(self) -> dict[str, Any]:
         """Counts and the time of the last ingest."""
         return {**self.store.counts(), "last_ingest": self.store.meta("last_ingest")}
+
+
+def _known(source: str, sha256: str, existing: Report | None, twin: Report | None) -> IngestResult | None:
+    """Unchanged (`existing`, the report of this file name, has this content), a duplicate (`twin`, the report
+    with this content, has another file name), or None: the file needs writing."""
+    if existing is not None and existing.sha256 == sha256:
+        return IngestResult(source, "unchanged", existing)
+    if twin is not None and twin.source != source:
+        return IngestResult(source, "duplicate", twin)
+    return None
 
 
 def _per_report(
