@@ -25,9 +25,12 @@ Bm25Index
 MentionFinder
     Exact, complete substring search. The passages of a large batch are kept as UTF-16 code units (NUL after
     each) with a positional index of character bigrams (positions per bigram, delta-coded in 16 bits). A query
-    decodes the positions of its rarest bigram and verifies the other characters against the text, so its cost
-    follows the number of candidate occurrences, not the size of the corpus. Small batches (a report added
-    later) are scanned with `str.find` until enough of them are folded into an indexed chunk.
+    merges the position lists of bigrams covering the needle (offsets 0, 2, 4, ... and the last), rarest first,
+    and checks the few candidates left against the text once a list would cost more to merge than that; a single
+    character counts the lists of all bigrams starting with it. Its cost follows the number of candidate
+    occurrences, not the size of the corpus; the loops are compiled (retrieval/kernels.py, numba, loaded with the
+    first indexed chunk). Small batches (a report added later) are scanned with `str.find` until enough of them are
+    folded into an indexed chunk.
 """
 
 from __future__ import annotations
@@ -969,8 +972,7 @@ _INDEX_MIN_UNITS = 1 << 16  # a batch with at least this many code units gets a 
 _MERGE_CHUNKS = 16
 _MAX_CHUNK_UNITS = (1 << 32) - 1  # positions are stored in 32 bits
 _PASSAGE_SHIFT = 6  # passage lookup: a table entry and a 64-bit word of the NUL bitmap per 64 code units
-_PAD_UNITS = 8  # NULs after the last passage, so that a 16-byte window can be read from any position
-_WINDOW = np.dtype([("lo", "<u8"), ("hi", "<u8")])  # code units 4k..4k+7, read at any k (stride 8 bytes)
+_PAD_UNITS = 8  # NULs after the last passage (kept for the saved format; reads past the text stop at a NUL)
 
 
 def _units(text: str) -> npt.NDArray[np.uint16]:
@@ -981,17 +983,6 @@ def _has_border(needle: npt.NDArray[np.uint16]) -> bool:
     """True when a proper prefix of the needle is also a suffix (occurrences can overlap)."""
     m = needle.size
     return any(np.array_equal(needle[:i], needle[m - i :]) for i in range(1, m))
-
-
-def _non_overlapping(starts: IntArray, m: int) -> IntArray:
-    """Occurrences a left-to-right scan keeps: each starts at or after the end of the previous one kept."""
-    kept: list[int] = []
-    end = -1
-    for at in starts.tolist():
-        if at >= end:
-            kept.append(at)
-            end = at + m
-    return np.asarray(kept, dtype=np.int64)
 
 
 def _run_counts(sorted_ids: npt.NDArray[np.integer[Any]]) -> tuple[IntArray, IntArray]:
@@ -1050,9 +1041,7 @@ class _IndexedChunk:
         self.big: npt.NDArray[np.uint32] = arrays["big"]
         self.table: npt.NDArray[np.int32] = arrays["table"]  # passage holding code unit i << _PASSAGE_SHIFT
         self.nul_bits: npt.NDArray[np.uint64] = arrays["nul_bits"]  # bit i % 64 of word i // 64: unit i is a NUL
-        # Overlapping 16-byte windows over the units, 8-byte aligned: a candidate's first code units come with
-        # one read from memory instead of one per unit (the gathers of verification are cache misses).
-        self.windows = np.ndarray(((self.units.size - 4) // 4,), dtype=_WINDOW, buffer=self.units, strides=(8,))
+        from . import kernels  # noqa: F401  numba loads with the first indexed chunk rather than with a question
 
     @classmethod
     def build(cls, first: int, texts: Sequence[str]) -> _IndexedChunk:
@@ -1130,49 +1119,9 @@ class _IndexedChunk:
         lo, hi = int(self.starts[i]), int(self.starts[i + 1]) - 1
         return self.units[lo:hi].tobytes().decode("utf-16-le", "surrogatepass")
 
-    def _positions(self, lo: int, hi: int) -> IntArray:
-        """Decoded positions of the bigrams lo..hi-1 (each bigram's positions ascending)."""
-        a, b = int(self.ptr[lo]), int(self.ptr[hi])
-        gaps = self.deltas[a:b].astype(np.int64)
-        e0, e1 = np.searchsorted(self.big_at, (a, b))
-        if e1 > e0:
-            gaps[self.big_at[e0:e1] - a] = self.big[e0:e1]
-        if hi - lo == 1:
-            gaps[0] = int(self.heads[lo])
-            return np.cumsum(gaps, out=gaps)
-        # several bigrams: one running sum, shifted so that each bigram starts at its first position
-        running = np.cumsum(gaps, out=gaps)
-        at = self.ptr[lo:hi] - a
-        shift = self.heads[lo:hi].astype(np.int64) - running[at]
-        return running + np.repeat(shift, np.diff(self.ptr[lo : hi + 1]))
-
-    def _passages(self, at: IntArray) -> npt.NDArray[np.int32]:
-        """The passage (local number) of each code-unit position: the NULs before it, counted with the table up to
-        its 64-unit block and the block's bitmap word below it."""
-        block = at >> _PASSAGE_SHIFT
-        keep = np.uint64(64) - (at.view(np.uint64) & np.uint64(63))
-        words = self.nul_bits[block]
-        words <<= keep  # only the bits below the position stay (a shift by 64 leaves none)
-        passages: npt.NDArray[np.int32] = self.table[block] + np.bitwise_count(words)
-        return passages
-
-    def _matching(self, at: IntArray, needle: npt.NDArray[np.uint16]) -> IntArray:
-        """The candidate start positions where the whole needle is in the text, four code units per read."""
-        for i in range(0, needle.size, 4):
-            part = needle[i : i + 4]
-            want = np.zeros(4, dtype=np.uint16)
-            want[: part.size] = part
-            mask = np.uint64((1 << (16 * part.size)) - 1)
-            p = at + i
-            window = self.windows[p >> 2]
-            shift = (p.view(np.uint64) & np.uint64(3)) << np.uint64(4)
-            got = window["lo"] >> shift
-            got |= window["hi"] << (np.uint64(64) - shift)  # a shift by 64 adds nothing
-            got &= mask
-            at = at[got == want.view("<u8")[0]]
-        return at
-
     def find(self, term: str, needle: npt.NDArray[np.uint16]) -> tuple[IntArray, IntArray]:
+        from . import kernels  # numba: loaded (and compiled, or read from its cache) the first time it is needed
+
         empty = np.empty(0, dtype=np.int64)
         m = needle.size
         if m == 1:
@@ -1180,28 +1129,50 @@ class _IndexedChunk:
             lo, hi = (int(x) for x in np.searchsorted(self.keys, (c << 16, (c + 1) << 16)))
             if lo == hi:
                 return empty, empty
-            pid = self._passages(self._positions(lo, hi))  # each bigram's positions in turn: not sorted
-            if pid.size * 8 < self.count:
-                return _run_counts(np.sort(pid))
-            per_passage = np.bincount(pid, minlength=self.count)
-            found = np.flatnonzero(per_passage)
-            return found, per_passage[found]
+            # Buffers come from numpy, which asks for huge pages for large ones: page faults are most of the cost
+            # of a fresh 8 MB array otherwise.
+            at = np.empty(int(self.ptr[hi] - self.ptr[lo]), dtype=np.int64)
+            kernels.unit_positions(self.deltas, self.big_at, self.big, self.ptr, self.heads, lo, hi, at)
+            if at.size * 8 < self.count:  # few: their passages, sorted
+                kernels.to_passages(self.table, self.nul_bits, at)
+                at.sort()
+                counts = np.empty_like(at)
+                r = kernels.run_lengths(at, at.size, counts)
+                return at[:r], counts[:r]
+            found = np.empty(self.count, dtype=np.int64)
+            counts = np.empty(self.count, dtype=np.int64)
+            per_passage = np.zeros(self.count, dtype=np.int32)
+            r = kernels.tally(self.table, self.nul_bits, self.ptr, lo, hi, at, per_passage, found, counts)
+            return found[:r], counts[:r]
         pairs = (needle[:-1].astype(np.uint32) << 16) | needle[1:]
         where = np.searchsorted(self.keys, pairs)
         if (where >= self.keys.size).any() or (self.keys[np.minimum(where, self.keys.size - 1)] != pairs).any():
             return empty, empty
         sizes = self.ptr[where + 1] - self.ptr[where]
-        j = int(np.argmin(sizes))
-        at = self._positions(int(where[j]), int(where[j]) + 1)
-        if m == 3:  # one unit left to check: a plain gather beats a window read
-            at = at[np.searchsorted(at, j) :] - j
-            other = 2 if j == 0 else 0
-            at = at[self.units[at + other] == needle[other]]
-        elif m > 3:  # the rarest bigram only anchors the needle; the padding keeps every window read in bounds
-            at = self._matching(at[np.searchsorted(at, j) :] - j, needle)
-        if at.size > 1 and _has_border(needle) and bool((np.diff(at) < m).any()):
-            at = _non_overlapping(at, m)
-        return _run_counts(self._passages(at))
+        # bigrams at offsets 0, 2, 4, ... and the last one cover every unit: their positions, merged, are the
+        # occurrences (see kernels.occurrences)
+        offsets = sorted({*range(0, m - 1, 2), m - 2}, key=lambda o: (int(sizes[o]), o))
+        cover = np.array([[int(where[o]), o] for o in offsets], dtype=np.int64)
+        first = int(sizes[offsets[0]])
+        found, counts = np.empty(first, dtype=np.int64), np.empty(first, dtype=np.int64)
+        scratch = np.empty(max((int(sizes[o]) for o in offsets[1:]), default=0), dtype=np.int64)
+        r = kernels.occurrences(
+            self.units,
+            self.table,
+            self.nul_bits,
+            self.deltas,
+            self.big_at,
+            self.big,
+            self.ptr,
+            self.heads,
+            cover,
+            needle,
+            _has_border(needle),
+            found,
+            scratch,
+            counts,
+        )
+        return found[:r], counts[:r]
 
 
 _Chunk = _ScanChunk | _IndexedChunk

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import retrieval.index as index_module
 from retrieval import Library
@@ -182,3 +184,31 @@ def test_indexed_finder_equals_str_count(indexed: MentionFinder, term: str, tmp_
     loaded = MentionFinder.load(tmp_path / "mentions.npz")
     assert loaded.find(term) == expected
     assert [loaded.text(i) for i in range(len(_EDGE_TEXTS))] == _EDGE_TEXTS
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    texts=st.lists(st.text(alphabet="党主题教育x\U0001f600", max_size=40), min_size=1, max_size=30),
+    term=st.text(alphabet="党主题教育x\U0001f600", min_size=1, max_size=6),
+)
+def test_indexed_finder_equals_str_count_on_any_texts(
+    monkeypatch: pytest.MonkeyPatch, texts: list[str], term: str
+) -> None:
+    """Few characters, so that bigram lists are long, needles overlap themselves and merging meets every case."""
+    monkeypatch.setattr(index_module, "_INDEX_MIN_UNITS", 1)
+    finder = MentionFinder()
+    finder.add(texts)
+    assert finder.find(term) == {i: t.count(term) for i, t in enumerate(texts) if term in t}
+
+
+def test_indexed_finder_across_big_gaps_and_lopsided_bigrams(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Positions more than 65535 units apart (stored aside from the 16-bit gaps), and a needle whose rare bigram
+    leaves far fewer candidates than its common one has positions (checked against the text instead of merged)."""
+    monkeypatch.setattr(index_module, "_INDEX_MIN_UNITS", 1)
+    texts = ["主题教育" + "育" * 70_000, "教" * 100 + "主题教育", "x" * 90_000 + "主题教育教育", "题教育" * 50]
+    finder = MentionFinder()
+    finder.add(texts)
+    assert isinstance(finder._chunks[0], index_module._IndexedChunk)
+    assert int(finder._chunks[0].big_at.size) > 0
+    for term in ["主题教育", "育", "教育", "题教育", "育育育", "x主", "育题", "教育教育"]:
+        assert finder.find(term) == {i: t.count(term) for i, t in enumerate(texts) if term in t}, term

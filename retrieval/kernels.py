@@ -1,0 +1,233 @@
+"""Compiled loops of the mention finder (numba, cached on disk after the first compilation).
+
+A mention question over a large indexed chunk touches every occurrence of a bigram of its needle: decoding the
+delta-coded positions, matching them against the positions of the needle's other bigrams, and mapping what is left
+to passages. As numpy passes, each step was a sweep over arrays of up to a million entries, and checking candidates
+against the text meant a cache miss each; here each step is one loop, position lists are merged front to back instead
+of reading the text, a position becomes a passage without a branch (the passage table plus a popcount of the NUL
+bitmap), and a single character's lists are counted one cache-sized stretch of the text at a time. The loops release
+the GIL. Buffers are passed in from numpy, which asks for huge pages for large arrays (a fresh 8 MB array otherwise
+costs 2,000 page faults).
+
+`retrieval.index` imports this module when it makes an indexed chunk, so small libraries (and the cold start on the
+bundled reports) never load numba.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_STRETCH = 1 << 20  # code units whose passage table, NUL bitmap and counts fit a core's cache together
+_MERGE_LIMIT = 16  # merging in a bigram's positions costs about what reading the text at 1/16 as many candidates does
+
+Array = npt.NDArray[Any]
+
+
+def _compiled(fn: _F) -> _F:
+    return cast(_F, numba.njit(cache=True, nogil=True)(fn))
+
+
+@_compiled
+def _popcount(x: Any) -> Any:
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
+
+
+@_compiled
+def _passage(table: Array, nul_bits: Array, at: int) -> int:
+    """The passage holding code unit `at`: the passage at its 64-unit block (`_PASSAGE_SHIFT` of the index) plus the
+    NULs before it in the block."""
+    block = at >> 6
+    below = (nul_bits[block] << np.uint64(63 - (at & 63))) << np.uint64(1)  # a shift by 64 would be undefined
+    return int(table[block] + np.int64(_popcount(below)))
+
+
+@_compiled
+def _decode(deltas: Array, big_at: Array, big: Array, a: int, b: int, head: int, out: Array, o: int) -> int:
+    """Positions of entries a..b-1 (one bigram) into out[o:]; returns the next free slot."""
+    e = np.searchsorted(big_at, a + 1)
+    p = np.int64(head)
+    out[o] = p
+    for i in range(a + 1, b):
+        d = np.int64(deltas[i])
+        if d == 0:  # a gap of 65536 or more, kept aside
+            d = np.int64(big[e])
+            e += 1
+        p += d
+        out[o + i - a] = p
+    return o + b - a
+
+
+@_compiled
+def run_lengths(ids: Array, n: int, counts: Array) -> int:
+    """Fold ids[:n] (ascending) into distinct ids (ids[:r]) and their numbers (counts[:r]); returns r."""
+    r = 0
+    for i in range(n):
+        q = ids[i]
+        if r > 0 and ids[r - 1] == q:
+            counts[r - 1] += 1
+        else:
+            ids[r] = q
+            counts[r] = 1
+            r += 1
+    return r
+
+
+@_compiled
+def _to_passages(table: Array, nul_bits: Array, at: Array, n: int) -> None:
+    """Replace positions at[:n] by the passages holding them."""
+    for i in range(n):
+        at[i] = _passage(table, nul_bits, at[i])
+
+
+@_compiled
+def _intersect(at: Array, n: int, other: Array, nb: int, shift: int) -> int:
+    """Keep the entries of at[:n] found in other[:nb] - shift (both ascending); returns how many are kept. One
+    branch-free merge step per entry of either list, reading both lists front to back."""
+    i = 0
+    k = 0
+    r = 0
+    while i < n and k < nb:
+        x = at[i]
+        y = other[k] - shift
+        at[r] = x
+        r += x == y
+        i += x <= y
+        k += y <= x
+    return r
+
+
+@_compiled
+def occurrences(
+    units: Array,
+    table: Array,
+    nul_bits: Array,
+    deltas: Array,
+    big_at: Array,
+    big: Array,
+    ptr: Array,
+    heads: Array,
+    cover: Array,
+    needle: Array,
+    border: bool,
+    at: Array,
+    scratch: Array,
+    counts: Array,
+) -> int:
+    """Passages holding `needle` into at[:r] (ascending) and its occurrences in each into counts[:r]; returns r.
+
+    `cover` lists (bigram, offset in the needle) pairs whose bigrams together cover every unit of the needle, rarest
+    first. The rarest one's positions are the candidates; each next one's positions are merged in while that is
+    cheaper than reading the text: once a list is more than `_MERGE_LIMIT` times the candidates left, the candidates
+    are checked against the text instead (their remaining reads are few). `at` and `counts` hold as many entries as
+    the first bigram has positions, `scratch` as many as the largest other one. With `border` (the needle can
+    overlap itself) occurrences are counted left to right without overlaps, like str.count."""
+    m = needle.size
+    t = cover[0, 0]
+    n = _decode(deltas, big_at, big, ptr[t], ptr[t + 1], heads[t], at, 0)
+    shift = cover[0, 1]
+    first = 0
+    while first < n and at[first] < shift:  # the needle would start before the text
+        first += 1
+    for i in range(first, n):
+        at[i - first] = at[i] - shift
+    n -= first
+    checked = True
+    for c in range(1, cover.shape[0]):
+        t = cover[c, 0]
+        size = ptr[t + 1] - ptr[t]
+        if size > _MERGE_LIMIT * n:
+            checked = False
+            break
+        _decode(deltas, big_at, big, ptr[t], ptr[t + 1], heads[t], scratch, 0)
+        n = _intersect(at, n, scratch, size, cover[c, 1])
+    if not checked:  # a mismatch (at the latest the NUL ending the passage) stops each check
+        kept = 0
+        for i in range(n):
+            s = at[i]
+            whole = True
+            for k in range(m):
+                if units[s + k] != needle[k]:
+                    whole = False
+                    break
+            if whole:
+                at[kept] = s
+                kept += 1
+        n = kept
+    if border:
+        kept = 0
+        end = -1
+        for i in range(n):
+            if at[i] >= end:
+                end = at[i] + m
+                at[kept] = at[i]
+                kept += 1
+        n = kept
+    _to_passages(table, nul_bits, at, n)  # ascending positions, ascending passages
+    return run_lengths(at, n, counts)
+
+
+@_compiled
+def unit_positions(
+    deltas: Array, big_at: Array, big: Array, ptr: Array, heads: Array, lo: int, hi: int, at: Array
+) -> None:
+    """The positions of one code unit, whose bigrams are lo..hi-1, into `at`: each bigram's ascending in turn."""
+    o = 0
+    for t in range(lo, hi):
+        o = _decode(deltas, big_at, big, ptr[t], ptr[t + 1], heads[t], at, o)
+
+
+@_compiled
+def to_passages(table: Array, nul_bits: Array, at: Array) -> None:
+    """Replace positions by the passages holding them."""
+    _to_passages(table, nul_bits, at, at.size)
+
+
+@_compiled
+def tally(
+    table: Array,
+    nul_bits: Array,
+    ptr: Array,
+    lo: int,
+    hi: int,
+    at: Array,
+    per_passage: Array,
+    found: Array,
+    counts: Array,
+) -> int:
+    """Count the positions `unit_positions` wrote per passage; the passages with any into found[:r] (ascending),
+    their numbers into counts[:r]; returns r.
+
+    The bigrams' position lists are walked together, one stretch of `_STRETCH` code units at a time, so the passage
+    table, the NUL bitmap and the counts being touched stay in the core's cache."""
+    lists = hi - lo
+    cursor = np.empty(lists + 1, np.int64)
+    for t in range(lists + 1):
+        cursor[t] = ptr[lo + t] - ptr[lo]
+    limit = 0
+    for t in range(lists):
+        if cursor[t + 1] > cursor[t]:
+            limit = max(limit, at[cursor[t + 1] - 1] + 1)
+    for stop in range(_STRETCH, limit + _STRETCH, _STRETCH):
+        for t in range(lists):
+            i = cursor[t]
+            end = ptr[lo + t + 1] - ptr[lo]
+            while i < end and at[i] < stop:
+                per_passage[_passage(table, nul_bits, at[i])] += 1
+                i += 1
+            cursor[t] = i
+    r = 0
+    for q in range(per_passage.size):
+        c = per_passage[q]
+        found[r] = q
+        counts[r] = c
+        r += c != 0
+    return r
