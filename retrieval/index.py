@@ -29,8 +29,9 @@ MentionFinder
     and checks the few candidates left against the text once a list would cost more to merge than that; a single
     character counts the lists of all bigrams starting with it. Its cost follows the number of candidate
     occurrences, not the size of the corpus; the loops are compiled (retrieval/kernels.py, numba, loaded with the
-    first indexed chunk). Small batches (a report added later) are scanned with `str.find` until enough of them are
-    folded into an indexed chunk.
+    first question to an indexed chunk). The text itself is read only for those few candidates and for quotes, so a
+    saved finder maps it from its file instead of loading it. Small batches (a report added later) are scanned with
+    `str.find` until enough of them are folded into an indexed chunk.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -1041,7 +1043,6 @@ class _IndexedChunk:
         self.big: npt.NDArray[np.uint32] = arrays["big"]
         self.table: npt.NDArray[np.int32] = arrays["table"]  # passage holding code unit i << _PASSAGE_SHIFT
         self.nul_bits: npt.NDArray[np.uint64] = arrays["nul_bits"]  # bit i % 64 of word i // 64: unit i is a NUL
-        from . import kernels  # noqa: F401  numba loads with the first indexed chunk rather than with a question
 
     @classmethod
     def build(cls, first: int, texts: Sequence[str]) -> _IndexedChunk:
@@ -1120,7 +1121,7 @@ class _IndexedChunk:
         return self.units[lo:hi].tobytes().decode("utf-16-le", "surrogatepass")
 
     def find(self, term: str, needle: npt.NDArray[np.uint16]) -> tuple[IntArray, IntArray]:
-        from . import kernels  # numba: loaded (and compiled, or read from its cache) the first time it is needed
+        from . import kernels  # numba loads with the first question to an indexed chunk (not while ingesting)
 
         empty = np.empty(0, dtype=np.int64)
         m = needle.size
@@ -1274,7 +1275,9 @@ class MentionFinder:
     # --- persistence --------------------------------------------------------------------------------------
 
     def save(self, path: Path) -> None:
-        """Write the texts and the index to one .npz file."""
+        """Write the texts and the index to `path` (.npz), the code units of each indexed chunk to a .npy file next
+        to it (`_units_path`). Every file is written aside and moved into place, so a finder loaded from an earlier
+        save, whose code units are mapped from those files, keeps reading the old ones."""
         path.parent.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, npt.NDArray[Any]] = {"alive": self._alive}
         kinds = []
@@ -1282,18 +1285,23 @@ class MentionFinder:
             if isinstance(chunk, _IndexedChunk):
                 kinds.append(["indexed", chunk.first])
                 for key, value in chunk.arrays().items():
-                    arrays[f"c{i}_{key}"] = value
+                    if key == "units":
+                        _replace(_units_path(path, i), value)
+                    else:
+                        arrays[f"c{i}_{key}"] = value
             else:
                 kinds.append(["scan", chunk.first])
                 for key, value in _encode_strings([chunk.text(j) for j in range(chunk.count)]).items():
                     arrays[f"c{i}_{key}"] = value
         arrays["meta"] = np.array([json.dumps({"size": self.size, "chunks": kinds})])
-        with path.open("wb") as handle:
-            np.savez(handle, **arrays)  # type: ignore[arg-type]
+
+        _replace(path, arrays)
 
     @classmethod
     def load(cls, path: Path) -> MentionFinder:
-        """A finder written by `save`."""
+        """A finder written by `save`. The code units of indexed chunks are mapped from their files, not read: a
+        question reads none of them (see kernels.occurrences), so they take no memory until a quote or a rebuild
+        needs them."""
         finder = cls()
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
@@ -1301,6 +1309,7 @@ class MentionFinder:
         for i, (kind, first) in enumerate(meta["chunks"]):
             part = {k.split("_", 1)[1]: v for k, v in arrays.items() if k.startswith(f"c{i}_")}
             if kind == "indexed":
+                part["units"] = np.load(_units_path(path, i), mmap_mode="r", allow_pickle=False)
                 finder._chunks.append(_IndexedChunk(int(first), part))
             else:
                 finder._chunks.append(_ScanChunk(int(first), _decode_strings(part["blob"], part["lengths"])))
@@ -1308,3 +1317,22 @@ class MentionFinder:
         finder.size = int(meta["size"])
         finder._removed = finder.size - int(np.count_nonzero(finder._alive))
         return finder
+
+
+def _units_path(path: Path, chunk: int) -> Path:
+    return path.with_name(f"{path.name}.c{chunk}.units.npy")
+
+
+def _replace(path: Path, arrays: npt.NDArray[Any] | dict[str, npt.NDArray[Any]]) -> None:
+    """Write one array (.npy) or several (.npz) aside and move the file into place (a reader mapping the old file
+    keeps it)."""
+    aside = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    try:
+        with aside.open("wb") as handle:
+            if isinstance(arrays, dict):
+                np.savez(handle, **arrays)  # type: ignore[arg-type]
+            else:
+                np.save(handle, arrays)
+        os.replace(aside, path)
+    finally:
+        aside.unlink(missing_ok=True)

@@ -9,8 +9,8 @@ bitmap), and a single character's lists are counted one cache-sized stretch of t
 the GIL. Buffers are passed in from numpy, which asks for huge pages for large arrays (a fresh 8 MB array otherwise
 costs 2,000 page faults).
 
-`retrieval.index` imports this module when it makes an indexed chunk, so small libraries (and the cold start on the
-bundled reports) never load numba.
+`retrieval.index` imports this module when an indexed chunk is first asked something, so small libraries (the cold
+start on the bundled reports) and ingesting never load numba.
 """
 
 from __future__ import annotations

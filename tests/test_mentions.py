@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -212,3 +213,26 @@ def test_indexed_finder_across_big_gaps_and_lopsided_bigrams(monkeypatch: pytest
     assert int(finder._chunks[0].big_at.size) > 0
     for term in ["主题教育", "育", "教育", "题教育", "育育育", "x主", "育题", "教育教育"]:
         assert finder.find(term) == {i: t.count(term) for i, t in enumerate(texts) if term in t}, term
+
+
+def test_a_loaded_finder_maps_its_text_and_survives_a_save_over_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The code units are mapped from their own file, not read; saving again (as the library does at shutdown)
+    replaces the files, and a finder still mapping the old ones answers as before, checks against the text
+    included (the lopsided needle)."""
+    monkeypatch.setattr(index_module, "_INDEX_MIN_UNITS", 1)
+    texts = ["主题教育" + "育" * 70_000, "教" * 100 + "主题教育", "题教育" * 50]
+    finder = MentionFinder()
+    finder.add(texts)
+    finder.save(tmp_path / "mentions.npz")
+    loaded = MentionFinder.load(tmp_path / "mentions.npz")
+    assert isinstance(loaded._chunks[0], index_module._IndexedChunk)
+    assert isinstance(loaded._chunks[0].units, np.memmap)
+    finder.add(["主题教育育"])
+    finder.save(tmp_path / "mentions.npz")
+    for term in ["主题教育", "育育", "题教育", "教"]:
+        assert loaded.find(term) == {i: t.count(term) for i, t in enumerate(texts) if term in t}, term
+    assert MentionFinder.load(tmp_path / "mentions.npz").find("主题教育育") == {0: 1, 3: 1}
+    names = sorted(p.name for p in tmp_path.iterdir())  # the added passage is a chunk of its own (threshold 1)
+    assert names == ["mentions.npz", "mentions.npz.c0.units.npy", "mentions.npz.c1.units.npy"]
