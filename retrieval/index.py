@@ -25,13 +25,12 @@ Bm25Index
 MentionFinder
     Exact, complete substring search. The passages of a large batch are kept as UTF-16 code units (NUL after
     each) with a positional index of character bigrams (positions per bigram, delta-coded in 16 bits). A query
-    merges the position lists of bigrams covering the needle (offsets 0, 2, 4, ... and the last), rarest first,
-    and checks the few candidates left against the text once a list would cost more to merge than that; a single
-    character counts the lists of all bigrams starting with it. Its cost follows the number of candidate
-    occurrences, not the size of the corpus; the loops are compiled (retrieval/kernels.py, numba, loaded with the
-    first question to an indexed chunk). The text itself is read only for those few candidates and for quotes, so a
-    saved finder maps it from its file instead of loading it. Small batches (a report added later) are scanned with
-    `str.find` until enough of them are folded into an indexed chunk.
+    merges the position lists of bigrams covering the needle (offsets 0, 2, 4, ... and the last), rarest first; a
+    single character counts the lists of all bigrams starting with it. Its cost follows the number of positions of
+    those bigrams, not the size of the corpus; the loops are compiled (retrieval/kernels.py, numba, loaded with the
+    first question to an indexed chunk). Questions never read the text, so a saved finder maps it from its file
+    instead of loading it (it is read to rebuild chunks and for `text`). Small batches (a report added later) are
+    scanned with `str.find` until enough of them are folded into an indexed chunk.
 """
 
 from __future__ import annotations
@@ -1158,7 +1157,6 @@ class _IndexedChunk:
         found, counts = np.empty(first, dtype=np.int64), np.empty(first, dtype=np.int64)
         scratch = np.empty(max((int(sizes[o]) for o in offsets[1:]), default=0), dtype=np.int64)
         r = kernels.occurrences(
-            self.units,
             self.table,
             self.nul_bits,
             self.deltas,
@@ -1167,7 +1165,7 @@ class _IndexedChunk:
             self.ptr,
             self.heads,
             cover,
-            needle,
+            m,
             _has_border(needle),
             found,
             scratch,
@@ -1300,7 +1298,7 @@ class MentionFinder:
     @classmethod
     def load(cls, path: Path) -> MentionFinder:
         """A finder written by `save`. The code units of indexed chunks are mapped from their files, not read: a
-        question reads none of them (see kernels.occurrences), so they take no memory until a quote or a rebuild
+        question reads none of them (see kernels.occurrences), so they take no memory until `text` or a rebuild
         needs them."""
         finder = cls()
         with np.load(path, allow_pickle=False) as data:

@@ -24,7 +24,6 @@ import numpy.typing as npt
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _STRETCH = 1 << 20  # code units whose passage table, NUL bitmap and counts fit a core's cache together
-_MERGE_LIMIT = 16  # merging in a bigram's positions costs about what reading the text at 1/16 as many candidates does
 
 Array = npt.NDArray[Any]
 
@@ -107,7 +106,6 @@ def _intersect(at: Array, n: int, other: Array, nb: int, shift: int) -> int:
 
 @_compiled
 def occurrences(
-    units: Array,
     table: Array,
     nul_bits: Array,
     deltas: Array,
@@ -116,21 +114,20 @@ def occurrences(
     ptr: Array,
     heads: Array,
     cover: Array,
-    needle: Array,
+    m: int,
     border: bool,
     at: Array,
     scratch: Array,
     counts: Array,
 ) -> int:
-    """Passages holding `needle` into at[:r] (ascending) and its occurrences in each into counts[:r]; returns r.
+    """Passages holding a needle of m code units into at[:r] (ascending) and its occurrences in each into
+    counts[:r]; returns r.
 
     `cover` lists (bigram, offset in the needle) pairs whose bigrams together cover every unit of the needle, rarest
-    first. The rarest one's positions are the candidates; each next one's positions are merged in while that is
-    cheaper than reading the text: once a list is more than `_MERGE_LIMIT` times the candidates left, the candidates
-    are checked against the text instead (their remaining reads are few). `at` and `counts` hold as many entries as
-    the first bigram has positions, `scratch` as many as the largest other one. With `border` (the needle can
-    overlap itself) occurrences are counted left to right without overlaps, like str.count."""
-    m = needle.size
+    first: the rarest one's positions are the candidates, and each next one's positions are merged in, so the needle
+    is matched without reading the text (whose pages then need not be in memory at all). `at` and `counts` hold as
+    many entries as the first bigram has positions, `scratch` as many as the largest other one. With `border` (the
+    needle can overlap itself) occurrences are counted left to right without overlaps, like str.count."""
     t = cover[0, 0]
     n = _decode(deltas, big_at, big, ptr[t], ptr[t + 1], heads[t], at, 0)
     shift = cover[0, 1]
@@ -140,28 +137,10 @@ def occurrences(
     for i in range(first, n):
         at[i - first] = at[i] - shift
     n -= first
-    checked = True
     for c in range(1, cover.shape[0]):
         t = cover[c, 0]
-        size = ptr[t + 1] - ptr[t]
-        if size > _MERGE_LIMIT * n:
-            checked = False
-            break
-        _decode(deltas, big_at, big, ptr[t], ptr[t + 1], heads[t], scratch, 0)
+        size = _decode(deltas, big_at, big, ptr[t], ptr[t + 1], heads[t], scratch, 0)
         n = _intersect(at, n, scratch, size, cover[c, 1])
-    if not checked:  # a mismatch (at the latest the NUL ending the passage) stops each check
-        kept = 0
-        for i in range(n):
-            s = at[i]
-            whole = True
-            for k in range(m):
-                if units[s + k] != needle[k]:
-                    whole = False
-                    break
-            if whole:
-                at[kept] = s
-                kept += 1
-        n = kept
     if border:
         kept = 0
         end = -1
