@@ -102,8 +102,11 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
 def normalize(text: str) -> str:
     """The normalised form used for tokenising and exact matching (`normalize_with_offsets` without offsets,
     done with C-level string operations: ingest normalises every passage)."""
-    simplified = _PLACEHOLDER.sub(lambda m: PLACEHOLDER_EXPANSIONS[m.group()], _simplify(text))
-    return _SPACE_RUN.sub(" ", simplified.translate(_FOLD)).strip(" ")
+    simplified = _simplify(text)
+    if "A" in simplified:  # substring tests first: most passages need neither substitution
+        simplified = _PLACEHOLDER.sub(lambda m: PLACEHOLDER_EXPANSIONS[m.group()], simplified)
+    folded = simplified.translate(_FOLD)
+    return (_SPACE_RUN.sub(" ", folded) if "  " in folded else folded).strip(" ")
 
 
 def original_span(origin: list[int], start: int, end: int) -> tuple[int, int]:
