@@ -29,7 +29,7 @@ from telegram.ext import (
 from retrieval import Library
 
 from . import handlers
-from .jobs import CATCH_UP_JOB, DIGEST_JOB, digest_job
+from .jobs import CATCH_UP_JOB, DIGEST_JOB, WARM_JOB, digest_job, warm_job
 from .logs import install_redaction
 from .services import SERVICES_KEY, Services
 from .settings import BotSettings
@@ -60,11 +60,14 @@ def timed(kind: str, callback: Handler) -> Handler:
 
 
 async def post_init(application: Application) -> None:  # type: ignore[type-arg]
-    """Register the command menu (Chinese, and English for English-language users); catch up a missed digest."""
+    """Register the command menu (Chinese, and English for English-language users); catch up a missed digest;
+    warm the library in the background (polling does not wait for it)."""
     await application.bot.set_my_commands([BotCommand(name, zh) for name, zh, _ in COMMANDS])
     await application.bot.set_my_commands([BotCommand(name, en) for name, _, en in COMMANDS], language_code="en")
     svc: Services = application.bot_data[SERVICES_KEY]
     settings = svc.settings
+    if application.job_queue is not None:
+        application.job_queue.run_once(warm_job, when=0, name=WARM_JOB)
     if (
         application.job_queue is not None
         and datetime.now(settings.tz).timetz().replace(tzinfo=None) >= settings.digest_time

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 DIGEST_JOB = "daily-digest"
 CATCH_UP_JOB = "digest-catch-up"
+WARM_JOB = "warm-library"
 
 
 async def send_digest(bot: Bot, chat_id: int, replies: list[Reply]) -> None:
@@ -96,3 +97,8 @@ async def _record(what: str, write: Callable[..., object], *args: object, **kwar
 async def digest_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """JobQueue callback: the daily run, and the catch-up run after a restart past digest time."""
     await deliver_digests(context.bot, services(context))
+
+
+async def warm_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """JobQueue callback, once at start: get the library ready for the first question, off the event loop."""
+    await asyncio.to_thread(services(context).library.warm)

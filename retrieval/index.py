@@ -1261,6 +1261,17 @@ class MentionFinder:
         live = self._alive[pos]
         return pos[live], cnt[live]
 
+    def warm(self) -> None:
+        """Load the compiled loops (compiling them if numba's cache has none) before a first question waits for
+        them: a few questions to the first indexed chunk. Nothing for a finder without one."""
+        for chunk in self._chunks:
+            if isinstance(chunk, _IndexedChunk) and chunk.keys.size:
+                sizes = np.diff(chunk.ptr)
+                for key in (int(chunk.keys[0]), int(chunk.keys[int(np.argmax(sizes))])):
+                    chunk.find("", np.array([key >> 16], dtype=np.uint16))
+                    chunk.find("", np.array([key >> 16, key & 0xFFFF], dtype=np.uint16))
+                return
+
     def find(self, term: str) -> dict[int, int]:
         """Every live passage position containing `term` (normalised), with its number of occurrences."""
         positions, counts = self.find_counts(term)

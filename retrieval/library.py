@@ -516,6 +516,12 @@ class Library:
         quotes = self._mention_quotes(missing, normalize(answer.term or ""))
         return replace(answer, reports=answer.reports.with_quotes({q.passage_id: q for q in quotes}))
 
+    def warm(self) -> None:
+        """Get ready for the first question (a large library's mention finder loads its compiled loops); the bot
+        calls this in the background as it starts."""
+        with self._lock:
+            self._mentions.warm()
+
     def idf(self, term: str) -> float:
         """How distinctive a term is in the corpus (BM25 idf; 0 for unknown terms)."""
         with self._lock:

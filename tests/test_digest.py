@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 
 import pytest
 
-from bot.jobs import DIGEST_JOB, deliver_digests
+from bot.jobs import DIGEST_JOB, WARM_JOB, deliver_digests
 from bot.services import services_of
 from retrieval import Library
 from retrieval.digest import build_digest
@@ -53,7 +54,8 @@ def test_nothing_new_gives_a_different_passage_each_day(library: Library) -> Non
 async def test_digest_goes_to_every_subscriber_once_even_across_restarts(api: FakeBotApi, library: Library) -> None:
     now = datetime(2026, 11, 23, 8, 0)
     async with running_bot(api, library) as app:
-        assert [job.name for job in app.job_queue.jobs()] == [DIGEST_JOB]  # type: ignore[union-attr]
+        jobs = [job.name for job in app.job_queue.jobs()]  # type: ignore[union-attr]
+        assert [name for name in jobs if name != WARM_JOB] == [DIGEST_JOB]  # no catch-up before digest time
         await ask(api, "/subscribe")
         await ask(api, "/watch 调查研究", chat_id=OTHER, user_id=OTHER)  # watching subscribes too
         mark = api.mark()
@@ -99,3 +101,16 @@ async def test_missed_digest_is_caught_up_after_a_restart(api: FakeBotApi, libra
         assert "每日摘要" in digest.text
     sub = library.store.subscriber(USER)
     assert sub is not None and sub["last_digest_day"] == datetime.now(settings.tz).date().isoformat()
+
+
+async def test_the_library_is_warmed_once_in_the_background_at_start(api: FakeBotApi, library: Library) -> None:
+    """A one-off job (off the event loop) readies the library for the first question; questions do not wait."""
+    async with running_bot(api, library) as app:
+        queue = app.job_queue
+        assert queue is not None
+        for _ in range(200):
+            if not queue.get_jobs_by_name(WARM_JOB):
+                break
+            await asyncio.sleep(0.05)
+        assert not queue.get_jobs_by_name(WARM_JOB), "the warm-up job never ran"
+        assert "四下基层" in (await ask(api, "哪些报告提到四下基层")).text

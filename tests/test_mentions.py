@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +14,7 @@ from hypothesis import strategies as st
 import retrieval.index as index_module
 from retrieval import Library
 from retrieval.index import MentionFinder
-from tests.support import REPORTS
+from tests.support import REPORTS, ROOT
 
 TERMS = [
     "四下基层",
@@ -236,3 +238,23 @@ def test_a_loaded_finder_maps_its_text_and_survives_a_save_over_it(
     assert MentionFinder.load(tmp_path / "mentions.npz").find("主题教育育") == {0: 1, 3: 1}
     names = sorted(p.name for p in tmp_path.iterdir())  # the added passage is a chunk of its own (threshold 1)
     assert names == ["mentions.npz", "mentions.npz.c0.units.npy", "mentions.npz.c1.units.npy"]
+
+
+def test_warming_answers_nothing_new_and_loads_numba_only_for_an_indexed_finder(
+    indexed: MentionFinder, tmp_path: Path
+) -> None:
+    before = {term: indexed.find(term) for term in ("哈哈", "党", "主题教育")}
+    indexed.warm()
+    assert {term: indexed.find(term) for term in before} == before
+    MentionFinder().warm()  # empty: nothing to do
+    small = (
+        "import sys\n"
+        "from retrieval.index import MentionFinder\n"
+        "finder = MentionFinder()\n"
+        "finder.add(['哪些报告提到四下基层', '主题教育'])\n"
+        "finder.warm()\n"
+        "assert finder.find('四下') == {0: 1}\n"
+        "assert 'numba' not in sys.modules\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", small], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
