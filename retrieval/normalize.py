@@ -41,6 +41,10 @@ def _fold_table() -> dict[int, str | None]:
 
 
 _FOLD = _fold_table()
+# The same folds as a substitution of just the characters folded: str.translate looks every character of a Chinese
+# text up in the table (an int object each), while a passage has a few dozen to fold at most.
+_FOLDED = {chr(code): folded or "" for code, folded in _FOLD.items()}
+_FOLD_CHARS = re.compile("[" + "".join(re.escape(ch) for ch in _FOLDED) + "]")
 _SPACE_RUN = re.compile(" {2,}")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -105,7 +109,7 @@ def normalize(text: str) -> str:
     simplified = _simplify(text)
     if "A" in simplified:  # substring tests first: most passages need neither substitution
         simplified = _PLACEHOLDER.sub(lambda m: PLACEHOLDER_EXPANSIONS[m.group()], simplified)
-    folded = simplified.translate(_FOLD)
+    folded = _FOLD_CHARS.sub(lambda m: _FOLDED[m.group()], simplified)  # = simplified.translate(_FOLD)
     return (_SPACE_RUN.sub(" ", folded) if "  " in folded else folded).strip(" ")
 
 

@@ -94,12 +94,22 @@ def _is_word(token: str) -> bool:
     return _WORD_CHAR.search(token) is not None
 
 
+class _Kept(dict[str, bool]):
+    """Whether a token is an index term, decided the first time it is looked up: ingest meets the same words again
+    and again, so nearly every lookup is a plain dict hit."""
+
+    def __missing__(self, token: str) -> bool:
+        keep = token not in STOPWORDS and _is_word(token)
+        self[token] = keep
+        return keep
+
+
 class Segmenter:
     """Segments normalised text into index terms with a domain dictionary."""
 
     def __init__(self, dictionary: Path | None = None) -> None:
         self._jieba = rjieba.Jieba()
-        self._keep: dict[str, bool] = {}
+        self._keep = _Kept()
         self.dictionary = dictionary
         self.dictionary_words: tuple[str, ...] = ()
         if dictionary is not None:
@@ -123,7 +133,4 @@ class Segmenter:
         norm = text if normalized else normalize(text)
         tokens = self.raw_tokens(norm)
         keep = self._keep
-        # decided once per distinct token: ingest sees the same words again and again
-        for token in set(tokens).difference(keep):
-            keep[token] = token not in STOPWORDS and _is_word(token)
         return [token for token in tokens if keep[token]]

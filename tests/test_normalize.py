@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from retrieval.normalize import normalize, normalize_with_offsets, original_span
+from retrieval.normalize import _FOLD, _FOLD_CHARS, _FOLDED, normalize, normalize_with_offsets, original_span
 
 
 def test_traditional_full_width_quotes_and_spaces_fold() -> None:
@@ -50,3 +50,13 @@ def test_whitespace_table_is_complete() -> None:
     from retrieval.normalize import _WHITESPACE
 
     assert set(_WHITESPACE) == {chr(c) for c in range(0x110000) if chr(c).isspace()}
+
+
+_FOLDED_OR_NOT = sorted({chr(code) for code in _FOLD} | set("主題教育A新ab１２ "))
+
+
+@given(st.text(alphabet=st.sampled_from(_FOLDED_OR_NOT), max_size=200))
+def test_the_fold_substitution_equals_the_translation_table(text: str) -> None:
+    """normalize folds by substituting just the folded characters; the table's str.translate is the definition."""
+    assert _FOLD_CHARS.sub(lambda m: _FOLDED[m.group()], text) == text.translate(_FOLD)
+    assert normalize(text) == normalize_with_offsets(text)[0]
