@@ -190,7 +190,10 @@ def _split_lines(text: str) -> list[str]:
 
 
 def _clean_lines(text: str) -> list[str]:
-    return [cleaned for cleaned in map(clean_line, _split_lines(text)) if cleaned]
+    """`clean_line` on every line: what is done character by character (lone surrogates, artefact markers, which
+    never hold a line break, invisible characters) once for the whole text, the edges line by line."""
+    text = _INNER_INVISIBLE.sub("", _ARTEFACT.sub("", valid_text(text)))
+    return [cleaned for cleaned in (_EDGES.sub("", line) for line in _split_lines(text)) if cleaned]
 
 
 # --------------------------------------------------------------------------------------------

@@ -229,6 +229,35 @@ def test_clean_line(raw: str, clean: str) -> None:
     assert clean_line(raw) == clean
 
 
+_LINE_PARTS = [
+    "##paid",
+    "begin##",
+    "##PAIDEND##",
+    "\u200b",
+    "\ufeff",
+    "\u200d",
+    "\ud800",
+    "\r\n",
+    "\n",
+    "\r",
+    "\u2028",
+    "\x0b",
+    "\x85",
+    " ",
+    "\u3000",
+    "\x01",
+    "主题教育",
+    "a",
+]
+
+
+@given(st.lists(st.sampled_from(_LINE_PARTS), max_size=40).map("".join))
+def test_clean_lines_equals_clean_line_on_every_line(text: str) -> None:
+    """The whole-text cleaning used for plain text files gives what cleaning each line does."""
+    expected = [cleaned for cleaned in map(clean_line, extract_module._split_lines(text)) if cleaned]
+    assert extract_module._clean_lines(text) == expected
+
+
 # ------------------------------------------------------------------------------------------
 # the bundled reports and text encodings
 
