@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
+import retrieval.index as index_module
 from bot.render import MAX_CALLBACK_BYTES
-from retrieval import Library
+from retrieval import Library, Store
+from retrieval.ingest import ingest_paths
+from retrieval.segment import Segmenter
 from tests.botharness import ADMIN, GROUP, OTHER, USER, ask, bot_settings, buttons, running_bot
 from tests.fakebotapi import FakeBotApi, running_fake_bot_api
+from tests.support import REPORTS
 
 
 @pytest.fixture
@@ -293,3 +298,29 @@ async def test_mention_pages_are_quoted_when_turned_to(api: FakeBotApi, library:
         second = await api.wait_for("editMessageText", since=mark)
     assert "第 2/2 页" in second.text and second.text.count("<blockquote>") == 3
     assert second.text.count("<b>四下基层</b>") == 3
+
+
+@pytest.mark.parametrize(
+    "question", ["哪些报告提到四下基层", "哪些报告提到党", "哪些报告提到主题教育", "全县生产总值达到多少"]
+)
+async def test_answers_are_the_same_from_an_indexed_mention_finder(
+    api: FakeBotApi,
+    library: Library,
+    tmp_path: Path,
+    segmenter: Segmenter,
+    monkeypatch: pytest.MonkeyPatch,
+    question: str,
+) -> None:
+    """A large library's finder (bigram index, compiled loops warmed by the start job) answers through the bot
+    exactly as the scanned finder of a small one does; the threshold is lowered so the bundled reports are indexed."""
+    async with running_bot(api, library):
+        scanned = (await ask(api, question)).text
+    monkeypatch.setattr(index_module, "_INDEX_MIN_UNITS", 1)
+    indexed = Library(Store(tmp_path / "indexed.db"), segmenter)
+    assert ingest_paths(indexed, [REPORTS]).ok
+    assert any(isinstance(chunk, index_module._IndexedChunk) for chunk in indexed._mentions._chunks)
+    try:
+        async with running_bot(api, indexed):
+            assert (await ask(api, question)).text == scanned
+    finally:
+        indexed.store.close()
