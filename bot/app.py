@@ -68,12 +68,9 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
     settings = svc.settings
     if application.job_queue is not None:
         application.job_queue.run_once(warm_job, when=0, name=WARM_JOB)
-    if (
-        application.job_queue is not None
-        and datetime.now(settings.tz).timetz().replace(tzinfo=None) >= settings.digest_time
-    ):
-        # the bot was down at digest time today: subscribers who did not get it yet get it now, once
-        application.job_queue.run_once(digest_job, when=1, name=CATCH_UP_JOB)
+        if datetime.now(settings.tz).timetz().replace(tzinfo=None) >= settings.digest_time:
+            # the bot was down at digest time today: subscribers who did not get it yet get it now, once
+            application.job_queue.run_once(digest_job, when=1, name=CATCH_UP_JOB)
 
 
 async def post_shutdown(application: Application) -> None:  # type: ignore[type-arg]

@@ -12,7 +12,7 @@ Bm25Index
     segment was built; at least 8192 entries or a quarter of the list) with an upper bound per block of 64 entries. A
     query walks these copies from the top, deeper each round (threshold algorithm): every document met is scored exactly
     (binary searches into the document-ordered postings, or a dense array of a term's frequencies once that is cheaper;
-    a term in at least 1/8 of a segment's documents has a row of its frequencies, a byte per document built with the
+    a term in at least 1/6 of a segment's documents has a row of its frequencies, a byte per document built with the
     segment or on load, so its lookup is one gather), candidates are dropped as soon as their partial score plus the
     most the remaining terms could add falls below the k-th best score, and the walk stops once no document not met yet
     could reach it. When walking on would cost more, or would pass the end of an impact copy, the query finishes with a
@@ -941,8 +941,7 @@ class Bm25Index:
         for i, segment in enumerate(self._segments):
             for key, value in segment.arrays().items():
                 arrays[f"seg{i}_{key}"] = value
-        with path.open("wb") as handle:
-            np.savez(handle, **arrays)  # type: ignore[arg-type]
+        _replace(path, arrays)
 
     @classmethod
     def load(cls, path: Path) -> Bm25Index:
@@ -973,7 +972,6 @@ _INDEX_MIN_UNITS = 1 << 16  # a batch with at least this many code units gets a 
 _MERGE_CHUNKS = 16
 _MAX_CHUNK_UNITS = (1 << 32) - 1  # positions are stored in 32 bits
 _PASSAGE_SHIFT = 6  # passage lookup: a table entry and a 64-bit word of the NUL bitmap per 64 code units
-_PAD_UNITS = 8  # NULs after the last passage (kept for the saved format; reads past the text stop at a NUL)
 
 
 def _units(text: str) -> npt.NDArray[np.uint16]:
@@ -1031,8 +1029,8 @@ class _IndexedChunk:
 
     def __init__(self, first: int, arrays: dict[str, npt.NDArray[Any]]) -> None:
         self.first = first
-        self.units: npt.NDArray[np.uint16] = arrays["units"]  # the passages, then _PAD_UNITS more NULs
-        self.starts: npt.NDArray[np.uint32] = arrays["starts"]  # count + 1 entries, the last one where padding starts
+        self.units: npt.NDArray[np.uint16] = arrays["units"]  # the passages, a NUL after each
+        self.starts: npt.NDArray[np.uint32] = arrays["starts"]  # count + 1 entries, the last one where the text ends
         self.count = int(self.starts.size - 1)
         self.keys: npt.NDArray[np.uint32] = arrays["keys"]  # bigram (first unit << 16 | second), sorted
         self.ptr: IntArray = arrays["ptr"]  # bigram -> range in deltas
@@ -1045,7 +1043,7 @@ class _IndexedChunk:
 
     @classmethod
     def build(cls, first: int, texts: Sequence[str]) -> _IndexedChunk:
-        joined = "\x00".join(texts) + "\x00" * (1 + _PAD_UNITS)
+        joined = "\x00".join(texts) + "\x00"
         units = _units(joined)
         if units.size == len(joined):
             lengths = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts))
@@ -1134,7 +1132,7 @@ class _IndexedChunk:
             at = np.empty(int(self.ptr[hi] - self.ptr[lo]), dtype=np.int64)
             kernels.unit_positions(self.deltas, self.big_at, self.big, self.ptr, self.heads, lo, hi, at)
             if at.size * 8 < self.count:  # few: their passages, sorted
-                kernels.to_passages(self.table, self.nul_bits, at)
+                kernels.to_passages(self.table, self.nul_bits, at, at.size)
                 at.sort()
                 counts = np.empty_like(at)
                 r = kernels.run_lengths(at, at.size, counts)
@@ -1303,7 +1301,6 @@ class MentionFinder:
                 for key, value in _encode_strings([chunk.text(j) for j in range(chunk.count)]).items():
                     arrays[f"c{i}_{key}"] = value
         arrays["meta"] = np.array([json.dumps({"size": self.size, "chunks": kinds})])
-
         _replace(path, arrays)
 
     @classmethod

@@ -81,7 +81,7 @@ def run_lengths(ids: Array, n: int, counts: Array) -> int:
 
 
 @_compiled
-def _to_passages(table: Array, nul_bits: Array, at: Array, n: int) -> None:
+def to_passages(table: Array, nul_bits: Array, at: Array, n: int) -> None:
     """Replace positions at[:n] by the passages holding them."""
     for i in range(n):
         at[i] = _passage(table, nul_bits, at[i])
@@ -150,7 +150,7 @@ def occurrences(
                 at[kept] = at[i]
                 kept += 1
         n = kept
-    _to_passages(table, nul_bits, at, n)  # ascending positions, ascending passages
+    to_passages(table, nul_bits, at, n)  # ascending positions, ascending passages
     return run_lengths(at, n, counts)
 
 
@@ -162,12 +162,6 @@ def unit_positions(
     o = 0
     for t in range(lo, hi):
         o = _decode(deltas, big_at, big, ptr[t], ptr[t + 1], heads[t], at, o)
-
-
-@_compiled
-def to_passages(table: Array, nul_bits: Array, at: Array) -> None:
-    """Replace positions by the passages holding them."""
-    _to_passages(table, nul_bits, at, at.size)
 
 
 @_compiled

@@ -143,7 +143,7 @@ _EDGE_TEXTS = [
     "x" * 61 + "主题教育",  # a 64-unit block holding several passages
     "党" * 70 + "主题",
     "a",
-    "主题教育",  # and at the very end of the chunk (read from the padding)
+    "主题教育",  # and at the very end of the chunk
 ]
 
 
