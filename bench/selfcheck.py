@@ -1,6 +1,6 @@
 """Randomised exactness check of retrieval.index on small corpora, with the index's size thresholds turned down so
-that every code path runs: impact copies cut short, the MaxScore pass, many segments folded into one, deletions,
-bigram-indexed and scanned mention chunks, characters outside the BMP, self-overlapping needles.
+that every code path runs: impact copies cut short, the MaxScore pass, scoring term at a time, many segments folded
+into one, deletions, bigram-indexed and scanned mention chunks, characters outside the BMP, self-overlapping needles.
 
 Ranked answers must equal rank-bm25's (same positions in the same order, ties by position, same scores bit for
 bit); mention answers must equal str.count over each live passage. One deliberate adjustment: after deletions,
@@ -32,6 +32,8 @@ _KNOBS = (
     "_ROW_SHARE",
     "_GATHER",
     "_INDEX_MIN_UNITS",
+    "_COMPILED_MIN",
+    "_TERM_AT_A_TIME",
 )
 
 
@@ -67,6 +69,8 @@ def ranked_case(seed: int) -> list[str]:
         "_DENSE_SCAN": rng.choice([0, 4, 1 << 30]),  # the MaxScore pass: sort its documents, or scan the array
         "_ROW_SHARE": rng.choice([0, 8, 1 << 30]),  # tf rows for no term, the common ones, or every term
         "_GATHER": rng.choice([0, 2048]),
+        "_COMPILED_MIN": rng.choice([0, 1 << 40]),  # scored term at a time by the compiled loops, or never
+        "_TERM_AT_A_TIME": rng.choice([0.0, 8.0, 1e9]),
     }
     with knobs(settings):
         n = rng.randint(50, 1500)

@@ -65,6 +65,10 @@ _DENSE_RANK_LIMIT = 1 << 24  # (tf, length) grid size up to which impact ranks c
 _BOUND_MARGIN = 1e-9  # relative slack on bounds and pruning: they are computed in floating point too
 _DENSE_SCAN = 4  # the MaxScore pass scans its whole scratch array once its lists hold 1/4 of the positions
 _GATHER = 2048  # candidates up to which the remaining tf-row terms are looked up together (no pruning between)
+_COMPILED_MIN = 100_000  # positions from which a ranked question may be scored term at a time (retrieval.kernels)
+# ... instead of walking on, once (documents met) x (terms) x this exceeds the postings to add plus a quarter of the
+# positions to scan: a candidate scored through numpy costs ~4x a posting added by the compiled loop
+_TERM_AT_A_TIME = 4.0
 _ROW_SHARE = 6  # a term in at least 1/6 of a segment's documents also gets a row of its tfs (a byte per document);
 # 1/6 rather than 1/8: ~27 rows (27 MB) at 1M passages instead of ~45, for ~3% more time, keeps the serving process
 # clear of its 1 GB budget
@@ -867,6 +871,9 @@ class Bm25Index:
                         pieces.append(docs)
                         ceiling[tid] = max(ceiling[tid], weight * (K1 + 1))
         scorer = _Scorer(self, order, idf, ceiling)
+        # a large index finishes a question that needs many documents scored term at a time, compiled
+        compiled = self.size >= _COMPILED_MIN
+        whole = sum(scorer.postings[tid] for tid in order) + self.size // 4 if compiled else 0
         stamp = self._next_stamp()
         mark, alive = self._mark, self._alive
         best = _Best(k)
@@ -883,21 +890,55 @@ class Bm25Index:
             best.take(*scorer.score(met, best.threshold))
             steps = self._deeper(lists, drift, best.threshold)
             pieces = []
+            more = 0 if steps is None else sum(depth - walk.depth for walk, depth in steps)
+            if compiled and (steps is None or (steps and (read + more) * len(idf) * _TERM_AT_A_TIME > whole)):
+                return self._term_at_a_time(order, idf, k)
             if steps is None:
                 self._maxscore(scorer, best, mark, stamp)
                 break
-            more = sum(depth - walk.depth for walk, depth in steps)
             if (
                 steps
                 and best.threshold is not None
                 and (read + more) * len(idf) > _SWITCH * self._essential_cost(scorer, best.threshold)
             ):
+                if compiled:
+                    return self._term_at_a_time(order, idf, k)
                 self._maxscore(scorer, best, mark, stamp)
                 break
             for walk, depth in steps:
                 pieces.append(walk.docs[walk.depth : depth])
                 walk.depth = depth
         return best.ranked()
+
+    def warm(self) -> None:
+        """For a large index, load the compiled loops and write the scratch array once (a fresh 8 MB array costs
+        thousands of page faults), so that the first question scored term at a time does not wait for them."""
+        if self.size < _COMPILED_MIN or not self._segments:
+            return
+        from . import kernels
+
+        scores = self._scratch()
+        scores.fill(0.0)
+        for segment in self._segments:
+            kernels.accumulate(scores, segment.docs[:0], segment.tfs[:0], self._norms(), 0.0, K1)
+        kernels.best(scores, self._alive, 1, np.empty(1, dtype=np.int64), np.empty(1, dtype=np.float64))
+
+    def _term_at_a_time(self, order: list[int], idf: dict[int, float], k: int) -> list[tuple[int, float]]:
+        """The `k` best positions, every document scored: each term's postings added in query order into the
+        scratch array by a compiled loop (rank-bm25's sums exactly), then one pass keeps the best and clears it."""
+        from . import kernels  # numba loads with the first such question (never for a small index)
+
+        scores, norm = self._scratch(), self._norms()
+        for tid in order:
+            for segment in self._segments:
+                docs, tfs = segment.postings(tid)
+                if docs.size:
+                    kernels.accumulate(scores, docs, tfs, norm, idf[tid], K1)
+        positions = np.empty(k, dtype=np.int64)
+        values = np.empty(k, dtype=np.float64)
+        n = kernels.best(scores, self._alive, k, positions, values)
+        ranked = np.lexsort((positions[:n], -values[:n]))
+        return [(int(positions[i]), float(values[i])) for i in ranked]
 
     def _maxscore(self, scorer: _Scorer, best: _Best, mark: npt.NDArray[np.int32], stamp: int) -> None:
         """Finish a query by reading the essential terms' postings in full (see `_essential_candidates`)."""

@@ -1,4 +1,5 @@
-"""Compiled loops of the mention finder (numba, cached on disk after the first compilation).
+"""Compiled loops of the mention finder and of ranked questions over large indexes (numba, cached on disk after
+the first compilation).
 
 A mention question over a large indexed chunk touches every occurrence of a bigram of its needle: decoding the
 delta-coded positions, matching them against the positions of the needle's other bigrams, and mapping what is left
@@ -9,8 +10,13 @@ bitmap), and a single character's lists are counted one cache-sized stretch of t
 the GIL. Buffers are passed in from numpy, which asks for huge pages for large arrays (a fresh 8 MB array otherwise
 costs 2,000 page faults).
 
-`retrieval.index` imports this module when an indexed chunk is first asked something, so small libraries (the cold
-start on the bundled reports) and ingesting never load numba.
+A ranked question whose terms are common everywhere (a long question about 主题教育 in an archive of such reports)
+gains little from pruning: most documents stay candidates. Scoring it term at a time is then cheapest: each term's
+postings are added into a dense score array in query order, with rank-bm25's expression, so the sums are its scores
+bit for bit; one pass over the array then keeps the k best and clears it.
+
+`retrieval.index` imports this module when an indexed chunk is first asked something or a large index scores term
+at a time, so small libraries (the cold start on the bundled reports) and ingesting never load numba.
 """
 
 from __future__ import annotations
@@ -204,3 +210,56 @@ def tally(
         counts[r] = c
         r += c != 0
     return r
+
+
+@_compiled
+def accumulate(scores: Array, docs: Array, tfs: Array, norm: Array, idf: float, k1: float) -> None:
+    """Add one query term's contribution to the score of each document in its postings (`docs`, with `tfs`):
+    idf * (tf * (k1 + 1) / (tf + norm)), the expression rank-bm25 evaluates."""
+    for i in range(docs.size):
+        d = docs[i]
+        tf = np.float64(tfs[i])
+        scores[d] += idf * (tf * (k1 + 1.0) / (tf + norm[d]))
+
+
+@_compiled
+def _below(value: float, position: int, other_value: float, other_position: int) -> bool:
+    """Whether a document ranks below another: a lower score, or the same score at a higher position."""
+    return value < other_value or (value == other_value and position > other_position)
+
+
+@_compiled
+def best(scores: Array, alive: Array, k: int, positions: Array, values: Array) -> int:
+    """The k best live documents with a positive score into positions[:n], values[:n] (a heap whose root is the
+    lowest ranked, not in rank order), clearing `scores` to zeros on the way; returns n."""
+    n = 0
+    for i in range(scores.size):
+        s = scores[i]
+        if s == 0.0:
+            continue
+        scores[i] = 0.0
+        if s < 0.0 or not alive[i]:
+            continue
+        if n < k:
+            j = n  # sift up
+            n += 1
+            while j > 0 and _below(s, i, values[(j - 1) >> 1], positions[(j - 1) >> 1]):
+                values[j] = values[(j - 1) >> 1]
+                positions[j] = positions[(j - 1) >> 1]
+                j = (j - 1) >> 1
+        elif s > values[0]:  # positions ascend: an equal score never displaces an earlier document
+            j = 0  # sift down from the root
+            while 2 * j + 1 < n:
+                c = 2 * j + 1
+                if c + 1 < n and _below(values[c + 1], positions[c + 1], values[c], positions[c]):
+                    c += 1
+                if not _below(values[c], positions[c], s, i):
+                    break
+                values[j] = values[c]
+                positions[j] = positions[c]
+                j = c
+        else:
+            continue
+        values[j] = s
+        positions[j] = i
+    return n

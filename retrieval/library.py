@@ -517,9 +517,10 @@ class Library:
         return replace(answer, reports=answer.reports.with_quotes({q.passage_id: q for q in quotes}))
 
     def warm(self) -> None:
-        """Get ready for the first question (a large library's mention finder loads its compiled loops); the bot
-        calls this in the background as it starts."""
+        """Get ready for the first question (a large library's indexes load their compiled loops); the bot calls
+        this in the background as it starts."""
         with self._lock:
+            self._bm25.warm()
             self._mentions.warm()
 
     def idf(self, term: str) -> float:

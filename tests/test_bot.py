@@ -303,7 +303,7 @@ async def test_mention_pages_are_quoted_when_turned_to(api: FakeBotApi, library:
 @pytest.mark.parametrize(
     "question", ["哪些报告提到四下基层", "哪些报告提到党", "哪些报告提到主题教育", "全县生产总值达到多少"]
 )
-async def test_answers_are_the_same_from_an_indexed_mention_finder(
+async def test_answers_are_the_same_from_a_large_librarys_compiled_paths(
     api: FakeBotApi,
     library: Library,
     tmp_path: Path,
@@ -311,11 +311,16 @@ async def test_answers_are_the_same_from_an_indexed_mention_finder(
     monkeypatch: pytest.MonkeyPatch,
     question: str,
 ) -> None:
-    """A large library's finder (bigram index, compiled loops warmed by the start job) answers through the bot
-    exactly as the scanned finder of a small one does; the threshold is lowered so the bundled reports are indexed."""
+    """A large library (bigram-indexed mention finder, ranked questions scored term at a time; compiled loops warmed
+    by the start job) answers through the bot exactly as a small one does; thresholds are lowered so the bundled
+    reports take the large library's paths."""
     async with running_bot(api, library):
         scanned = (await ask(api, question)).text
     monkeypatch.setattr(index_module, "_INDEX_MIN_UNITS", 1)
+    monkeypatch.setattr(index_module, "_COMPILED_MIN", 0)
+    monkeypatch.setattr(index_module, "_TERM_AT_A_TIME", 1e9)
+    monkeypatch.setattr(index_module, "_FIRST_DEPTH", 2)
+    monkeypatch.setattr(index_module, "IMPACT_MIN_POSTINGS", 2)
     indexed = Library(Store(tmp_path / "indexed.db"), segmenter)
     assert ingest_paths(indexed, [REPORTS]).ok
     assert any(isinstance(chunk, index_module._IndexedChunk) for chunk in indexed._mentions._chunks)
