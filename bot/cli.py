@@ -54,3 +54,6 @@ def main() -> None:
 
 
 __all__ = ["main", "open_library"]
+
+if __name__ == "__main__":  # `python -m bot.cli`, where no `reportbot` script is installed
+    main()

@@ -17,10 +17,14 @@ Bm25Index
     most the remaining terms could add falls below the k-th best score, and the walk stops once no document not met yet
     could reach it. When walking on would cost more, or would pass the end of an impact copy, the query finishes with a
     MaxScore pass: terms whose maxima together stay below the k-th best score cannot lift a document alone, so only the
-    postings of the other (essential) terms are read in full. A later change of the average length moves a weight by at
-    most the ratio of the averages, so the bounds stay valid with that factor and an impact order never has to be
-    rebuilt. Terms with few postings are read whole. `top` uses scratch arrays of the index: calls must not run
-    concurrently (Library holds its lock around them).
+    postings of the other (essential) terms are read in full. In an index of 100k positions or more, such a query is
+    instead scored term at a time by compiled loops (retrieval/kernels.py): every posting of every query term added in
+    query order into a dense array with rank-bm25's expression, one pass keeping the k best; when most documents stay
+    candidates (long questions of common terms) that is several times cheaper than pruning through numpy, and the
+    walk hands over once (documents met) x (terms) passes a quarter of those postings (`_TERM_AT_A_TIME`). A later
+    change of the average length moves a weight by at most the ratio of the averages, so the bounds stay valid with
+    that factor and an impact order never has to be rebuilt. Terms with few postings are read whole. `top` uses
+    scratch arrays of the index: calls must not run concurrently (Library holds its lock around them).
 
 MentionFinder
     Exact, complete substring search. The passages of a large batch are kept as UTF-16 code units (NUL after
