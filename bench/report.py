@@ -119,7 +119,8 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows.append(
             (
                 "cold start to first answer <= 1 s (`reportbot ask`, bundled corpus)",
-                f"{cold['median_s']:.2f} s median",
+                f"{cold['median_s']:.2f} s median"
+                + (f" (to the process's exit: {cold['exit_median_s']:.2f} s)" if "exit_median_s" in cold else ""),
                 verdict(cold["median_s"] <= 1.0),
             )
         )
@@ -289,8 +290,10 @@ def markdown(results: dict[str, Any]) -> str:
     if "median_s" in cold:
         phases = cold.get("phases", {})
         lines.append(
-            f"- `reportbot ask` on the bundled corpus (prebuilt database), process start to exit: median "
-            f"{cold['median_s']:.2f} s, best {cold['min_s']:.2f} s over {len(cold['runs_s'])} runs. In process: "
+            f"- `reportbot ask` on the bundled corpus (prebuilt database), process start to the answer on stdout: "
+            f"median {cold['median_s']:.2f} s, best {cold['min_s']:.2f} s over {len(cold['runs_s'])} runs"
+            + (f"; to the process's exit: median {cold['exit_median_s']:.2f} s" if "exit_median_s" in cold else "")
+            + ". In process: "
             + ", ".join(f"{k.removesuffix('_s').replace('_', ' ')} {v:.2f} s" for k, v in phases.items())
             + "."
         )
