@@ -917,14 +917,14 @@ class Bm25Index:
     def warm(self) -> None:
         """For a large index, load the compiled loops and write the scratch array once (a fresh 8 MB array costs
         thousands of page faults), so that the first question scored term at a time does not wait for them."""
-        if self.size < _COMPILED_MIN or not self._segments:
+        if self.size < _COMPILED_MIN:
             return
         from . import kernels
 
-        scores = self._scratch()
+        scores, norm = self._scratch(), self._norms()
         scores.fill(0.0)
-        for segment in self._segments:
-            kernels.accumulate(scores, segment.docs[:0], segment.tfs[:0], self._norms(), 0.0, K1)
+        for segment in self._segments:  # the loops as questions call them: each segment's dtypes
+            kernels.accumulate(scores, segment.docs[:0], segment.tfs[:0], norm, 0.0, K1)
         kernels.best(scores, self._alive, 1, np.empty(1, dtype=np.int64), np.empty(1, dtype=np.float64))
 
     def _term_at_a_time(self, order: list[int], idf: dict[int, float], k: int) -> list[tuple[int, float]]:
