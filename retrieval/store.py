@@ -19,9 +19,12 @@ from typing import Any
 import sqlite_utils
 
 from .errors import StorageError, UnknownParagraph, UnknownReport
+from .parts import Part, PartLine, label_parts
 from .structure import ReportStructure
 
-SCHEMA_VERSION = 2  # 2: indexes on reports.sha256 and reports.seq (ingest looks both up for every file)
+# 2: indexes on reports.sha256 and reports.seq (ingest looks both up for every file)
+# 3: paragraphs.part, the standard part of the report each paragraph is in (retrieval.parts)
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_S = 5.0
 
 _SCHEMA = """
@@ -53,6 +56,7 @@ CREATE TABLE IF NOT EXISTS paragraphs (
     kind TEXT NOT NULL,
     section_idx INTEGER,
     text TEXT NOT NULL,
+    part TEXT,
     PRIMARY KEY (report_id, number)
 );
 CREATE TABLE IF NOT EXISTS passages (
@@ -69,6 +73,7 @@ CREATE TABLE IF NOT EXISTS passages (
 CREATE INDEX IF NOT EXISTS passages_report ON passages(report_id, paragraph);
 CREATE INDEX IF NOT EXISTS reports_sha256 ON reports(sha256);
 CREATE INDEX IF NOT EXISTS reports_seq ON reports(seq);
+CREATE INDEX IF NOT EXISTS paragraphs_part ON paragraphs(part, report_id, number) WHERE part IS NOT NULL;
 CREATE TABLE IF NOT EXISTS subscribers (
     chat_id INTEGER PRIMARY KEY,
     language TEXT NOT NULL DEFAULT 'zh',
@@ -120,13 +125,14 @@ class StoredSection:
 
 @dataclass(frozen=True)
 class StoredParagraph:
-    """One numbered paragraph of a stored report."""
+    """One numbered paragraph of a stored report, with the standard part of the report it is in."""
 
     report_id: int
     number: int
     kind: str
     section: str
     text: str
+    part: Part | None = None
 
 
 @dataclass(frozen=True)
@@ -204,6 +210,16 @@ def _report(row: dict[str, Any]) -> Report:
     return Report(**{k: row[k] for k in Report.__dataclass_fields__})
 
 
+_SELECT_PARAGRAPHS = (
+    "SELECT p.report_id, p.number, p.kind, p.text, p.part, coalesce(s.heading, '') AS section FROM paragraphs p"
+    " LEFT JOIN sections s ON s.report_id = p.report_id AND s.idx = p.section_idx"
+)
+
+
+def _paragraph(row: dict[str, Any]) -> StoredParagraph:
+    return StoredParagraph(row["report_id"], row["number"], row["kind"], row["section"], row["text"], row["part"])
+
+
 def _passage(row: dict[str, Any]) -> PassageRecord:
     return PassageRecord(
         row["id"],
@@ -261,10 +277,29 @@ class Store:
         if version > SCHEMA_VERSION:
             raise StorageError(f"database schema {version} is newer than this program ({SCHEMA_VERSION})")
         with self.write():
+            # Steps for files made by earlier versions, in order, before the statements that need their columns.
+            if 0 < version < 3:
+                self._add_paragraph_parts()
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self.db.execute(statement)
             self.db.table("meta").upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+
+    def _add_paragraph_parts(self) -> None:
+        """Version 3: label the paragraphs already stored with their part, from their text and their headings."""
+        conn = self.db.conn
+        conn.execute("ALTER TABLE paragraphs ADD COLUMN part TEXT")
+        report_ids = [int(r[0]) for r in conn.execute("SELECT id FROM reports ORDER BY id")]
+        for report_id in report_ids:
+            levels = dict(conn.execute("SELECT paragraph, level FROM sections WHERE report_id = ?", (report_id,)))
+            rows = conn.execute(
+                "SELECT number, kind, text FROM paragraphs WHERE report_id = ? ORDER BY number", (report_id,)
+            ).fetchall()
+            parts = label_parts([PartLine(kind, text, levels.get(number)) for number, kind, text in rows])
+            conn.executemany(
+                "UPDATE paragraphs SET part = ? WHERE report_id = ? AND number = ?",
+                [(part, report_id, row[0]) for row, part in zip(rows, parts, strict=True) if part is not None],
+            )
 
     def _schema_version(self) -> int:
         if "meta" not in self.db.table_names():
@@ -360,12 +395,19 @@ class Store:
     def paragraphs(self, report_id: int, first: int, last: int) -> list[StoredParagraph]:
         """Paragraphs `first`..`last` (inclusive) of a report, with their innermost heading."""
         rows = self._rows(
-            "SELECT p.report_id, p.number, p.kind, p.text, coalesce(s.heading, '') AS section FROM paragraphs p"
-            " LEFT JOIN sections s ON s.report_id = p.report_id AND s.idx = p.section_idx"
-            " WHERE p.report_id = ? AND p.number BETWEEN ? AND ? ORDER BY p.number",
+            _SELECT_PARAGRAPHS + " WHERE p.report_id = ? AND p.number BETWEEN ? AND ? ORDER BY p.number",
             (report_id, first, last),
         )
-        return [StoredParagraph(r["report_id"], r["number"], r["kind"], r["section"], r["text"]) for r in rows]
+        return [_paragraph(r) for r in rows]
+
+    def part_paragraphs(self, part: Part, report_ids: Sequence[int] | None = None) -> list[StoredParagraph]:
+        """The paragraphs in `part` of every report (or of the given ones), by report id and number."""
+        sql = _SELECT_PARAGRAPHS + " WHERE p.part = ?"
+        params: list[Any] = [part]
+        if report_ids is not None:
+            sql += f" AND p.report_id IN ({_marks(report_ids)})"
+            params.extend(report_ids)
+        return [_paragraph(r) for r in self._rows(sql + " ORDER BY p.report_id, p.number", tuple(params))]
 
     def paragraph_texts(self, report_ids: list[int] | None = None) -> dict[tuple[int, int], str]:
         """Paragraph texts keyed by (report id, number), for all reports or the given ones."""
@@ -494,8 +536,8 @@ class Store:
                 [(report_id, s.index, s.level, s.heading, s.paragraph) for s in structure.sections],
             )
             conn.executemany(
-                "INSERT INTO paragraphs (report_id, number, kind, section_idx, text) VALUES (?, ?, ?, ?, ?)",
-                [(report_id, p.number, p.kind, p.section, p.text) for p in structure.paragraphs],
+                "INSERT INTO paragraphs (report_id, number, kind, section_idx, text, part) VALUES (?, ?, ?, ?, ?, ?)",
+                [(report_id, p.number, p.kind, p.section, p.text, p.part) for p in structure.paragraphs],
             )
             conn.executemany(
                 'INSERT INTO passages (id, report_id, paragraph, kind, start, "end", section, terms, norm)'

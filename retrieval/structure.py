@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from .parts import Part, PartLine, label_parts
 from .segment import Segmenter
 
 _LEVEL1 = re.compile(r"^[一二三四五六七八九十百]+[、.．]")
@@ -37,12 +38,14 @@ class Section:
 
 @dataclass(frozen=True)
 class Paragraph:
-    """One line of a report, numbered from 1; `section` is the index of the innermost section it belongs to."""
+    """One line of a report, numbered from 1; `section` is the index of the innermost section it belongs to,
+    `part` the standard part of the report it is in (retrieval.parts)."""
 
     number: int
     kind: str  # "title" | "heading" | "body"
     text: str
     section: int | None
+    part: Part | None = None
 
 
 @dataclass(frozen=True)
@@ -158,8 +161,15 @@ def build_structure(
         first_body = next((p.text for p in paragraphs if p.kind == "body"), lines[0] if lines else "")
         title = derive_title(first_body, segmenter)
     return ReportStructure(
-        shorten_at_word(title, DECLARED_TITLE_MAX_CHARS, segmenter), tuple(sections), tuple(paragraphs)
+        shorten_at_word(title, DECLARED_TITLE_MAX_CHARS, segmenter), tuple(sections), with_parts(paragraphs, sections)
     )
+
+
+def with_parts(paragraphs: Sequence[Paragraph], sections: Sequence[Section]) -> tuple[Paragraph, ...]:
+    """The paragraphs with their part of the report."""
+    opens = {s.paragraph: s.level for s in sections}
+    parts = label_parts([PartLine(p.kind, p.text, opens.get(p.number)) for p in paragraphs])
+    return tuple(replace(p, part=part) for p, part in zip(paragraphs, parts, strict=True))
 
 
 def section_path(structure: ReportStructure, paragraph: Paragraph) -> tuple[Section, ...]:

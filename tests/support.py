@@ -8,3 +8,4 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 REPORTS = DATA / "reports"
 DICTIONARY = DATA / "dict.txt"
+PROVINCIAL = ROOT / "tests" / "corpora" / "provincial-2026"
