@@ -405,7 +405,8 @@ class Store:
         sql = _SELECT_PARAGRAPHS + " WHERE p.part = ?"
         params: list[Any] = [part]
         if report_ids is not None:
-            sql += f" AND p.report_id IN ({_marks(report_ids)})"
+            marks = _marks(report_ids)
+            sql += f" AND p.report_id IN ({marks})"
             params.extend(report_ids)
         return [_paragraph(r) for r in self._rows(sql + " ORDER BY p.report_id, p.number", tuple(params))]
 
