@@ -73,6 +73,9 @@ _COMPILED_MIN = 100_000  # positions from which a ranked question may be scored 
 # ... instead of walking on, once (documents met) x (terms) x this exceeds the postings to add plus a quarter of the
 # positions to scan: a candidate scored through numpy costs ~4x a posting added by the compiled loop
 _TERM_AT_A_TIME = 4.0
+# A scoped question scores its documents one by one when (documents in scope) x (terms) x this stays within the
+# postings of its terms plus a quarter of the positions (what scoring term at a time would cost)
+_WITHIN_DIRECT = 4.0
 _ROW_SHARE = 6  # a term in at least 1/6 of a segment's documents also gets a row of its tfs (a byte per document);
 # 1/6 rather than 1/8: ~27 rows (27 MB) at 1M passages instead of ~45, for ~3% more time, keeps the serving process
 # clear of its 1 GB budget
@@ -802,7 +805,12 @@ class Bm25Index:
         return self._acc
 
     def _essential_candidates(
-        self, scorer: _Scorer, threshold: float, mark: npt.NDArray[np.int32], stamp: int
+        self,
+        scorer: _Scorer,
+        threshold: float,
+        mark: npt.NDArray[np.int32],
+        stamp: int,
+        eligible: npt.NDArray[np.bool_],
     ) -> tuple[DocArray, FloatArray, frozenset[int]]:
         """MaxScore: the terms whose ceilings add up to less than the threshold cannot lift a document on their own,
         so only documents with one of the other (essential) terms can still make the top. Their postings are read
@@ -845,15 +853,32 @@ class Bm25Index:
             acc[met] = 0.0
             hopeful = partial > 0 if cut <= 0 else partial >= cut
             met, partial = met[hopeful], partial[hopeful]
-        keep = (mark[met] != stamp) & self._alive[met]
+        keep = (mark[met] != stamp) & eligible[met]
         return met[keep].astype(np.int32), partial[keep], frozenset(essential)
 
-    def top(self, query: Sequence[str], k: int) -> list[tuple[int, float]]:
-        """The `k` best positions by score, ties broken by position (as a stable sort of rank-bm25's scores)."""
+    def top(self, query: Sequence[str], k: int, within: IntArray | None = None) -> list[tuple[int, float]]:
+        """The `k` best positions by score, ties broken by position (as a stable sort of rank-bm25's scores).
+
+        `within` (ascending positions) restricts the answer to those documents: the k best of them, with the
+        scores they have in the whole index (idf and average length stay the whole corpus's). The restriction
+        applies while candidates are gathered, never to a finished top k, so the answer is never short. A narrow
+        scope (one report) is scored document by document; a wide one (a year of an archive) walks the index as
+        an unrestricted question does, skipping the documents outside it."""
         order, idf = self._plan(query)
         positive = [tid for tid, weight in idf.items() if weight > 0]
         if k <= 0 or not positive:
             return []
+        if within is not None:
+            within = within[self._alive[within]] if within.size else within
+            if within.size == 0:
+                return []
+            postings = sum(sum(r[1] - r[0] for r in (s.range(tid) for s in self._segments)) for tid in order)
+            if within.size * len(idf) * _WITHIN_DIRECT <= postings + self.size // 4:
+                return self._score_within(order, idf, k, within)
+            eligible = np.zeros(self.size, dtype=np.bool_)
+            eligible[within] = True
+        else:
+            eligible = self._alive
         counts = Counter(order)
         avgdl = self._avgdl()
         drift = [max(1.0, avgdl / s.avgdl) for s in self._segments]
@@ -879,7 +904,7 @@ class Bm25Index:
         compiled = self.size >= _COMPILED_MIN
         whole = sum(scorer.postings[tid] for tid in order) + self.size // 4 if compiled else 0
         stamp = self._next_stamp()
-        mark, alive = self._mark, self._alive
+        mark = self._mark
         best = _Best(k)
         read = 0
         while pieces:
@@ -889,16 +914,16 @@ class Bm25Index:
             met = np.sort(met, kind="stable")
             if met.size > 1:
                 met = met[np.concatenate([np.ones(1, dtype=np.bool_), met[1:] != met[:-1]])]
-            met = met[alive[met]]
+            met = met[eligible[met]]
             read += met.size
             best.take(*scorer.score(met, best.threshold))
             steps = self._deeper(lists, drift, best.threshold)
             pieces = []
             more = 0 if steps is None else sum(depth - walk.depth for walk, depth in steps)
             if compiled and (steps is None or (steps and (read + more) * len(idf) * _TERM_AT_A_TIME > whole)):
-                return self._term_at_a_time(order, idf, k)
+                return self._term_at_a_time(order, idf, k, eligible)
             if steps is None:
-                self._maxscore(scorer, best, mark, stamp)
+                self._maxscore(scorer, best, mark, stamp, eligible)
                 break
             if (
                 steps
@@ -906,8 +931,8 @@ class Bm25Index:
                 and (read + more) * len(idf) > _SWITCH * self._essential_cost(scorer, best.threshold)
             ):
                 if compiled:
-                    return self._term_at_a_time(order, idf, k)
-                self._maxscore(scorer, best, mark, stamp)
+                    return self._term_at_a_time(order, idf, k, eligible)
+                self._maxscore(scorer, best, mark, stamp, eligible)
                 break
             for walk, depth in steps:
                 pieces.append(walk.docs[walk.depth : depth])
@@ -927,9 +952,22 @@ class Bm25Index:
             kernels.accumulate(scores, segment.docs[:0], segment.tfs[:0], norm, 0.0, K1)
         kernels.best(scores, self._alive, 1, np.empty(1, dtype=np.int64), np.empty(1, dtype=np.float64))
 
-    def _term_at_a_time(self, order: list[int], idf: dict[int, float], k: int) -> list[tuple[int, float]]:
-        """The `k` best positions, every document scored: each term's postings added in query order into the
-        scratch array by a compiled loop (rank-bm25's sums exactly), then one pass keeps the best and clears it."""
+    def _score_within(
+        self, order: list[int], idf: dict[int, float], k: int, within: IntArray
+    ) -> list[tuple[int, float]]:
+        """The `k` best of the live positions `within`, each scored exactly (rank-bm25's sums): cheaper than any
+        walk of the index when they are few."""
+        scorer = _Scorer(self, order, idf, {})
+        best = _Best(k)
+        best.take(*scorer.score(within.astype(np.int32), None))
+        return best.ranked()
+
+    def _term_at_a_time(
+        self, order: list[int], idf: dict[int, float], k: int, eligible: npt.NDArray[np.bool_] | None = None
+    ) -> list[tuple[int, float]]:
+        """The `k` best positions (of those `eligible`: live and in scope), every document scored: each term's
+        postings added in query order into the scratch array by a compiled loop (rank-bm25's sums exactly), then
+        one pass keeps the best and clears it."""
         from . import kernels  # numba loads with the first such question (never for a small index)
 
         scores, norm = self._scratch(), self._norms()
@@ -940,14 +978,21 @@ class Bm25Index:
                     kernels.accumulate(scores, docs, tfs, norm, idf[tid], K1)
         positions = np.empty(k, dtype=np.int64)
         values = np.empty(k, dtype=np.float64)
-        n = kernels.best(scores, self._alive, k, positions, values)
+        n = kernels.best(scores, self._alive if eligible is None else eligible, k, positions, values)
         ranked = np.lexsort((positions[:n], -values[:n]))
         return [(int(positions[i]), float(values[i])) for i in ranked]
 
-    def _maxscore(self, scorer: _Scorer, best: _Best, mark: npt.NDArray[np.int32], stamp: int) -> None:
+    def _maxscore(
+        self,
+        scorer: _Scorer,
+        best: _Best,
+        mark: npt.NDArray[np.int32],
+        stamp: int,
+        eligible: npt.NDArray[np.bool_],
+    ) -> None:
         """Finish a query by reading the essential terms' postings in full (see `_essential_candidates`)."""
         threshold = 0.0 if best.threshold is None else best.threshold
-        met, partial, essential = self._essential_candidates(scorer, threshold, mark, stamp)
+        met, partial, essential = self._essential_candidates(scorer, threshold, mark, stamp, eligible)
         if met.size > _PROBE:
             # score the most promising first: the threshold they set prunes the rest much harder
             probe = np.zeros(met.size, dtype=np.bool_)

@@ -180,6 +180,9 @@ class _Positions:
         self._report_ids = np.empty(0, dtype=np.int64)
         self._is_body = np.empty(0, dtype=np.bool_)
         self.size = 0
+        # runs of equal report ids (report id, first position, end): a report's passages are added together, so a
+        # scope of a few reports is a few ranges; computed with the first scoped question after a change
+        self._runs: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None
 
     @property
     def passage_ids(self) -> npt.NDArray[np.int64]:
@@ -206,6 +209,22 @@ class _Positions:
         self._report_ids[self.size : end] = report_ids
         self._is_body[self.size : end] = is_body
         self.size = end
+        self._runs = None
+
+    def of_reports(self, report_ids: Iterable[int]) -> npt.NDArray[np.int64]:
+        """The positions (ascending) of the passages of these reports, deleted ones included."""
+        if self._runs is None:
+            ids = self.report_ids
+            heads = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if self.size else np.empty(0, dtype=np.int64)
+            self._runs = ids[heads], heads, np.append(heads[1:], self.size).astype(np.int64)
+        run_ids, starts, stops = self._runs
+        wanted = np.isin(run_ids, np.fromiter(report_ids, dtype=np.int64))
+        starts, lengths = starts[wanted], stops[wanted] - starts[wanted]
+        if not lengths.size:
+            return np.empty(0, dtype=np.int64)
+        # the ranges laid end to end: each run's start, shifted by where it begins in the output, plus 0..total
+        offsets = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+        return offsets + np.arange(int(lengths.sum()), dtype=np.int64)
 
 
 @dataclass
@@ -454,8 +473,16 @@ class Library:
             return self.mentions(parsed.term, question=parsed.text, limit=limit, quoted=quoted)
         return self.search(parsed.text, limit=limit)
 
-    def search(self, text: str, *, limit: int = DEFAULT_LIMIT, per_report: int = PER_REPORT_CAP) -> Answer:
-        """The best passages for `text` by BM25, at most `per_report` from one report while others remain."""
+    def search(
+        self,
+        text: str,
+        *,
+        limit: int = DEFAULT_LIMIT,
+        per_report: int = PER_REPORT_CAP,
+        report_ids: frozenset[int] | None = None,
+    ) -> Answer:
+        """The best passages for `text` by BM25, at most `per_report` from one report while others remain; only from
+        `report_ids` when given (scores stay those of the whole library)."""
         text = valid_text(text)
         query = text.strip()
         if not query:
@@ -464,14 +491,15 @@ class Library:
             return Answer(query[:MAX_QUERY_CHARS], "search", None, refusal="too_long")
         terms = self.query_terms(query)
         with self._lock:
-            ranked = self._bm25.top(terms, max(limit * 4, 20))
+            within = None if report_ids is None else self._positions.of_reports(report_ids)
+            ranked = self._bm25.top(terms, max(limit * 4, 20), within)
             # headings and titles count for ranking but make poor quotes on their own
-            passage_ids, report_ids, is_body = (
+            passage_ids, report_of, is_body = (
                 self._positions.passage_ids,
                 self._positions.report_ids,
                 self._positions.is_body,
             )
-            hits = [(int(passage_ids[pos]), int(report_ids[pos]), score) for pos, score in ranked if is_body[pos]]
+            hits = [(int(passage_ids[pos]), int(report_of[pos]), score) for pos, score in ranked if is_body[pos]]
         chosen = _diversify(hits, limit, per_report)
         marks = [t for t in dict.fromkeys(terms) if len(t) > 1] or list(dict.fromkeys(terms))
         quotes = tuple(self._quotes([(passage_id, score) for passage_id, _, score in chosen], marks))
@@ -484,11 +512,17 @@ class Library:
         return content or terms
 
     def mentions(
-        self, term: str, *, question: str | None = None, limit: int = DEFAULT_LIMIT, quoted: int | None = None
+        self,
+        term: str,
+        *,
+        question: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+        quoted: int | None = None,
+        report_ids: frozenset[int] | None = None,
     ) -> Answer:
         """Every report whose text contains `term` (normalised, exact), with counts and a quote for each: for all
-        of them, or for the first `quoted` (the rest on demand, `with_quotes`). `limit` bounds the nearest passages
-        shown when nothing matches."""
+        of them (of `report_ids` when given), or for the first `quoted` (the rest on demand, `with_quotes`).
+        `limit` bounds the nearest passages shown when nothing matches."""
         term = valid_text(term)
         query = valid_text(question) if question else term
         if len(term.strip()) > MAX_QUERY_CHARS:  # /mentions takes up to 4,096 characters; its answer could not
@@ -499,14 +533,19 @@ class Library:
         with self._lock:
             positions, counts = self._mentions.find_counts(needle)
             report_of = self._positions.report_ids[positions]
+            if report_ids is not None:
+                wanted = np.zeros(int(report_of.max(initial=0)) + 1, dtype=np.bool_)
+                wanted[[r for r in report_ids if r < wanted.size]] = True
+                keep = wanted[report_of]
+                positions, counts, report_of = positions[keep], counts[keep], report_of[keep]
             passage_ids = self._positions.passage_ids[positions]
             reports = self._reports
         if not positions.size:
-            nearest = self.search(term, limit=limit)
+            nearest = self.search(term, limit=limit, report_ids=report_ids)
             return Answer(query, "mention", term, passages=nearest.passages, nearest=bool(nearest.passages))
-        report_ids, totals, first = _per_report(report_of, passage_ids, counts)
+        found, totals, first = _per_report(report_of, passage_ids, counts)
         quotes = self._mention_quotes((first[:quoted] if quoted is not None else first).tolist(), needle)
-        table = MentionedReports(reports, report_ids, totals, first, {q.passage_id: q for q in quotes})
+        table = MentionedReports(reports, found, totals, first, {q.passage_id: q for q in quotes})
         return Answer(query, "mention", term, reports=table, passages=tuple(quotes))
 
     def with_quotes(self, answer: Answer, start: int, stop: int) -> Answer:

@@ -31,6 +31,11 @@ QUERIES = [
 ]
 
 
+# small corpora and questions for the property tests of the compiled loops
+_SMALL_CORPUS = st.lists(st.lists(st.sampled_from("abcdefgh"), min_size=1, max_size=12), min_size=1, max_size=60)
+_SMALL_QUERY = st.lists(st.sampled_from("abcdefghz"), min_size=1, max_size=6)
+
+
 def _reference_top(scores: np.ndarray, k: int) -> list[int]:
     order = np.argsort(-scores, kind="stable")
     return [int(i) for i in order[:k] if scores[i] > 0]
@@ -48,6 +53,24 @@ def test_corpus_scores_and_ranks_equal_rank_bm25(corpus_library: Library) -> Non
         assert [p for p, _ in index.top(query, 10)] == _reference_top(expected, 10), text
         for position, score in index.top(query, 10):
             assert score == pytest.approx(expected[position], abs=1e-6)
+
+
+def test_corpus_scoped_questions_equal_rank_bm25_restricted(corpus_library: Library) -> None:
+    """The library's positions of a set of reports, and the index's top k within them, against rank-bm25 over the
+    whole corpus restricted to those reports' passages."""
+    records = corpus_library.store.passages()
+    reference = BM25Okapi([list(r.terms) for r in records])
+    for report_ids in ({4}, {1, 3}, {2, 5, 1}, {1, 2, 3, 4, 5}, {99}):
+        within = corpus_library._positions.of_reports(report_ids)
+        in_scope = [i for i, r in enumerate(records) if r.report_id in report_ids]
+        assert within.tolist() == in_scope
+        for text in QUERIES:
+            query = corpus_library.query_terms(text)
+            expected = reference.get_scores(query)
+            got = corpus_library._bm25.top(query, 10, within)
+            assert [p for p, _ in got] == _reference_top_within(expected, in_scope, 10), (text, report_ids)
+            for position, score in got:
+                assert score == pytest.approx(expected[position], abs=1e-6)
 
 
 def _random_corpus(seed: int, n: int) -> list[list[str]]:
@@ -124,8 +147,8 @@ def test_tf_rows_of_common_terms_stay_exact(tmp_path: Path, scoring: str) -> Non
 
 @settings(max_examples=150, deadline=None)
 @given(
-    documents=st.lists(st.lists(st.sampled_from("abcdefgh"), min_size=1, max_size=12), min_size=1, max_size=60),
-    query=st.lists(st.sampled_from("abcdefghz"), min_size=1, max_size=6),
+    documents=_SMALL_CORPUS,
+    query=_SMALL_QUERY,
     k=st.integers(1, 12),
     removed=st.sets(st.integers(0, 59), max_size=10),
     split=st.integers(1, 60),
@@ -164,3 +187,78 @@ def test_warming_a_large_index_changes_no_answer(monkeypatch: pytest.MonkeyPatch
     order, idf = index._plan(["w1"])
     assert index._term_at_a_time(order, idf, 10) == before[0]
     assert [index.top(query, 10) for query in (["w1"], ["w2", "w3", "w2"])] == before
+
+
+def _reference_top_within(scores: np.ndarray, within: list[int], k: int) -> list[int]:
+    """rank-bm25's ranking restricted to the documents `within` (indexes into its corpus), ties by position."""
+    order = sorted((i for i in within if scores[i] > 0), key=lambda i: (-scores[i], i))
+    return order[:k]
+
+
+@pytest.fixture(params=["one by one", "walk"])
+def within_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A scoped question scored document by document (a narrow scope) or by walking the index (a wide one)."""
+    monkeypatch.setattr(index_module, "_WITHIN_DIRECT", 0.0 if request.param == "one by one" else 1e18)
+    return str(request.param)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_scoped_top_equals_rank_bm25_restricted_to_the_scope(seed: int, scoring: str, within_path: str) -> None:
+    """A scope filters the candidates and never changes a score: the same top k, scores and order as rank-bm25 over
+    the whole corpus, restricted to the documents in scope; after adds and removals too."""
+    documents = _random_corpus(seed, 400)
+    index = Bm25Index.build(documents[:250])
+    for start in range(250, 400, 30):
+        index.add(documents[start : start + 30])
+    rng = random.Random(seed)
+    removed = set(rng.sample(range(400), 40))
+    index.remove(sorted(removed))
+    live = [i for i in range(400) if i not in removed]
+    reference = BM25Okapi([documents[i] for i in live])
+    scopes = [
+        list(range(30, 60)),  # one report's contiguous passages
+        sorted(rng.sample(range(400), 120)),  # a year: reports spread over the library
+        sorted(rng.sample(range(400), 3)),
+        list(range(400)),  # everything
+        sorted(removed)[:5],  # only deleted documents: nothing
+    ]
+    for scope in scopes:
+        within = np.asarray(scope, dtype=np.int64)
+        in_scope = [live.index(p) for p in scope if p not in removed]
+        for _ in range(8):
+            query = [f"w{rng.randint(0, 85)}" for _ in range(rng.randint(1, 5))]
+            expected = reference.get_scores(query)
+            for k in (1, 10):
+                got = index.top(query, k, within)
+                assert [p for p, _ in got] == [live[i] for i in _reference_top_within(expected, in_scope, k)]
+                for position, score in got:
+                    assert score == pytest.approx(expected[live.index(position)], abs=1e-6)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    documents=_SMALL_CORPUS,
+    query=_SMALL_QUERY,
+    k=st.integers(1, 12),
+    scope=st.sets(st.integers(0, 59), max_size=60),
+    split=st.integers(1, 60),
+)
+def test_scoped_term_at_a_time_equals_rank_bm25_bit_for_bit(
+    documents: list[list[str]], query: list[str], k: int, scope: set[int], split: int
+) -> None:
+    """The compiled loops with a scope: rank-bm25's scores of the documents in scope, bit for bit, in its order."""
+    index = Bm25Index.build(documents[:split])
+    if split < len(documents):
+        index.add(documents[split:])
+    reference = BM25Okapi(documents)
+    eligible = np.zeros(index.size, dtype=np.bool_)
+    in_scope = sorted(i for i in scope if i < len(documents))
+    eligible[in_scope] = True
+    order, idf = index._plan(query)
+    got = index._term_at_a_time(order, idf, k, eligible)
+    expected = reference.get_scores(query)
+    assert [p for p, _ in got] == _reference_top_within(expected, in_scope, k)
+    assert [s for _, s in got] == [expected[p] for p, _ in got]
+    assert not index._scratch().any()
+    one_by_one = index._score_within(order, idf, k, np.asarray(in_scope, dtype=np.int64)) if order else []
+    assert one_by_one == got
