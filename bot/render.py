@@ -10,10 +10,25 @@ import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import assert_never
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from retrieval import Answer, Outline, Quote, Report, ReportMentions
+from retrieval import (
+    Answer,
+    InScope,
+    MentionGroup,
+    MissingReports,
+    MissingTitle,
+    MissingYears,
+    NoOverlap,
+    Outline,
+    OutOfScope,
+    Quote,
+    Report,
+    ReportMentions,
+    Scope,
+)
 from retrieval.digest import Digest
 from retrieval.store import StoredParagraph, StoredSection
 
@@ -23,6 +38,9 @@ MAX_MESSAGE = 4096
 BUDGET = 3900  # leaves room for a page line under the longest block
 MAX_CALLBACK_BYTES = 64
 MENTIONS_PER_PAGE = 5
+GROUPS_PER_PAGE = 10
+GROUP_REPORTS_MAX = 40  # reports named on one line of a grouped mention answer (the JSON answer has them all)
+GROUP_TITLES_MAX = 3  # a group with more reports names them by id only
 PASSAGES_PER_PAGE = 4
 REPORTS_PER_PAGE = 10
 SEARCH_LIMIT = 12
@@ -152,22 +170,112 @@ def quote_block(quote: Quote, lang: str, max_chars: int | None = None) -> str:
     return f"<blockquote>{highlighted(quote, max_chars)}</blockquote>\n{source_line(quote, lang)}"
 
 
-def _answer_items(answer: Answer, lang: str) -> tuple[str, Sequence[ReportMentions | Quote], int]:
-    """Header, the items to page through (mentioned reports or quotes), items per page."""
+def _answer_items(answer: Answer, lang: str) -> tuple[str, Sequence[ReportMentions | Quote | MentionGroup], int]:
+    """Header (under the scope line), the items to page through (mentioned reports, their groups or quotes),
+    items per page."""
+    scope = "" if answer.scope is None else scope_line(answer.scope, lang) + "\n"
+    if isinstance(answer.scope, OutOfScope):
+        return scope + scope_problem(answer.scope, lang), (), PASSAGES_PER_PAGE
+    term = esc(answer.term or "")
+    if answer.intent == "mention" and answer.reports and answer.group is not None:
+        groups = answer.groups()
+        header = t(f"mention_groups_{answer.group}", lang, groups=len(groups), reports=len(answer.reports), term=term)
+        return scope + header, groups, GROUPS_PER_PAGE
     if answer.intent == "mention" and answer.reports:
-        return (
-            t("mention_head", lang, count=len(answer.reports), term=esc(answer.term or "")),
-            answer.reports,
-            MENTIONS_PER_PAGE,
-        )
+        return scope + t("mention_head", lang, count=len(answer.reports), term=term), answer.reports, MENTIONS_PER_PAGE
     if answer.intent == "mention":
-        header = t("mention_none", lang, term=esc(answer.term or ""))
+        header = t("mention_none", lang, term=term)
         if answer.passages:
             header += "\n" + t("nearest", lang)
-        return header, answer.passages, PASSAGES_PER_PAGE
+        return scope + header, answer.passages, PASSAGES_PER_PAGE
     if not answer.passages:
-        return t("no_results", lang), (), PASSAGES_PER_PAGE
-    return t("search_head", lang, query=esc(_short(answer.query, 40))), answer.passages, PASSAGES_PER_PAGE
+        return scope + t("no_results", lang), (), PASSAGES_PER_PAGE
+    return scope + t("search_head", lang, query=esc(_short(answer.query, 40))), answer.passages, PASSAGES_PER_PAGE
+
+
+def scope_label(scope: Scope, lang: str) -> str:
+    """The scope as named: 2024年 · 广东省 · #4 · 《…》 (escaped)."""
+    parts = []
+    if scope.titles:
+        parts.append("、".join(f"《{label(title)}》" for title in scope.titles))
+    if scope.numbers or scope.ids:
+        refs = [t("scope_number", lang, n=n) for n in scope.numbers] + [f"#{i}" for i in scope.ids]
+        parts.append("、".join(refs))
+    if scope.years:
+        parts.append("、".join(t("scope_year", lang, year=year) for year in scope.years))
+    if scope.units:
+        parts.append("、".join(label(unit) for unit in scope.units))
+    return " · ".join(parts)
+
+
+def scope_line(resolution: InScope | OutOfScope, lang: str) -> str:
+    """范围：2024年 · 广东省 — the scope an answer was made from."""
+    named = scope_label(resolution.scope, lang)
+    if isinstance(resolution, InScope) and resolution.everything:
+        named = t("scope_everything", lang, scope=named)
+    return "<i>" + t("scope_line", lang, scope=named) + "</i>"
+
+
+def _report_refs(reports: Sequence[Report], lang: str, limit: int = 5) -> str:
+    shown = "、".join(f"#{r.id}《{label(r.title, 24)}》" for r in reports[:limit])
+    return shown + (t("group_more", lang, count=len(reports)) if len(reports) > limit else "")
+
+
+def scope_problem(resolution: OutOfScope, lang: str) -> str:
+    """Why a scope names no report, and what there is instead."""
+    problem = resolution.problem
+    if isinstance(problem, MissingYears):
+        years = "、".join(t("scope_year", lang, year=y) for y in problem.years)
+        if not problem.available:
+            return t("scope_no_dates", lang, years=years)
+        available = "、".join(t("scope_year", lang, year=y) for y in problem.available)
+        return t("scope_no_year", lang, years=years, available=available)
+    if isinstance(problem, MissingReports):
+        if not problem.count:
+            return t("scope_no_reports", lang)
+        refs = scope_label(problem.scope, lang)
+        return t("scope_no_report", lang, refs=refs, count=problem.count, first=problem.first, last=problem.last)
+    if isinstance(problem, MissingTitle):
+        return t("scope_no_title", lang, title=label(problem.title))
+    if isinstance(problem, NoOverlap):
+        lines = [t("scope_no_overlap", lang, scope=scope_label(resolution.scope, lang))]
+        for part, reports in problem.parts:
+            refs = "、".join(
+                f"#{r.id}《{label(r.title, 24)}》" + (f"（{t('scope_year', lang, year=r.year)}）" if r.year else "")
+                for r in reports[:5]
+            )
+            more = t("group_more", lang, count=len(reports)) if len(reports) > 5 else ""
+            lines.append(t("scope_part", lang, scope=scope_label(part, lang), reports=refs + more))
+        return "\n".join(lines)
+    assert_never(problem)
+
+
+def _group_line(group: MentionGroup, lang: str, *, with_titles: bool, most: int) -> str:
+    """One unit or year of a grouped mention answer: its reports (at most `most`) and their mentions."""
+    if isinstance(group.key, int):
+        key = t("scope_year", lang, year=group.key)
+    else:
+        key = label(group.key) if group.key else t("unknown_unit" if group.kind == "unit" else "unknown_year", lang)
+    titles = with_titles and len(group.reports) <= GROUP_TITLES_MAX
+    refs = "、".join(
+        f"#{m.report.id}"
+        + (f"《{label(m.report.title, 24)}》" if titles else "")
+        + " "
+        + t("mention_count", lang, count=m.mentions)
+        for m in group.reports[:most]
+    )
+    if len(group.reports) > most:
+        refs += t("group_more", lang, count=len(group.reports))
+    return t("group_line", lang, name=key, count=group.mentions, reports=refs)
+
+
+def _group_blocks(header: str, groups: Sequence[MentionGroup], lang: str) -> list[str]:
+    """One page of groups, with fewer words per line until header and lines fit the message budget."""
+    for with_titles, most in ((True, GROUP_REPORTS_MAX), (False, GROUP_REPORTS_MAX), (False, 12), (False, 3)):
+        blocks = [_group_line(g, lang, with_titles=with_titles, most=most) for g in groups]
+        if units(header) + sum(units(b) + 1 for b in blocks) <= BUDGET:
+            break
+    return blocks
 
 
 def _page_of(count: int, per_page: int, page: int) -> tuple[int, int]:
@@ -225,9 +333,14 @@ def answer_reply(answer: Answer, lang: str, *, page: int = 0, token: str | None 
     """One page of an answer, with 上一页/下一页 (when `token` names the stored question) and 全文 buttons."""
     header, items, per_page = _answer_items(answer, lang)
     page, pages = _page_of(len(items), per_page, page)
-    shown = [_page_lines(item, lang) for item in items[page * per_page : (page + 1) * per_page]]
+    on_page = items[page * per_page : (page + 1) * per_page]
+    groups = [item for item in on_page if isinstance(item, MentionGroup)]
+    shown = [_page_lines(item, lang) for item in on_page if not isinstance(item, MentionGroup)]
     quotes = [quote for _, quote in shown if quote is not None]
-    parts = [header, *_page_blocks(header, shown, lang)]
+    if groups:
+        parts = [header, "\n".join(_group_blocks(header, groups, lang))]
+    else:
+        parts = [header, *_page_blocks(header, shown, lang)]
     if pages > 1:
         parts.append(t("page", lang, page=page + 1, pages=pages))
     rows: list[tuple[tuple[str, str], ...]] = []

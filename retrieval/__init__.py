@@ -8,7 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import ReportbotError, StorageError, UnknownParagraph, UnknownReport, UnreadableReport
-from .library import Answer, IngestResult, Library, MentionedReports, Outline, Quote, ReportMentions
+from .library import Answer, IngestResult, Library, MentionedReports, MentionGroup, Outline, Quote, ReportMentions
+from .scope import InScope, MissingReports, MissingTitle, MissingYears, NoOverlap, OutOfScope, Scope
 from .segment import Segmenter
 from .settings import LibrarySettings
 from .store import Report, Store
@@ -23,15 +24,23 @@ def open_library(settings: LibrarySettings) -> Library:
 
 __all__ = [
     "Answer",
+    "InScope",
     "IngestResult",
     "Library",
     "LibrarySettings",
+    "MentionGroup",
     "MentionedReports",
+    "MissingReports",
+    "MissingTitle",
+    "MissingYears",
+    "NoOverlap",
+    "OutOfScope",
     "Outline",
     "Quote",
     "Report",
     "ReportMentions",
     "ReportbotError",
+    "Scope",
     "Segmenter",
     "StorageError",
     "Store",

@@ -7,7 +7,7 @@ import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, assert_never
 
 import click
 from pydantic import ValidationError
@@ -18,6 +18,7 @@ from . import LibrarySettings, open_library
 from .errors import ReportbotError, UnknownParagraph, UnknownReport, UnreadableReport
 from .ingest import collect_files, ingest_paths
 from .library import Answer, Library, Quote
+from .scope import InScope, MissingReports, MissingTitle, MissingYears, NoOverlap, OutOfScope
 from .store import SCHEMA_VERSION, Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -193,6 +194,19 @@ def format_answer(answer: Answer) -> str:
     if answer.refusal == "too_long":
         return "问题太长了，请精简到500字以内。"
     lines: list[str] = []
+    if answer.scope is not None:
+        lines.append(f"范围：{_plain_scope(answer.scope)}")
+        if isinstance(answer.scope, OutOfScope):
+            return "\n".join([*lines, _plain_problem(answer.scope)])
+    if answer.intent == "mention" and answer.reports and answer.group is not None:
+        groups = answer.groups()
+        what = "单位" if answer.group == "unit" else "年份"
+        lines.append(f"共有{len(groups)}个{what}（{len(answer.reports)}份报告）提到“{answer.term}”：")
+        for g in groups:
+            name = g.key if isinstance(g.key, str) else f"{g.key}年" if g.key else f"{what}不详"
+            refs = "、".join(f"#{m.report.id}《{m.report.title}》{m.mentions}处" for m in g.reports)
+            lines.append(f"{name} · {g.mentions}处：{refs}")
+        return "\n".join(lines)
     if answer.intent == "mention" and answer.reports:
         lines.append(f"共有{len(answer.reports)}份报告提到“{answer.term}”：")
         for m in answer.reports:
@@ -209,6 +223,42 @@ def format_answer(answer: Answer) -> str:
     for quote in answer.passages:
         lines.append("\n" + _plain_quote(quote))
     return "\n".join(lines).strip()
+
+
+def _plain_scope(resolution: InScope | OutOfScope) -> str:
+    scope = resolution.scope
+    parts = [
+        "、".join(f"《{title}》" for title in scope.titles),
+        "、".join([f"第{n}份报告" for n in scope.numbers] + [f"#{i}" for i in scope.ids]),
+        "、".join(f"{year}年" for year in scope.years),
+        "、".join(scope.units),
+    ]
+    named = " · ".join(p for p in parts if p)
+    return f"{named}（全部报告）" if isinstance(resolution, InScope) and resolution.everything else named
+
+
+def _plain_problem(resolution: OutOfScope) -> str:
+    """Why a scope names no report (the bot says the same through bot/texts.py)."""
+    problem = resolution.problem
+    if isinstance(problem, MissingYears):
+        years = "、".join(f"{y}年" for y in problem.years)
+        if not problem.available:
+            return f"没有{years}的报告（报告都没有日期）。"
+        return f"没有{years}的报告；有{'、'.join(f'{y}年' for y in problem.available)}的。"
+    if isinstance(problem, MissingReports):
+        if not problem.count:
+            return "还没有报告。"
+        named = _plain_scope(OutOfScope(problem.scope, problem))
+        return f"没有{named}；共有{problem.count}份报告（#{problem.first}–#{problem.last}）。"
+    if isinstance(problem, MissingTitle):
+        return f"没有标题为《{problem.title}》的报告。"
+    if isinstance(problem, NoOverlap):
+        lines = [f"没有同时符合“{_plain_scope(resolution)}”的报告："]
+        for part, reports in problem.parts:
+            refs = "、".join(f"#{r.id}《{r.title}》" + (f"（{r.year}年）" if r.year else "") for r in reports)
+            lines.append(f"  {_plain_scope(OutOfScope(part, problem))}：{refs}")
+        return "\n".join(lines)
+    assert_never(problem)
 
 
 def _plain_quote(quote: Quote) -> str:

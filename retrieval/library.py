@@ -7,7 +7,9 @@ written to SQLite in one transaction, then swapped into the indexes under a lock
 from __future__ import annotations
 
 import contextlib
+import datetime
 import logging
+import re
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -24,13 +26,15 @@ from .extract import extract
 from .index import Bm25Index, MentionFinder
 from .normalize import normalize, normalize_with_offsets, original_span, valid_text
 from .prepare import PreparedReport, prepare_report
-from .query import MAX_QUERY_CHARS, QUESTION_WORDS, parse_question
+from .query import MAX_QUERY_CHARS, QUESTION_WORDS, Grouping, parse_question
+from .scope import Catalogue, InScope, OutOfScope, ReportFacts, Resolution, place_in_name
 from .segment import Segmenter
 from .store import NewPassage, Report, Store, StoredParagraph, StoredSection
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LIMIT = 5
+_OWN_YEAR = re.compile("今年|去年|明年|上年|本年|过去")
 SAVE_INDEX_MIN_PASSAGES = 20_000  # below this, building is faster than loading
 PER_REPORT_CAP = 2
 INDEX_STEP_MIN_PASSAGES = 4096  # see batch()
@@ -122,8 +126,22 @@ class MentionedReports(Sequence[ReportMentions]):
 
 
 @dataclass(frozen=True)
+class MentionGroup:
+    """The reports of one unit or one year that contain a mention term (a grouped mention answer)."""
+
+    kind: Grouping
+    key: str | int | None  # the unit, or the year; None for reports without one
+    reports: tuple[ReportMentions, ...]
+
+    @property
+    def mentions(self) -> int:
+        return sum(m.mentions for m in self.reports)
+
+
+@dataclass(frozen=True)
 class Answer:
-    """The answer to one question. `nearest` marks passages shown because nothing matched exactly."""
+    """The answer to one question. `nearest` marks passages shown because nothing matched exactly. `scope` is the
+    scope the question named (None: the whole library); an `OutOfScope` one was not answered, and says why."""
 
     query: str
     intent: str
@@ -132,10 +150,24 @@ class Answer:
     passages: tuple[Quote, ...] = ()  # mention answers: the quotes made when answering
     nearest: bool = False
     refusal: str | None = None  # "empty" | "too_long" when the question was not answered
+    scope: Resolution | None = None
+    group: Grouping | None = None  # mention answers to 哪些省份/哪几年: shown grouped by unit or year
+
+    def groups(self) -> list[MentionGroup]:
+        """The mentioned reports grouped by unit (most mentions first) or by year (newest first)."""
+        if self.group is None:
+            return []
+        grouped: dict[str | int | None, list[ReportMentions]] = defaultdict(list)
+        for m in self.reports:
+            grouped[report_unit(m.report) if self.group == "unit" else report_year(m.report)].append(m)
+        groups = [MentionGroup(self.group, key, tuple(entries)) for key, entries in grouped.items()]
+        if self.group == "year":
+            return sorted(groups, key=lambda g: (g.key is None, -(g.key if isinstance(g.key, int) else 0)))
+        return sorted(groups, key=lambda g: (g.key is None, -g.mentions, str(g.key)))
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object printed by `reportbot ask --json`."""
-        return {
+        payload: dict[str, Any] = {
             "query": self.query,
             "intent": self.intent,
             "term": self.term,
@@ -151,7 +183,43 @@ class Answer:
             "passages": [q.to_json() for q in self.passages],
             "nearest": self.nearest,
             "refusal": self.refusal,
+            "scope": None if self.scope is None else scope_json(self.scope),
         }
+        if self.group is not None:
+            payload["group"] = self.group
+            payload["groups"] = [
+                {"key": g.key, "mentions": g.mentions, "reports": [m.report.id for m in g.reports]}
+                for g in self.groups()
+            ]
+        return payload
+
+
+def scope_json(resolution: Resolution) -> dict[str, Any]:
+    """A scope as `reportbot ask --json` shows it: as named, the report ids it means or why there are none."""
+    if isinstance(resolution, InScope):
+        return {
+            **resolution.scope.to_json(),
+            "report_ids": sorted(resolution.report_ids),
+            "everything": resolution.everything,
+        }
+    return {**resolution.scope.to_json(), "report_ids": [], "problem": type(resolution.problem).__name__}
+
+
+def report_year(report: Report) -> int | None:
+    """The year a report was made, when known."""
+    year: int | None = getattr(report, "year", None)
+    return year
+
+
+def report_unit(report: Report) -> str | None:
+    """The body a report is of: its unit, else the place its title or file name names."""
+    unit: str | None = getattr(report, "unit", None)
+    return unit or place_in_name(report.title) or place_in_name(report.source)
+
+
+def report_facts(report: Report) -> ReportFacts:
+    """What scoping knows of a report."""
+    return ReportFacts(report.id, report.title, report.source, report_year(report), getattr(report, "unit", None))
 
 
 @dataclass(frozen=True)
@@ -264,6 +332,7 @@ class Library:
         self._positions = _Positions()
         self._reports: dict[int, Report] = {}
         self._pending: _Written | None = None  # index updates held back by batch()
+        self._catalogue: tuple[dict[int, Report], Catalogue] | None = None  # scopes' words, for one report map
         self.load_index()
 
     # --- index maintenance --------------------------------------------------------------------------------
@@ -460,8 +529,16 @@ class Library:
 
     # --- answering ----------------------------------------------------------------------------------------
 
-    def ask(self, text: str, *, limit: int = DEFAULT_LIMIT, quoted: int | None = None) -> Answer:
-        """Answer a question: mention questions exactly and completely (`quoted`: see `mentions`), others by BM25."""
+    def ask(
+        self,
+        text: str,
+        *,
+        limit: int = DEFAULT_LIMIT,
+        quoted: int | None = None,
+        report_ids: frozenset[int] | None = None,
+    ) -> Answer:
+        """Answer a question: mention questions exactly and completely (`quoted`: see `mentions`), others by BM25;
+        from the reports the question names (its scope, see retrieval.scope) and `report_ids` when given."""
         text = valid_text(text)
         question = text.strip()
         if not question:
@@ -469,9 +546,37 @@ class Library:
         if len(question) > MAX_QUERY_CHARS:
             return Answer(question[:MAX_QUERY_CHARS], "search", None, refusal="too_long")
         parsed = parse_question(question)
+        catalogue = self.catalogue()
         if parsed.intent == "mention" and parsed.term:
-            return self.mentions(parsed.term, question=parsed.text, limit=limit, quoted=quoted)
-        return self.search(parsed.text, limit=limit)
+            # the term is never a scope (哪些报告提到广东): only the words around it are
+            scope, rest = catalogue.parse(parsed.text.replace(parsed.term, " ", 1))
+        else:
+            scope, rest = catalogue.parse(parsed.text)
+            if scope and (unscoped := parse_question(rest)).intent == "mention":  # 2024年哪些报告提到X
+                parsed = replace(unscoped, text=parsed.text)
+        resolution = catalogue.resolve(scope) if scope else None
+        if isinstance(resolution, OutOfScope):
+            return Answer(parsed.text, parsed.intent, parsed.term, scope=resolution, group=parsed.group)
+        if isinstance(resolution, InScope) and not resolution.everything:
+            report_ids = resolution.report_ids if report_ids is None else report_ids & resolution.report_ids
+        if parsed.intent == "mention" and parsed.term:
+            answer = self.mentions(parsed.term, question=parsed.text, limit=limit, quoted=quoted, report_ids=report_ids)
+            return replace(answer, scope=resolution, group=parsed.group)
+        words = rest if scope and self.segmenter.terms(rest) else parsed.text
+        if scope.years and not _OWN_YEAR.search(words):
+            # a report speaks of its own year as 今年 (2024年赤字率 -> "今年赤字率拟按3%左右安排")
+            words = f"{words} 今年"
+        answer = self.search(words, limit=limit, report_ids=report_ids)
+        return replace(answer, query=parsed.text, scope=resolution)
+
+    def catalogue(self) -> Catalogue:
+        """The library's reports as scopes name them (built again after reports change)."""
+        reports = self._reports
+        cached = self._catalogue
+        if cached is None or cached[0] is not reports:
+            cached = (reports, Catalogue(tuple(map(report_facts, reports.values())), datetime.date.today().year))
+            self._catalogue = cached
+        return cached[1]
 
     def search(
         self,
@@ -550,7 +655,11 @@ class Library:
 
     def with_quotes(self, answer: Answer, start: int, stop: int) -> Answer:
         """The answer with quotes for its mentioned reports [start, stop) (a page the reader turned to)."""
-        if not isinstance(answer.reports, MentionedReports) or not (missing := answer.reports.unquoted(start, stop)):
+        if (
+            answer.group is not None  # a grouped answer names its reports without quoting them
+            or not isinstance(answer.reports, MentionedReports)
+            or not (missing := answer.reports.unquoted(start, stop))
+        ):
             return answer
         quotes = self._mention_quotes(missing, normalize(answer.term or ""))
         return replace(answer, reports=answer.reports.with_quotes({q.passage_id: q for q in quotes}))

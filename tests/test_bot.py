@@ -329,3 +329,15 @@ async def test_answers_are_the_same_from_a_large_librarys_compiled_paths(
             assert (await ask(api, question)).text == scanned
     finally:
         indexed.store.close()
+
+
+async def test_a_scoped_answer_shows_its_scope(api: FakeBotApi, library: Library) -> None:
+    async with running_bot(api, library):
+        reply = await ask(api, "第四份报告存在哪些问题")
+        missing = await ask(api, "#9 存在哪些问题")
+        english = await ask(api, "#9 存在哪些问题", language_code="en")
+    assert reply.text.startswith("<i>范围：第4份报告</i>\n与“第四份报告存在哪些问题”最相关的段落：")
+    assert "<blockquote>" in reply.text
+    assert {data.split(":")[1] for _, data in buttons(reply) if data.startswith("p:")} == {"4"}
+    assert "范围：#9" in missing.text and "没有#9；共有 5 份报告（#1–#5）" in missing.text
+    assert "Scope: #9" in english.text and "there are 5 reports (#1–#5)" in english.text
