@@ -119,6 +119,7 @@ def build_application(settings: BotSettings, library: Library) -> Application:  
         ("unwatch", handlers.unwatch_command),
         ("watches", handlers.watches_command),
         ("stats", handlers.stats_command),
+        ("delete", handlers.delete_command),  # admins only; not in the menu everyone sees
     ):
         application.add_handler(CommandHandler(name, timed(f"/{name}", callback)))
     application.add_handler(MessageHandler(filters.COMMAND, timed("unknown-command", handlers.unknown_command)))
@@ -129,6 +130,8 @@ def build_application(settings: BotSettings, library: Library) -> Application:  
         )
     )
     application.add_handler(MessageHandler(filters.Document.ALL, timed("document", handlers.document)))
+    # The delete confirmation is the one admin action behind a button: a handler of its own, which checks.
+    application.add_handler(CallbackQueryHandler(timed("delete-button", handlers.delete_button), pattern=r"^d:"))
     application.add_handler(CallbackQueryHandler(timed("button", handlers.button)))
     application.add_handler(InlineQueryHandler(timed("inline", handlers.inline_query)))
     application.add_error_handler(handlers.error_handler)

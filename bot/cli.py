@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import io
 import sys
-from pathlib import Path
 
 import click
 
 from retrieval import open_library
-from retrieval.cli import cli, library_from, settings_or_exit
-from retrieval.ingest import ingest_paths
+from retrieval.cli import chosen_reports_dir, cli, library_from, settings_or_exit
+from retrieval.ingest import ingest_at_start
 
 from .logs import configure_logging
 from .settings import BotSettings
@@ -18,7 +17,8 @@ from .settings import BotSettings
 
 @cli.command(
     help="Run the bot (TELEGRAM_BOT_TOKEN set) or, without a token, a question-and-answer chat "
-    "in the terminal. Ingests new or changed bundled reports first."
+    "in the terminal. Ingests new or changed files of REPORTBOT_REPORTS_DIR first; unset, the bundled reports "
+    "seed a new library."
 )
 @click.pass_context
 def run(ctx: click.Context) -> None:
@@ -29,9 +29,10 @@ def run(ctx: click.Context) -> None:
     secrets = [settings.token.get_secret_value() if settings.token else ""]
     configure_logging(settings.log_level if settings.token else "WARNING", secrets)
     ctx.obj["settings"] = settings
+    reports_dir = chosen_reports_dir(settings)
     library = library_from(ctx)
-    if settings.reports_dir.is_dir():
-        summary = ingest_paths(library, [Path(settings.reports_dir)])
+    summary = ingest_at_start(library, reports_dir, settings.bundled_reports_dir)
+    if summary is not None:
         for failure in summary.failures:
             click.echo(f"warning: {failure.message()}", err=True)
     if settings.token is None:

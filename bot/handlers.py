@@ -508,6 +508,64 @@ async def document(update: Update, context: Context) -> None:
     await send(message, [Reply(t(key, lang, id=r.id, title=render.esc(r.title), paragraphs=r.paragraph_count))])
 
 
+# --- admin delete --------------------------------------------------------------------------------------------
+
+DELETE_BUTTON = re.compile(r"d:(\d{1,9}):([yn])")
+
+
+async def delete_command(update: Update, context: Context) -> None:
+    """/delete ID (admins): the report, with buttons to confirm or cancel; anyone else gets a polite refusal."""
+    svc = services(context)
+    message, user = update.effective_message, update.effective_user
+    assert message is not None
+    lang = lang_of(update)
+    if not svc.settings.is_admin(user.id if user else None):
+        await send(message, [Reply(t("delete_refused", lang))])
+        return
+    report_id = _arg_text(context)
+    if not report_id:
+        await send(message, [Reply(t("usage_delete", lang))])
+        return
+    try:
+        report = await asyncio.to_thread(svc.library.store.report, report_id)
+    except UnknownReport:
+        await send(message, [Reply(t("unknown_report", lang, id=render.esc(report_id[:20])))])
+        return
+    await send(message, [render.delete_confirm_reply(report, lang)])
+
+
+async def delete_button(update: Update, context: Context) -> None:
+    """The buttons under a /delete question. Anyone can press a button they see (in a group) or send any data
+    (a forged press): only an admin's press of well-formed data deletes, checked here, on every press."""
+    query = update.callback_query
+    assert query is not None
+    lang = lang_of(update)
+    svc = services(context)
+    if not svc.settings.is_admin(query.from_user.id):
+        await _ack(query, t("delete_refused", lang))
+        return
+    pressed = DELETE_BUTTON.fullmatch(query.data or "")
+    if pressed is None:
+        await _ack(query, t("expired", lang))
+        return
+    report_id = int(pressed[1])
+    if pressed[2] == "n":
+        await _ack(query)
+        await _edit(query.edit_message_text, Reply(t("delete_cancelled", lang, id=report_id)))
+        return
+    try:
+        report = await asyncio.to_thread(svc.library.delete_report, report_id)
+    except UnknownReport:  # pressed twice, or deleted meanwhile by another admin or the CLI
+        await _ack(query, t("delete_gone", lang, id=report_id))
+        return
+    except StorageError:
+        await _ack(query)
+        raise  # error_handler says the database cannot be written
+    svc.answers.clear()  # pages kept for paging buttons could quote the deleted report
+    await _ack(query)
+    await _edit(query.edit_message_text, Reply(t("deleted", lang, id=report.id, title=render.label(report.title))))
+
+
 async def error_handler(update: object, context: Context) -> None:
     """Log the error (never the token) and tell the user plainly: a storage failure by name (questions still
     work), anything else without details."""

@@ -429,6 +429,22 @@ def outline_replies(outline: Outline, lang: str) -> list[Reply]:
     return [Reply(m, rows if i == len(messages) - 1 else ()) for i, m in enumerate(messages)]
 
 
+def delete_confirm_reply(report: Report, lang: str) -> Reply:
+    """The question an admin's /delete asks, with the buttons that answer it."""
+    text = t(
+        "delete_confirm",
+        lang,
+        id=report.id,
+        title=label(report.title),
+        paragraphs=report.paragraph_count,
+        source=label(report.source),
+    )
+    keyboard = (
+        ((t("delete_yes", lang), callback("d", report.id, "y")), (t("delete_no", lang), callback("d", report.id, "n"))),
+    )
+    return Reply(text, keyboard)
+
+
 def start_reply(lang: str) -> Reply:
     """/start: what the bot does and three example questions as buttons."""
     rows = tuple(((q, callback("x", i)),) for i, q in enumerate(EXAMPLES[lang]))

@@ -39,6 +39,11 @@ class AnswerCache:
         if token in self._items:
             self._items[token] = answer
 
+    def clear(self) -> None:
+        """Forget every kept answer (a report was deleted: their pages could quote it); their buttons then say
+        to ask again."""
+        self._items.clear()
+
     def get(self, token: str) -> Answer | None:
         """The answer for a token, if still kept."""
         answer = self._items.get(token)

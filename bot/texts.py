@@ -168,6 +168,18 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "This file has the same content as report #{id} 《{title}》; not added again.",
     ),
     "upload_failed": ("无法添加：{reason}", "Could not add it: {reason}"),
+    "usage_delete": ("用法：/delete 报告编号，例如 /delete 3", "Usage: /delete ID, e.g. /delete 3"),
+    "delete_refused": ("抱歉，只有管理员可以删除报告。", "Sorry, only admins can delete reports."),
+    "delete_confirm": (
+        "确定删除报告 #{id} 《{title}》（{paragraphs}段，文件：{source}）吗？删除后，回答和每日摘要中都不会再出现它。",
+        "Delete report #{id} 《{title}》 ({paragraphs} ¶, file: {source})? "
+        "It will no longer appear in answers or digests.",
+    ),
+    "delete_yes": ("确认删除", "Delete"),
+    "delete_no": ("取消", "Cancel"),
+    "deleted": ("已删除报告 #{id} 《{title}》。", "Deleted report #{id} 《{title}》."),
+    "delete_cancelled": ("已取消，报告 #{id} 没有删除。", "Cancelled; report #{id} was not deleted."),
+    "delete_gone": ("报告 #{id} 已经不存在了。", "Report #{id} no longer exists."),
     "storage_failed": (
         "数据库现在无法写入（{reason}）。已有内容仍可查询，请联系管理员。",
         "The database cannot be written right now ({reason}). Questions still work; tell the operator.",

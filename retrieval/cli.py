@@ -16,10 +16,10 @@ from tqdm import tqdm
 
 from . import LibrarySettings, open_library
 from .errors import ReportbotError, UnknownParagraph, UnknownReport, UnreadableReport
-from .ingest import collect_files, ingest_paths
+from .ingest import collect_files, ingest_paths, same_folder
 from .library import Answer, Library, Quote
 from .scope import InScope, MissingReports, MissingTitle, MissingYears, NoOverlap, OutOfScope
-from .store import SCHEMA_VERSION, Store
+from .store import SCHEMA_VERSION, Report, Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 S = TypeVar("S", bound=BaseSettings)
@@ -43,6 +43,15 @@ def _settings(ctx: click.Context) -> LibrarySettings:
         obj["settings"] = settings_or_exit(LibrarySettings)
     settings: LibrarySettings = obj["settings"]
     return settings
+
+
+def chosen_reports_dir(settings: LibrarySettings) -> Path | None:
+    """REPORTBOT_REPORTS_DIR when the operator set it (None when not); a folder that is not there stops with one
+    line naming the setting."""
+    folder = settings.reports_dir
+    if folder is not None and not folder.is_dir():
+        raise click.ClickException(f"setting REPORTBOT_REPORTS_DIR: {folder} is not a folder")
+    return folder
 
 
 def _advance(bar: tqdm[Any]) -> None:
@@ -79,18 +88,31 @@ def cli(ctx: click.Context) -> None:
     ctx.ensure_object(dict)
 
 
-@cli.command(help="Ingest report files (.txt .md .docx .pdf) or folders; default: the bundled reports.")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def _no_empty_path(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[Path, ...]:
+    # Path("") is the working folder: an unset shell variable (`reportbot ingest "$DIR"`) must not ingest it
+    if any(not value.strip() for value in values):
+        raise click.BadParameter("an empty path; name a file or folder (`.` for the working folder)")
+    return tuple(Path(value) for value in values)
+
+
+@cli.command(
+    help="Ingest report files (.txt .md .docx .pdf) or folders; default: REPORTBOT_REPORTS_DIR, or the bundled "
+    "reports when it is not set."
+)
+@click.argument("paths", nargs=-1, type=click.Path(), callback=_no_empty_path)
 @click.option("--prune", is_flag=True, help="Drop reports whose file is not among the files given.")
 @json_option
 @click.pass_context
 def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, as_json: bool) -> None:
     """Ingest files; one line per file, one clear line per bad file; exit 1 if any file failed."""
+    settings = _settings(ctx)
+    targets = list(paths) or [chosen_reports_dir(settings) or settings.bundled_reports_dir]
     library = library_from(ctx)
-    targets = list(paths) or [_settings(ctx).reports_dir]
+    # only the bundled reports themselves leave the library as it was; anything else makes it the operator's
+    bundled = all(same_folder(target, settings.bundled_reports_dir) for target in targets)
     files = collect_files(targets)
     with tqdm(total=len(files), disable=len(files) < PROGRESS_MIN_FILES, file=sys.stderr, unit="file") as bar:
-        summary = ingest_paths(library, targets, prune=prune, on_file=lambda _: _advance(bar))
+        summary = ingest_paths(library, targets, prune=prune, on_file=lambda _: _advance(bar), claim=not bundled)
     for result in summary.results:
         r = result.report
         if as_json:
@@ -115,6 +137,30 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, as_json: bo
         click.echo(f"error: {failure.message()}", err=True)
     if not summary.ok:
         ctx.exit(1)
+
+
+@cli.command(help="Delete reports by id (as `reportbot reports` lists them) or file name: delete REPORT [REPORT ...].")
+@click.argument("reports", nargs=-1, required=True)
+@json_option
+@click.pass_context
+def delete(ctx: click.Context, reports: tuple[str, ...], as_json: bool) -> None:
+    """Remove reports from the database and the index; all named reports must exist, or none is deleted."""
+    library = library_from(ctx)
+    found: dict[int, Report] = {}
+    for key in reports:
+        try:
+            report = library.find_report(key)
+        except UnknownReport:
+            raise click.ClickException(
+                f"没有编号或文件名为 {key} 的报告（用 reportbot reports 查看）；未删除任何报告"
+            ) from None
+        found[report.id] = report
+    for report in found.values():
+        library.delete_report(report.id)
+        if as_json:
+            emit_json({"source": report.source, "status": "deleted", "id": report.id, "title": report.title})
+        else:
+            click.echo(f"{'deleted':<9} #{report.id} 《{report.title}》 ← {report.source}")
 
 
 @cli.command(help="List the reports: id, title, paragraphs, source file.")

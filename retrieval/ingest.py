@@ -113,8 +113,11 @@ def ingest_paths(
     on_file: Callable[[Path], None] | None = None,
     workers: int | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    claim: bool = True,
 ) -> IngestSummary:
     """Ingest every file under `paths`; with `prune`, drop reports whose source file is no longer there.
+    `claim` (all but start-up's loading of the bundled reports): what this writes makes the library the
+    operator's (see Library.ingest_group).
 
     A StorageError (database read-only, full or locked) stops the run: nothing after it could be written either.
     """
@@ -139,7 +142,7 @@ def ingest_paths(
     waiting: list[tuple[Path, PreparedReport | UnreadableReport]] = []  # not yet written, in file order
 
     def write_waiting() -> None:
-        results = iter(library.ingest_group([p for _, p in waiting if isinstance(p, PreparedReport)]))
+        results = iter(library.ingest_group([p for _, p in waiting if isinstance(p, PreparedReport)], claim=claim))
         for file, prepared in waiting:
             if isinstance(prepared, UnreadableReport):
                 summary.failures.append(prepared)
@@ -165,3 +168,29 @@ def ingest_paths(
                 summary.pruned.append(library.delete_report(report.id))
     library.save_index()  # a large library starts from the saved index next time instead of building it
     return summary
+
+
+def same_folder(a: Path, b: Path) -> bool:
+    """Whether two paths name the same folder (however they are spelled)."""
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def ingest_at_start(library: Library, reports_dir: Path | None, bundled: Path) -> IngestSummary | None:
+    """What a start ingests before serving, None when nothing.
+
+    The operator's folder (REPORTBOT_REPORTS_DIR, `reports_dir`) is ingested at every start, new and changed
+    files only. Without one, the bundled reports seed a new, empty library and are kept up to date while the
+    library holds only them; once the operator has ingested, uploaded, pruned or deleted reports of their own
+    (Library.owner), no start loads them again. A library from before this rule is decided by its contents.
+    """
+    if reports_dir is not None:
+        return ingest_paths(library, [reports_dir], claim=not same_folder(reports_dir, bundled))
+    owner = library.owner()
+    if owner is None:
+        owner = library.decide_owner({f.name for f in collect_files([bundled])} if bundled.is_dir() else set())
+    if owner == "operator" or not bundled.is_dir():
+        return None
+    return ingest_paths(library, [bundled], claim=False)

@@ -16,12 +16,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
 
-from .errors import UnknownParagraph
+from .errors import UnknownParagraph, UnknownReport
 from .extract import extract
 from .index import Bm25Index, MentionFinder
 from .normalize import normalize, normalize_with_offsets, original_span, valid_text
@@ -35,6 +35,12 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LIMIT = 5
 _OWN_YEAR = re.compile("今年|去年|明年|上年|本年|过去")
+# Whose reports the library holds, in the meta table: "bundled" while it holds only the bundled reports it was
+# seeded with (start-up keeps them up to date), "operator" once the operator ingested, uploaded, pruned or deleted
+# reports (start-up never loads the bundled ones again). Absent: not decided yet (a new library, or one older than
+# this record; see retrieval.ingest.ingest_at_start).
+OWNER_KEY = "library_owner"
+Owner = Literal["bundled", "operator"]
 SAVE_INDEX_MIN_PASSAGES = 20_000  # below this, building is faster than loading
 PER_REPORT_CAP = 2
 INDEX_STEP_MIN_PASSAGES = 4096  # see batch()
@@ -458,13 +464,16 @@ class Library:
         """Ingest one file from disk (see `ingest_bytes`)."""
         return self.ingest_bytes(path.name, path.read_bytes())
 
-    def ingest_bytes(self, source: str, data: bytes, *, max_bytes: int | None = None) -> IngestResult:
-        """Ingest a report file's bytes; UnreadableReport says why a file cannot be read."""
+    def ingest_bytes(
+        self, source: str, data: bytes, *, max_bytes: int | None = None, claim: bool = True
+    ) -> IngestResult:
+        """Ingest a report file's bytes; UnreadableReport says why a file cannot be read. `claim`: see
+        `ingest_group`."""
         extracted = extract(source, data) if max_bytes is None else extract(source, data, max_bytes=max_bytes)
         known = self.known(extracted.source, extracted.sha256)
         if known is not None:
             return known
-        return self.ingest_prepared(prepare_report(extracted, self.segmenter))
+        return self.ingest_prepared(prepare_report(extracted, self.segmenter), claim=claim)
 
     def known(self, source: str, sha256: str) -> IngestResult | None:
         """The result for a file that needs no work: unchanged, or the same content as another report."""
@@ -478,12 +487,15 @@ class Library:
         by_sha256 = {r.sha256: r for r in reports}
         return [_known(source, sha256, by_source.get(source), by_sha256.get(sha256)) for source, sha256 in files]
 
-    def ingest_prepared(self, prepared: PreparedReport) -> IngestResult:
+    def ingest_prepared(self, prepared: PreparedReport, *, claim: bool = True) -> IngestResult:
         """Write a prepared report (one transaction) and bring the indexes up to date."""
-        return self.ingest_group([prepared])[0]
+        return self.ingest_group([prepared], claim=claim)[0]
 
-    def ingest_group(self, group: Sequence[PreparedReport]) -> list[IngestResult]:
+    def ingest_group(self, group: Sequence[PreparedReport], *, claim: bool = True) -> list[IngestResult]:
         """Write prepared reports, in order, in as few transactions as possible; then update the indexes.
+
+        With `claim` (everything but start-up's loading of the bundled reports), a transaction that writes a
+        report also records that the library is the operator's (OWNER_KEY), so the bundled reports never return.
 
         A transaction holds reports of distinct files and contents: each report is checked against the committed
         store (unchanged? a duplicate?), which then also covers the reports before it. A report repeating a file
@@ -502,6 +514,8 @@ class Library:
                     contents.add(group[at].sha256)
                     results.append(self._write(group[at], written))
                     at += 1
+                if claim and written.reports:
+                    self.store.set_meta(OWNER_KEY, "operator")
             self._apply(written)
         return results
 
@@ -521,11 +535,27 @@ class Library:
         written.add(saved.report, saved.passage_ids, prepared.passages)
         return IngestResult(prepared.source, "replaced" if saved.replaced else "added", saved.report)
 
-    def delete_report(self, report_id: int) -> Report:
-        """Remove a report and its passages from the store and the indexes."""
+    def delete_report(self, report_id: int | str) -> Report:
+        """Remove a report and its passages from the store and, at once, from the indexes; the library is the
+        operator's from then on (OWNER_KEY). UnknownReport if there is no such report."""
         report = self.store.report(report_id)
-        self._apply(_Written(self.store.delete_report(report.id), reports={report.id: None}))
+        with self.store.write():
+            removed = self.store.delete_report(report.id)
+            self.store.set_meta(OWNER_KEY, "operator")
+        self._apply(_Written(removed, reports={report.id: None}))
         return report
+
+    def owner(self) -> Owner | None:
+        """Whose reports the library holds (OWNER_KEY), or None while that is not decided."""
+        value = self.store.meta(OWNER_KEY)
+        return "bundled" if value == "bundled" else "operator" if value == "operator" else None
+
+    def decide_owner(self, bundled_sources: set[str]) -> Owner:
+        """Record whose the library is, the first time a start asks: the bundled reports' while it holds nothing
+        else (empty, or only files named like the bundled ones), the operator's otherwise."""
+        owner: Owner = "bundled" if all(r.source in bundled_sources for r in self.reports()) else "operator"
+        self.store.set_meta(OWNER_KEY, owner)
+        return owner
 
     # --- answering ----------------------------------------------------------------------------------------
 
@@ -736,6 +766,16 @@ class Library:
     def reports(self) -> list[Report]:
         """Every report, by id."""
         return self.store.reports()
+
+    def find_report(self, key: int | str) -> Report:
+        """A report by id (`3`, `#3`) or by the name of its file; UnknownReport if there is none."""
+        try:
+            return self.store.report(key)
+        except UnknownReport:
+            found = self.store.report_by_source(key) if isinstance(key, str) else None
+            if found is None:
+                raise
+            return found
 
     def outline(self, report_id: int | str) -> Outline:
         """A report and its headings; UnknownReport if there is no such id."""

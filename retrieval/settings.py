@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -17,11 +18,26 @@ def _data_dir() -> Path:
 
 
 class LibrarySettings(BaseSettings):
-    """Where the database, the bundled reports and the domain dictionary are."""
+    """Where the database, the operator's reports (or the bundled ones) and the domain dictionary are."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     db: Path = Field(default_factory=lambda: _data_dir() / "reports.db", alias="REPORTBOT_DB")
-    reports_dir: Path = Field(default_factory=lambda: _data_dir() / "reports", alias="REPORTBOT_REPORTS_DIR")
+    # None: not set, and the bundled reports seed a new library (see retrieval.ingest.ingest_at_start)
+    reports_dir: Path | None = Field(None, alias="REPORTBOT_REPORTS_DIR")
     dictionary: Path = Field(default_factory=lambda: _data_dir() / "dict.txt", alias="REPORTBOT_DICT")
     max_upload_mb: int = Field(20, alias="REPORTBOT_MAX_UPLOAD_MB", ge=1, le=2000)
+
+    @field_validator("reports_dir", mode="before")
+    @classmethod
+    def _check_reports_dir(cls, value: Any) -> Any:
+        # An empty value would be Path(""), the working folder: `make run` from a checkout would ingest its
+        # virtualenv (273,000 paragraphs) as reports.
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("is empty; name the folder of your reports, or leave it unset for the bundled ones")
+        return value
+
+    @property
+    def bundled_reports_dir(self) -> Path:
+        """The reports that come with the program (data/reports): they seed a new, empty library."""
+        return _data_dir() / "reports"

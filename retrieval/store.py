@@ -206,6 +206,21 @@ _INSERT_REPORT = "INSERT INTO reports (" + ", ".join(_REPORT_COLUMNS) + ") VALUE
 _UPDATE_REPORT = "UPDATE reports SET " + ", ".join(c + " = ?" for c in _REPORT_COLUMNS) + " WHERE id = ?"
 
 
+# Report sequence numbers and passage ids are the digest's cursors (subscribers.last_report_seq/_passage_id):
+# neither is ever given twice, also after the newest report was deleted, or a subscriber whose cursor had passed
+# the deleted one would never be told of the report given its number next. Passage ids: AUTOINCREMENT's
+# sqlite_sequence; sequence numbers: the last one given, kept in meta (libraries from before it: max(seq)).
+_LAST_SEQ = (
+    "SELECT max(coalesce((SELECT max(seq) FROM reports), 0),"
+    " coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'report_seq'), 0))"
+)
+_NEXT_SEQ = _LAST_SEQ + " + 1"
+_LAST_PASSAGE_ID = (
+    "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'passages'), 0),"
+    " coalesce((SELECT max(id) FROM passages), 0))"
+)
+
+
 def _report(row: dict[str, Any]) -> Report:
     return Report(**{k: row[k] for k in Report.__dataclass_fields__})
 
@@ -352,6 +367,11 @@ class Store:
         """A value from the meta table."""
         rows = self._rows("SELECT value FROM meta WHERE key = ?", (key,))
         return str(rows[0]["value"]) if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a value of the meta table (inside the caller's transaction when there is one)."""
+        with self.write():
+            self.db.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     # --- reports ------------------------------------------------------------------------------------------
 
@@ -502,7 +522,8 @@ class Store:
             # Plain cursor calls throughout: sqlite-utils' query() and insert() cost more than these statements.
             old = conn.execute("SELECT id FROM reports WHERE source = ?", (source,)).fetchone()
             removed: list[int] = []
-            seq = int(conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM reports").fetchone()[0])
+            seq = int(conn.execute(_NEXT_SEQ).fetchone()[0])
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('report_seq', ?)", (str(seq),))
             values = (
                 source,
                 structure.title,
@@ -526,12 +547,7 @@ class Store:
             # Passage ids are given here rather than by SQLite so the caller learns them without reading the rows
             # back. Above both the largest id ever given (sqlite_sequence, which AUTOINCREMENT keeps) and the
             # largest present: ids are never reused, as with AUTOINCREMENT itself.
-            first = int(
-                conn.execute(
-                    "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'passages'), 0),"
-                    " coalesce((SELECT max(id) FROM passages), 0)) + 1"
-                ).fetchone()[0]
-            )
+            first = int(conn.execute(_LAST_PASSAGE_ID + " + 1").fetchone()[0])
             conn.executemany(
                 "INSERT INTO sections (report_id, idx, level, heading, paragraph) VALUES (?, ?, ?, ?, ?)",
                 [(report_id, s.index, s.level, s.heading, s.paragraph) for s in structure.sections],
@@ -570,21 +586,13 @@ class Store:
         with self.write() as db:
             if list(db.query("SELECT 1 FROM subscribers WHERE chat_id = ?", (chat_id,))):
                 return False
-            now = next(
-                iter(
-                    db.query(
-                        "SELECT (SELECT coalesce(max(seq), 0) FROM reports) AS seq,"
-                        " (SELECT coalesce(max(id), 0) FROM passages) AS passage"
-                    )
-                )
-            )
             db.table("subscribers").insert(
                 {
                     "chat_id": chat_id,
                     "language": language,
                     "subscribed_at": now_iso(),
-                    "last_report_seq": now["seq"] if last_report_seq is None else last_report_seq,
-                    "last_passage_id": now["passage"] if last_passage_id is None else last_passage_id,
+                    "last_report_seq": _one(db, _LAST_SEQ) if last_report_seq is None else last_report_seq,
+                    "last_passage_id": _one(db, _LAST_PASSAGE_ID) if last_passage_id is None else last_passage_id,
                 }
             )
             return True
@@ -645,16 +653,21 @@ class Store:
             target.close()
 
     def max_report_seq(self) -> int:
-        """The sequence number of the newest ingest."""
-        return int(self._rows("SELECT coalesce(max(seq), 0) AS s FROM reports")[0]["s"])
+        """The sequence number of the newest ingest (of a report that may have been deleted since)."""
+        return int(self._rows(_LAST_SEQ + " AS s")[0]["s"])
 
     def max_passage_id(self) -> int:
-        """The id of the newest passage."""
-        return int(self._rows("SELECT coalesce(max(id), 0) AS s FROM passages")[0]["s"])
+        """The largest passage id ever given (its report may have been deleted since)."""
+        return int(self._rows(_LAST_PASSAGE_ID + " AS s")[0]["s"])
 
     def reports_since(self, seq: int) -> list[Report]:
         """Reports ingested (or replaced) after sequence number `seq`."""
         return [_report(r) for r in self._rows("SELECT * FROM reports WHERE seq > ? ORDER BY seq", (seq,))]
+
+
+def _one(db: sqlite_utils.Database, sql: str) -> int:
+    """The one number a query returns, read inside the caller's transaction."""
+    return int(db.execute(sql).fetchone()[0])
 
 
 def _report_key(report_id: int | str) -> int | None:
