@@ -148,8 +148,8 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "The file is too large ({size} MB); the limit is {limit} MB.",
     ),
     "upload_unsupported": (
-        "只支持 .txt、.md、.docx、.pdf 文件。",
-        "Only .txt, .md, .docx and .pdf files are supported.",
+        "支持的文件：.txt、.md、.docx、.doc、.wps、.rtf、.odt、.pdf。",
+        "Supported files: .txt, .md, .docx, .doc, .wps, .rtf, .odt and .pdf.",
     ),
     "upload_added": (
         "已添加报告 #{id} 《{title}》，共{paragraphs}段。",

@@ -1,8 +1,9 @@
 """Turn an uploaded or on-disk report file into clean paragraph lines.
 
 Reports arrive as plain text (in whatever encoding the author's editor used), Markdown, Word
-(.docx) or PDF.  Everything downstream (indexing, quoting, citing paragraph numbers) works on
-one cleaned paragraph per line, so this module is the only place that knows about file formats.
+(.docx; .doc, .wps, .rtf and .odt through LibreOffice, see convert.py) or PDF.  Everything
+downstream (indexing, quoting, citing paragraph numbers) works on one cleaned paragraph per
+line, so this module is the only place that knows about file formats.
 
 Design rules:
 
@@ -35,6 +36,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+from .convert import DEFAULT_LIMITS, ConversionFailed, ConvertLimits, office_to_docx
 from .errors import UnreadableReport
 from .normalize import valid_text
 
@@ -52,7 +54,9 @@ __all__ = [
     "read_report_file",
 ]
 
-SUPPORTED_SUFFIXES: frozenset[str] = frozenset({".txt", ".md", ".docx", ".pdf"})
+# Office formats LibreOffice converts to .docx (.wps is Kingsoft WPS: a Word binary or an OOXML zip under that name).
+OFFICE_SUFFIXES: frozenset[str] = frozenset({".doc", ".wps", ".rtf", ".odt"})
+SUPPORTED_SUFFIXES: frozenset[str] = frozenset({".txt", ".md", ".docx", ".pdf", *OFFICE_SUFFIXES})
 DEFAULT_MAX_BYTES: Final = 20 * 1024 * 1024
 
 # All failure reasons in one place so the wording stays consistent and is easy to review.
@@ -62,13 +66,55 @@ MESSAGES: Final[Mapping[str, tuple[str, str, str]]] = types.MappingProxyType(
     {
         "unsupported": (
             "unsupported",
-            "不支持的文件类型（{suffix}），仅支持 .txt、.md、.docx、.pdf",
-            "unsupported file type ({suffix}); only .txt, .md, .docx and .pdf are supported",
+            "不支持的文件类型（{suffix}），支持 .txt、.md、.docx、.doc、.wps、.rtf、.odt、.pdf",
+            "unsupported file type ({suffix}); supported are .txt, .md, .docx, .doc, .wps, .rtf, .odt and .pdf",
         ),
-        "legacy_office": (
-            "unsupported",
-            "这是旧版 Word（.doc）或加密的 Office 文件，无法读取；请另存为 .docx 后再上传",
-            "this is a legacy Word (.doc) or encrypted Office file; please save it as .docx and upload again",
+        "needs_libreoffice": (
+            "missing_program",
+            "需要 LibreOffice 才能读取 {suffix}；也可以另存为 .docx 再发送",
+            "LibreOffice is needed to read {suffix} files; you can also save it as .docx and send that",
+        ),
+        "needs_ocr": (
+            "missing_program",
+            "需要文字识别组件（rapidocr-onnxruntime）才能读取扫描件和图片；也可以发送可以复制文字的版本",
+            "the OCR component (rapidocr-onnxruntime) is needed to read scans and photos; you can also send a version"
+            " with selectable text",
+        ),
+        "office_encrypted": (
+            "encrypted",
+            "文件有密码保护，无法读取；请提供未加密的版本",
+            "the file is password-protected; please provide an unencrypted version",
+        ),
+        "broken_office": (
+            "broken_office",
+            "文件已损坏或不是有效的 {suffix} 文件（LibreOffice 无法打开）",
+            "the file is damaged or not a valid {suffix} file (LibreOffice cannot open it)",
+        ),
+        "convert_timeout": (
+            "timeout",
+            "处理超时（超过 {seconds} 秒），文件可能已损坏或过于复杂",
+            "processing took too long (over {seconds} s); the file may be damaged or too complex",
+        ),
+        "scan_too_long": (
+            "too_large",
+            "扫描件有 {pages} 页，超过文字识别的上限（{limit} 页）；请拆分后分别发送，或提供可以复制文字的版本",
+            "the scan has {pages} pages, more than OCR reads in one file ({limit}); please split it, or send a"
+            " version with selectable text",
+        ),
+        "broken_image": (
+            "broken_image",
+            "图片已损坏或格式无法识别",
+            "the image is damaged or in a format that cannot be read",
+        ),
+        "no_text_image": (
+            "no_text",
+            "图片中没有识别出文字",
+            "no text was recognised in the image",
+        ),
+        "no_html_text": (
+            "empty",
+            "网页中没有找到正文",
+            "no main text was found in the web page",
         ),
         "too_large": (
             "too_large",
@@ -142,7 +188,8 @@ class ExtractedText:
     source: str
     """The file name (no directories), as given."""
     kind: str
-    """"txt", "md", "docx" or "pdf" -- detected from the content, not the suffix."""
+    """"txt", "md", "docx", "pdf", or "doc"/"wps"/"rtf"/"odt" (converted) -- detected from the content, not the
+    suffix (an OLE Word binary is "wps" when named so, "doc" otherwise)."""
     encoding: str | None
     """The detected text encoding for txt/md (e.g. "utf-8", "gb18030"); None for docx/pdf."""
     lines: tuple[str, ...]
@@ -274,7 +321,9 @@ def _file_size(handle: io.BufferedReader) -> int | None:
         return None
 
 
-def extract(source: str, data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ExtractedText:
+def extract(
+    source: str, data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, limits: ConvertLimits = DEFAULT_LIMITS
+) -> ExtractedText:
     """Detect the format of `data` and return its cleaned paragraphs.
 
     `source` is the file name as uploaded (directories are dropped); its suffix must be one of
@@ -292,15 +341,18 @@ def extract(source: str, data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
         raise _error(name, "empty")
     digest = hashlib.sha256(data).hexdigest()
 
-    if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+    kind = sniff(data)
+    if kind == "docx":
         lines, levels, title = _extract_docx(name, data)
         return _result(name, "docx", None, lines, levels, title, digest)
-    if data[:1024].lstrip(b" \t\r\n\x00\x0c").startswith(b"%PDF-"):
+    if kind == "pdf":
         lines, title = _extract_pdf(name, data)
         return _result(name, "pdf", None, lines, {}, title, digest)
-    if data.startswith(_OLE2_MAGIC):
-        raise _error(name, "legacy_office")
-    if data.startswith(_BINARY_MAGIC):
+    if kind in ("ole", "rtf", "odt"):
+        return _extract_office(name, suffix, kind, data, digest, limits)
+    if kind == "zip":
+        raise _error(name, "docx_not_word")
+    if kind in ("image", "binary"):
         raise _error(name, "binary")
 
     text, encoding = _decode(name, data)
@@ -331,6 +383,107 @@ def _result(
         title=valid_text(title) if title is not None else None,
         sha256=digest,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# The kind of a file, from its first bytes
+
+_ZIP_MAGIC: Final = (b"PK\x03\x04", b"PK\x05\x06")
+_IMAGE_MAGIC: Final = (
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff",  # JPEG
+    b"II*\x00",  # TIFF, the usual format of office scanners
+    b"MM\x00*",
+    b"BM",
+    b"GIF87a",
+    b"GIF89a",
+)
+_ODT_MIMETYPE: Final = b"application/vnd.oasis.opendocument.text"
+_RTF_MAGIC: Final = b"{\\rtf"
+
+
+def sniff(data: bytes) -> str:
+    """The kind of a file from its bytes, whatever its name says: "docx", "odt", "zip" (another archive),
+    "ole" (a Word/WPS binary, or an encrypted Office file), "rtf", "pdf", "image", "binary" or "text".
+
+    Looks at a few bytes only (and at a zip's directory, not its content), so the text path stays as fast as it was.
+    """
+    if data.startswith(_ZIP_MAGIC):
+        return _zip_kind(data)
+    if data.startswith(_OLE2_MAGIC):
+        return "ole"
+    head = data[:1024].lstrip(b" \t\r\n\x00\x0c")
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    if head.removeprefix(codecs.BOM_UTF8).startswith(_RTF_MAGIC):
+        return "rtf"
+    if data.startswith(_IMAGE_MAGIC) or (data.startswith(b"RIFF") and data[8:12] == b"WEBP"):
+        return "image"
+    if data.startswith(_BINARY_MAGIC):
+        return "binary"
+    return "text"
+
+
+def _zip_kind(data: bytes) -> str:
+    """OOXML has word/document.xml; ODF names its type in a "mimetype" member."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+            if any(_DOCUMENT_PART.match(name) for name in names):
+                return "docx"
+            mimetype = archive.read("mimetype")[:100] if "mimetype" in names else b""
+    except Exception:  # a damaged archive: the docx reader names the damage
+        return "docx"
+    return "odt" if mimetype.strip() == _ODT_MIMETYPE else "zip"
+
+
+# --------------------------------------------------------------------------------------------
+# Office formats through LibreOffice (.doc, .wps, .rtf, .odt)
+
+# The sniffed kind -> the file type LibreOffice is told (the name only guides its own detection).
+_OFFICE_TYPES: Final = {"ole": "doc", "rtf": "rtf", "odt": "odt"}
+# An OOXML file saved with a password is an OLE2 container holding the encrypted zip under this stream name.
+_ENCRYPTED_PACKAGE: Final = "EncryptedPackage".encode("utf-16-le")
+# The stream every Word 97-2003 document has (Kingsoft WPS writes the same format); its name is in the directory.
+_WORD_STREAM: Final = "WordDocument".encode("utf-16-le")
+
+
+def _extract_office(
+    name: str, suffix: str, kind: str, data: bytes, digest: str, limits: ConvertLimits
+) -> ExtractedText:
+    """Convert with LibreOffice and read the result as .docx; the report's kind is its own format."""
+    shown = suffix if suffix in OFFICE_SUFFIXES else f".{_OFFICE_TYPES[kind]}"
+    if kind == "ole":
+        if _ENCRYPTED_PACKAGE in data:
+            raise _error(name, "office_encrypted")
+        if _WORD_STREAM not in data:
+            # An Excel or PowerPoint file, or damage: LibreOffice would import the bytes as text.
+            raise _error(name, "broken_office", suffix=shown)
+    try:
+        converted = office_to_docx(data, _OFFICE_TYPES[kind], limits=limits)
+    except ConversionFailed as exc:
+        raise _conversion_error(name, shown, exc) from exc
+    try:
+        lines, levels, title = _extract_docx(name, converted)
+    except UnreadableReport as exc:
+        raise _error(name, "broken_office", suffix=shown) from exc
+    if not _looks_like_text("".join(lines)):
+        # LibreOffice falls back to importing a damaged file's bytes as text: that is not the report.
+        raise _error(name, "broken_office", suffix=shown)
+    report_kind = shown.removeprefix(".") if shown in OFFICE_SUFFIXES else _OFFICE_TYPES[kind]
+    return _result(name, report_kind, None, lines, levels, title, digest)
+
+
+def _conversion_error(name: str, suffix: str, exc: ConversionFailed) -> UnreadableReport:
+    if exc.reason == "missing_libreoffice":
+        return _error(name, "needs_libreoffice", suffix=suffix)
+    if exc.reason == "missing_ocr":
+        return _error(name, "needs_ocr")
+    if exc.reason == "timeout":
+        return _error(name, "convert_timeout", seconds=exc.detail.removesuffix(" s"))
+    if exc.reason == "encrypted":
+        return _error(name, "office_encrypted")
+    return _error(name, "broken_office", suffix=suffix)
 
 
 # --------------------------------------------------------------------------------------------

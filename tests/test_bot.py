@@ -16,6 +16,7 @@ from retrieval.ingest import ingest_paths
 from retrieval.segment import Segmenter
 from tests.botharness import ADMIN, GROUP, OTHER, USER, ask, bot_settings, buttons, running_bot
 from tests.fakebotapi import FakeBotApi, running_fake_bot_api
+from tests.formats import libreoffice_export, word_document
 from tests.support import REPORTS
 
 
@@ -341,3 +342,14 @@ async def test_a_scoped_answer_shows_its_scope(api: FakeBotApi, library: Library
     assert {data.split(":")[1] for _, data in buttons(reply) if data.startswith("p:")} == {"4"}
     assert "范围：#9" in missing.text and "没有#9；共有 5 份报告（#1–#5）" in missing.text
     assert "Scope: #9" in english.text and "there are 5 reports (#1–#5)" in english.text
+
+
+async def test_admin_uploads_a_word_97_file(api: FakeBotApi, library: Library) -> None:
+    paragraphs = ["一、主要做法", "我们坚持四下基层，2024年新建5G基站52处。"]
+    doc = libreoffice_export(word_document("旧版Word格式的报告", paragraphs), ["doc"])["doc"]
+    async with running_bot(api, library):
+        mark = api.mark()
+        api.push_document(doc, "旧版报告.doc", ADMIN, ADMIN)
+        assert "已添加报告 #6 《旧版Word格式的报告》" in (await api.wait_for("sendMessage", since=mark)).text
+        answer = await ask(api, "哪些报告提到5G基站")
+        assert "《旧版Word格式的报告》" in answer.text

@@ -492,6 +492,15 @@ def test_dockerfile_slim_base_non_root_volume_healthcheck_and_build_script() -> 
     assert cmds == ['["reportbot", "run"]']
     assert any(word == "COPY" and args.startswith("--from=build /app") for word, args in final)
 
+    # the system programs the project runs are in the image, from the one list .ci/run installs too
+    packages = [line.strip() for line in (DEPLOY / "debian-packages.txt").read_text(encoding="utf-8").splitlines()]
+    packages = [p for p in packages if p and not p.startswith("#")]
+    assert "libreoffice-writer-nogui" in packages
+    installs = [a for word, a in final if word == "RUN" and "apt-get install" in a]
+    assert any("debian-packages.txt" in a for a in installs), "the final stage must install deploy/debian-packages.txt"
+    assert any(word == "COPY" and "deploy/debian-packages.txt" in args for word, args in final)
+    assert "debian-packages.txt" in (DEPLOY.parent / ".ci" / "run").read_text(encoding="utf-8")
+
     for word, args in instructions:
         if word in ("ENV", "ARG"):
             assert not re.search(r"TOKEN|SECRET|PASSWORD", args, re.I), f"secret baked into the image: {args}"

@@ -1,0 +1,92 @@
+"""Report files made the way offices make them, from one source text: python-docx writes the Word file (title,
+numbered headings, first-line indents, a running header and a page-number footer), LibreOffice exports it to .doc,
+.odt, .rtf and .pdf, Pillow renders pages as a scanner or a phone would see them. Used by the format tests and the
+benchmark."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import docx
+from docx.oxml import parse_xml
+from docx.oxml.ns import nsdecls, qn
+from docx.shared import Pt
+
+from retrieval.normalize import normalize
+
+HEADER = "**县人民政府办公室"
+CJK_FONT_NAME = "Noto Serif CJK SC"
+_LEVEL1 = re.compile(r"^[一二三四五六七八九十]+、")
+_LEVEL2 = re.compile(r"^（[一二三四五六七八九十]+）")
+
+
+def source_paragraphs(path: Path) -> list[str]:
+    """A report's paragraphs as its author wrote them: one per non-empty line."""
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def word_document(title: str, paragraphs: Sequence[str], *, header: str = HEADER) -> bytes:
+    """A .docx as an office writes one: a Title, numbered headings as Heading 1/2, body paragraphs indented by two
+    characters, a running header and a centred page number in the footer."""
+    document = docx.Document()
+    for style_name in ("Normal", "Title", "Heading 1", "Heading 2"):
+        style = document.styles[style_name]
+        style.font.name = CJK_FONT_NAME
+        style.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), CJK_FONT_NAME)
+    document.styles["Normal"].font.size = Pt(12)
+    section = document.sections[0]
+    section.header.paragraphs[0].text = header
+    footer = section.footer.paragraphs[0]
+    footer.alignment = 1
+    footer._p.append(parse_xml(f'<w:fldSimple {nsdecls("w")} w:instr="PAGE"><w:r><w:t>1</w:t></w:r></w:fldSimple>'))
+    document.add_paragraph(title, style="Title")
+    for text in paragraphs:
+        if _LEVEL1.match(text) and len(text) < 40:
+            document.add_paragraph(text, style="Heading 1")
+        elif _LEVEL2.match(text) and len(text) < 40:
+            document.add_paragraph(text, style="Heading 2")
+        else:
+            paragraph = document.add_paragraph(text)
+            paragraph.paragraph_format.first_line_indent = Pt(24)
+    with tempfile.SpooledTemporaryFile() as buffer:
+        document.save(buffer)
+        buffer.seek(0)
+        return buffer.read()
+
+
+def libreoffice_export(docx_bytes: bytes, targets: Sequence[str]) -> dict[str, bytes]:
+    """Export a .docx with LibreOffice to each target format ("doc", "odt", "rtf", "pdf"), as a user's "Save as"."""
+    program = shutil.which("soffice") or shutil.which("libreoffice")
+    assert program is not None, "LibreOffice is needed for these tests (see .ci/run)"
+    out: dict[str, bytes] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        (work / "report.docx").write_bytes(docx_bytes)
+        for target in targets:
+            subprocess.run(
+                [program, f"-env:UserInstallation={(work / 'profile').as_uri()}", "--headless", "--convert-to",
+                 target, "--outdir", str(work / "out"), str(work / "report.docx")],
+                check=True, capture_output=True, timeout=180,
+            )  # fmt: skip
+            out[target] = (work / "out" / f"report.{target}").read_bytes()
+    return out
+
+
+def sample_terms(paragraphs: Sequence[str], *, every: int = 37, length: int = 4) -> list[str]:
+    """Many terms to count: a substring of `length` characters every `every` characters of the text (so some
+    straddle wherever a page or a line happens to break), plus mixed Chinese-digit terms such as "2023年"."""
+    text = "".join(paragraphs)
+    terms = {text[i : i + length] for i in range(0, len(text) - length, every)}
+    terms |= set(re.findall(r"\d+[年月日个项名次%]", text))
+    return sorted(t for t in terms if t.strip() and "\n" not in t)
+
+
+def mention_counts(lines: Sequence[str], terms: Sequence[str]) -> dict[str, int]:
+    """How often each term occurs, counted as the library counts mentions: over normalised paragraphs."""
+    paragraphs = [normalize(line) for line in lines]
+    return {term: sum(p.count(normalize(term)) for p in paragraphs) for term in terms}
