@@ -590,6 +590,7 @@ def test_build_script_installs_the_project_and_reportbot_help_runs(build: Build)
         text=True,
         timeout=60,
         cwd=build.app,
+        env=minimal_env(build, build.app),  # a PYTHONPATH of the caller's would import the checkout instead
     )
     assert str(build.venv) in site.stdout, site.stdout + site.stderr
 
