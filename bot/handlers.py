@@ -15,10 +15,20 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from retrieval import Answer, Library, StorageError, UnknownParagraph, UnknownReport, UnreadableReport
+from retrieval import (
+    Answer,
+    AnyAnswer,
+    Library,
+    PartAnswer,
+    StorageError,
+    UnknownParagraph,
+    UnknownReport,
+    UnreadableReport,
+)
 from retrieval.digest import build_digest
 from retrieval.extract import SUPPORTED_SUFFIXES
 from retrieval.normalize import valid_text
+from retrieval.parts import PARTS
 from retrieval.query import MAX_QUERY_CHARS
 
 from . import render
@@ -95,7 +105,7 @@ def _rate_limited(update: Update, context: Context) -> bool:
 # --- questions -----------------------------------------------------------------------------------------------
 
 
-def ask_for_chat(library: Library, text: str) -> Answer:
+def ask_for_chat(library: Library, text: str) -> AnyAnswer:
     """A question as a chat shows it: the best passages, or every mentioned report with page one quoted."""
     return library.ask(text, limit=render.SEARCH_LIMIT, quoted=render.MENTIONS_PER_PAGE)
 
@@ -105,7 +115,7 @@ def mentions_for_chat(library: Library, term: str) -> Answer:
     return library.mentions(term, limit=render.SEARCH_LIMIT, quoted=render.MENTIONS_PER_PAGE)
 
 
-async def answer_and_send(update: Update, context: Context, ask: Callable[[Library], Answer]) -> None:
+async def answer_and_send(update: Update, context: Context, ask: Callable[[Library], AnyAnswer]) -> None:
     """Rate-limit, ask the library off the loop, render page one with paging buttons, send."""
     message = update.effective_message
     if message is None:
@@ -122,11 +132,11 @@ async def answer_and_send(update: Update, context: Context, ask: Callable[[Libra
         # cosmetic call must not cost the answer
         with contextlib.suppress(TelegramError):
             await context.bot.send_chat_action(message.chat_id, "typing")
-    answer: Answer = await work
+    answer: AnyAnswer = await work
     await send(message, [reply_for(answer, lang, context)])
 
 
-def reply_for(answer: Answer, lang: str, context: Context) -> Reply:
+def reply_for(answer: AnyAnswer, lang: str, context: Context) -> Reply:
     """The first page of an answer; the answer is kept for paging when it has more pages."""
     refusal = render.refusal_reply(answer, lang, MAX_QUERY_CHARS)
     if refusal is not None:
@@ -227,6 +237,18 @@ async def _paragraph_for(context: Context, report_id: str, number: int, lang: st
     except UnknownParagraph:
         return [Reply(t("unknown_paragraph", lang, id=render.esc(report_id[:20]), n=number))]
     return render.paragraph_replies(report, paragraph, lang)
+
+
+async def _part_for(context: Context, report_id: str, part: str, lang: str) -> list[Reply]:
+    """One report's part whole (page one, paged when longer), or the reason it cannot be shown."""
+    found = next((p for p in PARTS if p == part), None)
+    if found is None or not report_id.isdigit():
+        return [Reply(t("expired", lang))]
+    library = services(context).library
+    answer = await asyncio.to_thread(library.part, found, report_ids=frozenset({int(report_id)}))
+    if not answer.blocks:  # the report was deleted or replaced by a version without that part
+        return [Reply(t("unknown_report", lang, id=render.esc(report_id[:20])))]
+    return [reply_for(answer, lang, context)]
 
 
 async def _section_for(context: Context, report_id: str, index: int, lang: str) -> list[Reply]:
@@ -383,6 +405,10 @@ async def button(update: Update, context: Context) -> None:
         await _ack(query)
         if message is not None:
             await send(message, await _paragraph_for(context, parts[0], int(parts[1]), lang))
+    elif kind == "w" and len(parts) == 2:
+        await _ack(query)
+        if message is not None:
+            await send(message, await _part_for(context, parts[0], parts[1], lang))
     elif kind == "s" and len(parts) == 2 and parts[1].isdigit():
         await _ack(query)
         if message is not None:
@@ -442,6 +468,9 @@ async def inline_query(update: Update, context: Context) -> None:
         await query.answer([], cache_time=5, is_personal=True)
         return
     answer = await asyncio.to_thread(services(context).library.ask, text, limit=INLINE_RESULTS, quoted=INLINE_RESULTS)
+    if isinstance(answer, PartAnswer):
+        await query.answer(render.part_inline_results(answer, lang)[:INLINE_RESULTS], cache_time=60, is_personal=False)
+        return
     quotes = answer.passages  # mention answers: the quotes of the first reports
     results = [
         InlineQueryResultArticle(

@@ -12,10 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import assert_never
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InlineQueryResultArticle, InputTextMessageContent
+from telegram.constants import ParseMode
 
 from retrieval import (
     Answer,
+    AnyAnswer,
     InScope,
     MentionGroup,
     MissingReports,
@@ -24,6 +26,8 @@ from retrieval import (
     NoOverlap,
     Outline,
     OutOfScope,
+    PartAnswer,
+    PartBlock,
     Quote,
     Report,
     ReportMentions,
@@ -44,6 +48,8 @@ GROUP_TITLES_MAX = 3  # a group with more reports names them by id only
 PASSAGES_PER_PAGE = 4
 REPORTS_PER_PAGE = 10
 SEARCH_LIMIT = 12
+PART_BLOCKS_PER_PAGE = 3
+PART_EXCERPT_CHARS = 280
 LABEL_MAX = 60  # titles and headings from .docx files can be paragraphs long
 SUMMARY_SENTENCE_MAX = 160
 _SENTENCE = re.compile(r"[^。！？；!?;\n]*[。！？；!?;\n]+|[^。！？；!?;\n]+")
@@ -284,8 +290,12 @@ def _page_of(count: int, per_page: int, page: int) -> tuple[int, int]:
     return max(0, min(page, pages - 1)), pages
 
 
-def page_range(answer: Answer, lang: str, page: int) -> tuple[int, int]:
+def page_range(answer: AnyAnswer, lang: str, page: int) -> tuple[int, int]:
     """Which items page `page` shows (clamped to the pages there are): start and stop."""
+    if isinstance(answer, PartAnswer):
+        count, per_page = (len(answer.blocks), PART_BLOCKS_PER_PAGE) if len(answer.blocks) > 1 else (1, 1)
+        page, _ = _page_of(count, per_page, page)
+        return page * per_page, min(count, (page + 1) * per_page)
     _, items, per_page = _answer_items(answer, lang)
     page, _ = _page_of(len(items), per_page, page)
     return page * per_page, min(len(items), (page + 1) * per_page)
@@ -314,14 +324,20 @@ def _page_blocks(header: str, items: Sequence[tuple[str, Quote | None]], lang: s
     return blocks
 
 
-def page_count(answer: Answer, lang: str) -> int:
+def page_count(answer: AnyAnswer, lang: str) -> int:
     """How many pages the answer takes."""
-    _, items, per_page = _answer_items(answer, lang)
-    return _page_of(len(items), per_page, 0)[1]
+    if isinstance(answer, PartAnswer):
+        return len(_part_pages(answer, lang))
+    if isinstance(answer, Answer):
+        _, items, per_page = _answer_items(answer, lang)
+        return _page_of(len(items), per_page, 0)[1]
+    assert_never(answer)
 
 
-def refusal_reply(answer: Answer, lang: str, limit: int) -> Reply | None:
+def refusal_reply(answer: AnyAnswer, lang: str, limit: int) -> Reply | None:
     """The message for a question that was not answered (empty, too long), if it was not."""
+    if isinstance(answer, PartAnswer):
+        return None
     if answer.refusal == "empty":
         return Reply(t("empty", lang))
     if answer.refusal == "too_long":
@@ -329,8 +345,28 @@ def refusal_reply(answer: Answer, lang: str, limit: int) -> Reply | None:
     return None
 
 
-def answer_reply(answer: Answer, lang: str, *, page: int = 0, token: str | None = None) -> Reply:
+def answer_reply(answer: AnyAnswer, lang: str, *, page: int = 0, token: str | None = None) -> Reply:
     """One page of an answer, with 上一页/下一页 (when `token` names the stored question) and 全文 buttons."""
+    if isinstance(answer, PartAnswer):
+        return part_reply(answer, lang, page=page, token=token)
+    if isinstance(answer, Answer):
+        return _passages_reply(answer, lang, page=page, token=token)
+    assert_never(answer)
+
+
+def _nav_row(token: str | None, page: int, pages: int, lang: str) -> tuple[tuple[str, str], ...]:
+    """上一页/下一页 for a stored answer of several pages (none without a token)."""
+    nav: list[tuple[str, str]] = []
+    if token is not None and pages > 1:
+        if page > 0:
+            nav.append((t("prev", lang), callback("a", token, page - 1)))
+        if page < pages - 1:
+            nav.append((t("next", lang), callback("a", token, page + 1)))
+    return tuple(nav)
+
+
+def _passages_reply(answer: Answer, lang: str, *, page: int, token: str | None) -> Reply:
+    """One page of a mention or search answer."""
     header, items, per_page = _answer_items(answer, lang)
     page, pages = _page_of(len(items), per_page, page)
     on_page = items[page * per_page : (page + 1) * per_page]
@@ -348,14 +384,94 @@ def answer_reply(answer: Answer, lang: str, *, page: int = 0, token: str | None 
     full = [(t("full_paragraph", lang, n=f"#{rid}·{n}"), callback("p", rid, n)) for rid, n in places]
     for i in range(0, len(full), 2):
         rows.append(tuple(full[i : i + 2]))
-    if token is not None and pages > 1:
-        nav: list[tuple[str, str]] = []
-        if page > 0:
-            nav.append((t("prev", lang), callback("a", token, page - 1)))
-        if page < pages - 1:
-            nav.append((t("next", lang), callback("a", token, page + 1)))
-        rows.append(tuple(nav))
+    if nav := _nav_row(token, page, pages, lang):
+        rows.append(nav)
     return Reply("\n\n".join(parts), tuple(rows))
+
+
+def part_name(part: str, lang: str) -> str:
+    """主要做法及成效 / 存在问题 / 下一步打算, as the reader calls the part."""
+    return t(f"part_{part}", lang)
+
+
+def _part_paragraph_blocks(block: PartBlock, budget: int) -> list[str]:
+    """A part's paragraphs as HTML blocks: headings bold, body paragraphs with their number, long ones cut."""
+    blocks: list[str] = []
+    for paragraph in block.paragraphs:
+        if paragraph.kind == "heading":
+            blocks.append(f"<b>{label(paragraph.text, 200)}</b>")
+            continue
+        pieces = split_escaped(paragraph.text, budget - 20)
+        blocks.append(f"<i>§{paragraph.number}</i> {pieces[0]}")
+        blocks.extend(pieces[1:])
+    return blocks
+
+
+def part_excerpt(block: PartBlock, max_chars: int = PART_EXCERPT_CHARS) -> str:
+    """The opening of a report's part (its body text, headings left out), escaped, cut at `max_chars`."""
+    text = "".join(p.text for p in block.paragraphs if p.kind != "heading") or block.heading
+    return esc(_short(text, max_chars))
+
+
+def _part_head(block: PartBlock) -> str:
+    heading = f" · {label(block.heading)}" if block.heading else ""
+    return f"<b>#{block.report.id} 《{label(block.report.title)}》</b>{heading}"
+
+
+def _part_pages(answer: PartAnswer, lang: str) -> list[str]:
+    """The pages of a part answer (without their page line): one report's part whole, in as many pages as it
+    needs; several reports' parts three to a page, each its opening with a button to read it whole."""
+    name = part_name(answer.part, lang)
+    scope = "" if answer.scope is None else scope_line(answer.scope, lang) + "\n"
+    if len(answer.blocks) == 1:
+        block = answer.blocks[0]
+        head = scope + t("part_whole_head", lang, id=block.report.id, title=label(block.report.title), part=name)
+        budget = BUDGET - units(head) - 40
+        return [f"{head}\n\n{page}" for page in pack(_part_paragraph_blocks(block, budget), budget)]
+    head = scope + t("part_head", lang, count=len(answer.blocks), part=name)
+    pages = []
+    for at in range(0, max(len(answer.blocks), 1), PART_BLOCKS_PER_PAGE):
+        items = [
+            f"{_part_head(block)}\n<blockquote>{part_excerpt(block)}</blockquote>\n"
+            + t("part_size", lang, paragraphs=len(block.paragraphs), chars=sum(len(p.text) for p in block.paragraphs))
+            for block in answer.blocks[at : at + PART_BLOCKS_PER_PAGE]
+        ]
+        pages.append("\n\n".join([head, *items]))
+    return pages
+
+
+def part_inline_results(answer: PartAnswer, lang: str) -> list[InlineQueryResultArticle]:
+    """Inline mode: each report's part as a result to send (its opening, headed by the report)."""
+    return [
+        InlineQueryResultArticle(
+            id=f"{answer.part}-{block.report.id}",
+            title=f"《{_short(block.report.title, 40)}》 · {part_name(answer.part, lang)}",
+            description=_short("".join(p.text for p in block.paragraphs if p.kind != "heading"), 120),
+            input_message_content=InputTextMessageContent(
+                f"{_part_head(block)}\n<blockquote>{part_excerpt(block, 1500)}</blockquote>",
+                parse_mode=ParseMode.HTML,
+                disable_web_page_preview=True,
+            ),
+        )
+        for block in answer.blocks
+    ]
+
+
+def part_reply(answer: PartAnswer, lang: str, *, page: int = 0, token: str | None = None) -> Reply:
+    """One page of a part answer, with 上一页/下一页 (when `token` names the stored answer) and, on a page of several
+    reports, a button per report that reads its part whole."""
+    pages = _part_pages(answer, lang)
+    page, count = _page_of(len(pages), 1, page)
+    text = pages[page] + ("\n\n" + t("page", lang, page=page + 1, pages=count) if count > 1 else "")
+    rows: list[tuple[tuple[str, str], ...]] = []
+    if len(answer.blocks) > 1:
+        shown = answer.blocks[page * PART_BLOCKS_PER_PAGE : (page + 1) * PART_BLOCKS_PER_PAGE]
+        rows.append(
+            tuple((t("part_full", lang, id=b.report.id), callback("w", b.report.id, answer.part)) for b in shown)
+        )
+    if nav := _nav_row(token, page, count, lang):
+        rows.append(nav)
+    return Reply(text, tuple(rows))
 
 
 def paragraph_replies(report: Report, paragraph: StoredParagraph, lang: str) -> list[Reply]:

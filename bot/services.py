@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from telegram.ext import Application, ContextTypes
 
-from retrieval import Answer, Library
+from retrieval import AnyAnswer, Library
 
 from .settings import BotSettings
 
@@ -21,12 +21,12 @@ class AnswerCache:
     """Answers kept for paging buttons, under short tokens that fit in callback data. Lost on restart."""
 
     def __init__(self, capacity: int = 2000) -> None:
-        self._items: OrderedDict[str, Answer] = OrderedDict()
+        self._items: OrderedDict[str, AnyAnswer] = OrderedDict()
         self._capacity = capacity
         self._counter = itertools.count(1)
         self._epoch = format(int(time.time()) % 36**4, "x")  # tokens from before a restart never collide
 
-    def put(self, answer: Answer) -> str:
+    def put(self, answer: AnyAnswer) -> str:
         """Store an answer; returns its token."""
         token = f"{self._epoch}{next(self._counter):x}"
         self._items[token] = answer
@@ -34,7 +34,7 @@ class AnswerCache:
             self._items.popitem(last=False)
         return token
 
-    def replace(self, token: str, answer: Answer) -> None:
+    def replace(self, token: str, answer: AnyAnswer) -> None:
         """Keep a fuller version of a stored answer (quotes added for a page), if it is still kept."""
         if token in self._items:
             self._items[token] = answer
@@ -44,7 +44,7 @@ class AnswerCache:
         to ask again."""
         self._items.clear()
 
-    def get(self, token: str) -> Answer | None:
+    def get(self, token: str) -> AnyAnswer | None:
         """The answer for a token, if still kept."""
         answer = self._items.get(token)
         if answer is not None:

@@ -8,7 +8,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import ReportbotError, StorageError, UnknownParagraph, UnknownReport, UnreadableReport
-from .library import Answer, IngestResult, Library, MentionedReports, MentionGroup, Outline, Quote, ReportMentions
+from .library import (
+    Answer,
+    AnyAnswer,
+    IngestResult,
+    Library,
+    MentionedReports,
+    MentionGroup,
+    Outline,
+    PartAnswer,
+    PartBlock,
+    Quote,
+    ReportMentions,
+)
 from .scope import InScope, MissingReports, MissingTitle, MissingYears, NoOverlap, OutOfScope, Scope
 from .segment import Segmenter
 from .settings import LibrarySettings
@@ -24,6 +36,7 @@ def open_library(settings: LibrarySettings) -> Library:
 
 __all__ = [
     "Answer",
+    "AnyAnswer",
     "InScope",
     "IngestResult",
     "Library",
@@ -36,6 +49,8 @@ __all__ = [
     "NoOverlap",
     "OutOfScope",
     "Outline",
+    "PartAnswer",
+    "PartBlock",
     "Quote",
     "Report",
     "ReportMentions",

@@ -17,7 +17,7 @@ from tqdm import tqdm
 from . import LibrarySettings, open_library
 from .errors import ReportbotError, UnknownParagraph, UnknownReport, UnreadableReport
 from .ingest import collect_files, ingest_paths, same_folder
-from .library import Answer, Library, Quote
+from .library import Answer, AnyAnswer, Library, PartAnswer, Quote
 from .scope import InScope, MissingReports, MissingTitle, MissingYears, NoOverlap, OutOfScope
 from .store import SCHEMA_VERSION, Report, Store
 
@@ -233,8 +233,34 @@ def show(ctx: click.Context, report: str, paragraph: int | None, as_json: bool) 
         raise click.ClickException(f"报告 #{exc.report_id} 没有第{exc.paragraph}段") from None
 
 
-def format_answer(answer: Answer) -> str:
-    """A plain-text answer for the terminal: quotes with 【marked】 terms and their sources."""
+_PART_NAMES = {"progress": "主要做法及成效", "problems": "存在问题", "plans": "下一步打算"}
+
+
+def format_answer(answer: AnyAnswer) -> str:
+    """A plain-text answer for the terminal: quotes with 【marked】 terms and their sources, or the part of each
+    report a part question asks for, whole."""
+    if isinstance(answer, PartAnswer):
+        return _format_part(answer)
+    if isinstance(answer, Answer):
+        return _format_passages(answer)
+    assert_never(answer)
+
+
+def _format_part(answer: PartAnswer) -> str:
+    lines = [] if answer.scope is None else [f"范围：{_plain_scope(answer.scope)}"]
+    lines.append(f"共有{len(answer.blocks)}份报告有“{_PART_NAMES[answer.part]}”部分：")
+    for block in answer.blocks:
+        lines.append(
+            f"\n#{block.report.id} 《{block.report.title}》" + (f" · {block.heading}" if block.heading else "")
+        )
+        for paragraph in block.paragraphs:
+            lines.append(
+                f"【{paragraph.text}】" if paragraph.kind == "heading" else f"  §{paragraph.number} {paragraph.text}"
+            )
+    return "\n".join(lines)
+
+
+def _format_passages(answer: Answer) -> str:
     if answer.refusal == "empty":
         return "请输入问题。"
     if answer.refusal == "too_long":

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, ClassVar, Literal, TypeAlias, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -25,8 +25,9 @@ from .errors import UnknownParagraph, UnknownReport
 from .extract import extract
 from .index import Bm25Index, MentionFinder
 from .normalize import normalize, normalize_with_offsets, original_span, valid_text
+from .parts import Part
 from .prepare import PreparedReport, prepare_report
-from .query import MAX_QUERY_CHARS, QUESTION_WORDS, Grouping, parse_question
+from .query import MAX_QUERY_CHARS, QUESTION_WORDS, Grouping, parse_question, part_question
 from .scope import Catalogue, InScope, OutOfScope, ReportFacts, Resolution, place_in_name
 from .segment import Segmenter
 from .store import NewPassage, Report, Store, StoredParagraph, StoredSection
@@ -226,6 +227,54 @@ def report_unit(report: Report) -> str | None:
 def report_facts(report: Report) -> ReportFacts:
     """What scoping knows of a report."""
     return ReportFacts(report.id, report.title, report.source, report_year(report), getattr(report, "unit", None))
+
+
+@dataclass(frozen=True)
+class PartBlock:
+    """One report's part: the report, the heading the part stands under ("" when it has none) and its paragraphs
+    in order (headings inside it included)."""
+
+    report: Report
+    heading: str
+    paragraphs: tuple[StoredParagraph, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON shape of one report's part in `reportbot ask --json`."""
+        return {
+            "report_id": self.report.id,
+            "title": self.report.title,
+            "source": self.report.source,
+            "heading": self.heading,
+            "paragraphs": [
+                {"number": p.number, "kind": p.kind, "section": p.section, "text": p.text} for p in self.paragraphs
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class PartAnswer:
+    """The answer to a question about a standard part of the reports (存在哪些问题): that part of each report that
+    has it, one block per report, newest report first."""
+
+    query: str
+    part: Part
+    blocks: tuple[PartBlock, ...]
+    scope: Resolution | None = None  # the scope the question named (None: the whole library)
+    intent: ClassVar[str] = "part"
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object printed by `reportbot ask --json`."""
+        return {
+            "query": self.query,
+            "intent": self.intent,
+            "part": self.part,
+            "reports": [block.to_json() for block in self.blocks],
+            "scope": None if self.scope is None else scope_json(self.scope),
+        }
+
+
+# Every kind of answer a question can get; renderers cover each (assert_never).
+AnyAnswer: TypeAlias = Answer | PartAnswer
 
 
 @dataclass(frozen=True)
@@ -566,9 +615,10 @@ class Library:
         limit: int = DEFAULT_LIMIT,
         quoted: int | None = None,
         report_ids: frozenset[int] | None = None,
-    ) -> Answer:
-        """Answer a question: mention questions exactly and completely (`quoted`: see `mentions`), others by BM25;
-        from the reports the question names (its scope, see retrieval.scope) and `report_ids` when given."""
+    ) -> AnyAnswer:
+        """Answer a question: mention questions exactly and completely (`quoted`: see `mentions`), questions about
+        a part of the reports with that part of each (`part`), others by BM25; from the reports the question names
+        (its scope, see retrieval.scope) and `report_ids` when given."""
         text = valid_text(text)
         question = text.strip()
         if not question:
@@ -592,6 +642,9 @@ class Library:
         if parsed.intent == "mention" and parsed.term:
             answer = self.mentions(parsed.term, question=parsed.text, limit=limit, quoted=quoted, report_ids=report_ids)
             return replace(answer, scope=resolution, group=parsed.group)
+        part = part_question(rest if scope else parsed.text)
+        if part is not None and (found := self.part(part, question=parsed.text, report_ids=report_ids)).blocks:
+            return replace(found, scope=resolution)
         words = rest if scope and self.segmenter.terms(rest) else parsed.text
         if scope.years and not _OWN_YEAR.search(words):
             # a report speaks of its own year as 今年 (2024年赤字率 -> "今年赤字率拟按3%左右安排")
@@ -607,6 +660,26 @@ class Library:
             cached = (reports, Catalogue(tuple(map(report_facts, reports.values())), datetime.date.today().year))
             self._catalogue = cached
         return cached[1]
+
+    def part(self, part: Part, *, question: str | None = None, report_ids: frozenset[int] | None = None) -> PartAnswer:
+        """That part of every report (or of the given ones) that has it: one block per report, the newest report
+        first (by date where reports have one, undated ones after them, then by id)."""
+        rows = self.store.part_paragraphs(part, None if report_ids is None else sorted(report_ids))
+        by_report: dict[int, list[StoredParagraph]] = defaultdict(list)
+        for row in rows:
+            by_report[row.report_id].append(row)
+        reports = self._reports
+        blocks = []
+        for report_id, paragraphs in by_report.items():
+            report = reports.get(report_id)
+            if report is None:  # deleted since the rows were read
+                continue
+            first = paragraphs[0]
+            heading = first.text if first.kind == "heading" else first.section
+            blocks.append(PartBlock(report, heading, tuple(paragraphs)))
+        blocks.sort(key=lambda b: b.report.id)
+        blocks.sort(key=lambda b: _report_date(b.report), reverse=True)  # stable: ids ascending among equals
+        return PartAnswer(question or part, part, tuple(blocks))
 
     def search(
         self,
@@ -683,8 +756,10 @@ class Library:
         table = MentionedReports(reports, found, totals, first, {q.passage_id: q for q in quotes})
         return Answer(query, "mention", term, reports=table, passages=tuple(quotes))
 
-    def with_quotes(self, answer: Answer, start: int, stop: int) -> Answer:
+    def with_quotes(self, answer: AnyAnswer, start: int, stop: int) -> AnyAnswer:
         """The answer with quotes for its mentioned reports [start, stop) (a page the reader turned to)."""
+        if isinstance(answer, PartAnswer):  # a part answer holds its whole text
+            return answer
         if (
             answer.group is not None  # a grouped answer names its reports without quoting them
             or not isinstance(answer.reports, MentionedReports)
@@ -801,6 +876,12 @@ class Library:
     def stats(self) -> dict[str, Any]:
         """Counts and the time of the last ingest."""
         return {**self.store.counts(), "last_ingest": self.store.meta("last_ingest")}
+
+
+def _report_date(report: Report) -> str:
+    """A report's date for ordering, newest first ("" for an undated report, which sorts after dated ones)."""
+    date: str | None = getattr(report, "date", None)  # reports carry a date once the metadata reader sets one
+    return date or ""
 
 
 def _known(source: str, sha256: str, existing: Report | None, twin: Report | None) -> IngestResult | None:

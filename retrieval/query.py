@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .normalize import normalize_with_offsets, original_span, valid_text
+from .parts import Part
 
 MAX_QUERY_CHARS = 500
 
@@ -139,3 +140,51 @@ def parse_question(text: str) -> ParsedQuestion:
                 group: Grouping | None = "unit" if groups.get("unit") else "year" if groups.get("year") else None
                 return ParsedQuestion(question, "mention", term, group)
     return ParsedQuestion(question, "search", None)
+
+
+# Questions about a standard part of the reports (retrieval.parts): the words that name each part as a question
+# puts them, and the words that may stand around them without asking about anything else.
+_PART_QUESTIONS: tuple[tuple[Part, re.Pattern[str]], ...] = (
+    (
+        "problems",
+        re.compile(
+            r"(?:存在|有)(?:哪些|什么|的|些)?(?:主要)?(?:问题|不足|困难|差距|短板)(?:和|与|及)?(?:不足|差距|困难|问题)?"
+            r"|(?:问题|困难|差距|短板)(?:和|与|及)(?:不足|差距|问题|困难|弱项)|不足之处|(?:不足|差距|短板)"
+        ),
+    ),
+    (
+        "plans",
+        re.compile(
+            r"(?:下一步|下步|下阶段|下一阶段|今后|明年|接下来)(?:工作)?(?:的|有)?(?:什么|哪些)?(?:工作)?"
+            r"(?:打算|计划|安排|思路|重点工作|重点任务|主要任务|工作|举措|措施)?"
+            r"|(?:今年|明年)?(?:的)?(?:工作)?(?:计划|打算|安排|思路)|(?:今年|明年)?(?:的)?(?:重点|主要)(?:工作|任务)"
+        ),
+    ),
+    (
+        "progress",
+        re.compile(
+            r"(?:主要|具体|工作|经验)?做法(?:及|和|与)?(?:成效)?|(?:取得|有)(?:了)?(?:哪些|什么)?(?:成效|成绩|进展)"
+            r"|(?:主要|工作)?成效|(?:工作)?进展情况|工作进展|工作回顾|(?:做|开展)了(?:哪些|什么)(?:工作)?"
+            r"|(?:工作)?开展情况|主要成绩"
+        ),
+    ),
+)
+# everything else a part question may say: who (各单位), the question words, particles, punctuation
+_PART_FILLER = re.compile(
+    r"各(?:个)?(?:单位|部门|地区|地方|地|省份|省区市|省|市|县|区|报告|汇报|级)|所有(?:报告|单位)?|每(?:个|份)(?:单位|报告)?"
+    r"|报告|汇报|材料|里面|当中|其中|中|里|都|还|又|分别|主要|具体|目前|当前|工作|我们|的|是|有|在|了|哪些|哪几|什么|怎样"
+    r"|如何|怎么|多少|吗|呢|吧|请问|请|介绍|说说|讲讲|列出|一下|看看|情况|方面|[\s\d?？。.!！,，、:：;；\"'“”‘’]"
+)
+
+
+def part_question(text: str) -> Part | None:
+    """The part of the reports a question asks for ("存在哪些问题" -> problems, "下一步有什么打算" -> plans,
+    "主要做法有哪些" -> progress), when it asks for nothing else; None for any other question."""
+    for part, pattern in _PART_QUESTIONS:
+        match = pattern.search(text)
+        if match is None or not match.group(0):
+            continue
+        rest = text[: match.start()] + " " + text[match.end() :]
+        if not _PART_FILLER.sub("", rest):
+            return part
+    return None

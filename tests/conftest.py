@@ -9,7 +9,7 @@ import pytest
 
 from retrieval import Library, Segmenter, Store
 from retrieval.ingest import ingest_paths
-from tests.support import DICTIONARY, REPORTS
+from tests.support import DICTIONARY, PROVINCIAL, REPORTS
 
 
 @pytest.fixture(scope="session")
@@ -42,5 +42,16 @@ def library(tmp_path: Path, segmenter: Segmenter) -> Iterator[Library]:
     """A library of its own holding the bundled reports (safe to modify)."""
     library = Library(Store(tmp_path / "reports.db"), segmenter)
     assert ingest_paths(library, [REPORTS]).ok
+    yield library
+    library.store.close()
+
+
+@pytest.fixture(scope="session")
+def provincial_library(tmp_path_factory: pytest.TempPathFactory, segmenter: Segmenter) -> Iterator[Library]:
+    """The 31 provincial government work reports of 2026 in a real SQLite file; shared, so tests must not modify it."""
+    db = tmp_path_factory.mktemp("provincial") / "reports.db"
+    library = Library(Store(db), segmenter)
+    summary = ingest_paths(library, [PROVINCIAL])
+    assert summary.ok and len(summary.results) == 31
     yield library
     library.store.close()

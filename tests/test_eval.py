@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from retrieval import Library
+from retrieval import Answer, Library, PartAnswer
 from tests.support import ROOT
 
 ITEMS: list[dict[str, Any]] = json.loads((ROOT / "tests" / "eval_set.json").read_text(encoding="utf-8"))["items"]
@@ -15,13 +15,20 @@ ITEMS: list[dict[str, Any]] = json.loads((ROOT / "tests" / "eval_set.json").read
 
 def test_the_set_is_large_enough() -> None:
     assert len(ITEMS) >= 40
-    assert {item["intent"] for item in ITEMS} == {"mention", "search"}
+    assert {item["intent"] for item in ITEMS} == {"mention", "search", "part"}
 
 
 @pytest.mark.parametrize("item", ITEMS, ids=[item["question"] for item in ITEMS])
 def test_eval_item(corpus_library: Library, item: dict[str, Any]) -> None:
     answer = corpus_library.ask(item["question"])
     assert answer.intent == item["intent"]
+    if isinstance(answer, PartAnswer):
+        assert answer.part == item["part"]
+        blocks = {block.report.source: block for block in answer.blocks}
+        assert sorted(blocks) == sorted(item["reports"])
+        assert any(item["contains"] in p.text for p in blocks[item["source"]].paragraphs)
+        return
+    assert isinstance(answer, Answer)
     if item["intent"] == "mention":
         assert answer.term == item["term"]
         assert {m.report.source: m.mentions for m in answer.reports} == item["reports"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval import Library, Segmenter, Store
+from retrieval import Library, PartAnswer, Segmenter, Store
 from retrieval.extract import read_report_file
 from retrieval.ingest import ingest_paths
 from retrieval.parts import PARTS, PartLine, label_parts
@@ -194,6 +194,8 @@ def test_a_library_of_schema_2_gains_parts_in_place(tmp_path: Path, segmenter: S
         assert upgraded.store.meta("schema_version") == str(SCHEMA_VERSION)
         assert {p.number: p.part for p in upgraded.store.paragraphs(1, 1, 100)} == expected
         assert len(upgraded.reports()) == 5
-        assert upgraded.ask("存在哪些问题").passages  # the index was rebuilt for the new schema
+        answer = upgraded.ask("存在哪些问题")
+        assert isinstance(answer, PartAnswer) and len(answer.blocks) == 3
+        assert upgraded.search("存在问题").passages  # the index was rebuilt for the new schema
     finally:
         upgraded.store.close()
