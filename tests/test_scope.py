@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from rank_bm25 import BM25Okapi
 
 from bot import render
-from retrieval import Library, Segmenter, Store
+from retrieval import Answer, Library, PartAnswer, Segmenter, Store
 from retrieval.cli import cli
 from retrieval.ingest import ingest_paths
 from retrieval.normalize import normalize
@@ -312,7 +312,10 @@ def test_every_scope_gets_a_clear_answer(corpus_library: Library, question: str)
         reply = render.answer_reply(answer, lang)
         assert render.units(reply.text) <= render.MAX_MESSAGE
         assert ("范围：" if lang == "zh" else "Scope: ") in reply.text
-    if isinstance(answer.scope, OutOfScope):
+    if isinstance(answer, PartAnswer):  # 第四份报告存在哪些问题: that report's part
+        assert isinstance(answer.scope, InScope)
+        assert all(b.report.id in answer.scope.report_ids for b in answer.blocks)
+    elif isinstance(answer.scope, OutOfScope):
         assert not answer.passages and not answer.reports
     else:
         assert all(q.report_id in answer.scope.report_ids for q in answer.passages)
@@ -324,7 +327,9 @@ def test_every_scope_gets_a_clear_answer(corpus_library: Library, question: str)
 def test_a_report_by_position_answers_from_that_report(corpus_library: Library) -> None:
     answer = corpus_library.ask("第四份报告存在哪些问题")
     assert isinstance(answer.scope, InScope) and answer.scope.report_ids == {4}
-    assert answer.passages and {q.report_id for q in answer.passages} == {4}
+    assert isinstance(answer, PartAnswer) and [b.report.id for b in answer.blocks] == [4]
+    scoped = corpus_library.ask("第四份报告里读书班的情况")
+    assert isinstance(scoped, Answer) and scoped.passages and {q.report_id for q in scoped.passages} == {4}
     assert "范围：第4份报告" in render.answer_reply(answer, "zh").text
     out = corpus_library.ask("#9 存在哪些问题")
     assert "没有#9；共有 5 份报告（#1–#5）" in render.answer_reply(out, "zh").text
@@ -341,6 +346,6 @@ def test_cli_ask_json_carries_the_scope(
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output.splitlines()[0])
     assert payload["scope"]["numbers"] == [4] and payload["scope"]["report_ids"] == [4]
-    assert {p["report_id"] for p in payload["passages"]} == {4}
+    assert payload["intent"] == "part" and [r["report_id"] for r in payload["reports"]] == [4]
     text = runner.invoke(cli, ["ask", "#9 存在哪些问题"], obj={}).output
     assert "范围：#9" in text and "没有#9；共有5份报告（#1–#5）" in text
