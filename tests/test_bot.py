@@ -338,7 +338,8 @@ async def test_a_scoped_answer_shows_its_scope(api: FakeBotApi, library: Library
         missing = await ask(api, "#9 存在哪些问题")
         english = await ask(api, "#9 存在哪些问题", language_code="en")
     # a part question scoped to one report: that report's problems, whole
-    assert reply.text.startswith("<i>范围：第4份报告</i>\n<b>#4 《第二批主题教育10月份阶段性总结》</b> · “存在问题”部分")
+    assert reply.text.startswith("<i>范围：第4份报告</i>\n<b>#4 《第二批主题教育10月份阶段性总结》</b>")
+    assert "“存在问题”部分" in reply.text
     assert "一是部分党员学习主动性不够" in reply.text and "二是学习教育覆盖面不广" in reply.text
     assert "范围：#9" in missing.text and "没有#9；共有 5 份报告（#1–#5）" in missing.text
     assert "Scope: #9" in english.text and "there are 5 reports (#1–#5)" in english.text
