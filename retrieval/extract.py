@@ -26,12 +26,14 @@ import codecs
 import hashlib
 import io
 import itertools
+import math
 import os
 import pathlib
 import re
 import types
 import unicodedata
 import zipfile
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
@@ -40,7 +42,7 @@ from .convert import DEFAULT_LIMITS, ConversionFailed, ConvertLimits, office_to_
 from .errors import UnreadableReport
 from .normalize import valid_text
 
-if TYPE_CHECKING:  # imported lazily at run time: python-docx and pypdf are slow to import
+if TYPE_CHECKING:  # imported lazily at run time: python-docx is slow to import
     from docx.oxml.xmlchemy import BaseOxmlElement as _Element
 
 __all__ = [
@@ -346,8 +348,8 @@ def extract(
         lines, levels, title = _extract_docx(name, data)
         return _result(name, "docx", None, lines, levels, title, digest)
     if kind == "pdf":
-        lines, title = _extract_pdf(name, data)
-        return _result(name, "pdf", None, lines, {}, title, digest)
+        lines, levels, title = _extract_pdf(name, data)
+        return _result(name, "pdf", None, lines, levels, title, digest)
     if kind in ("ole", "rtf", "odt"):
         return _extract_office(name, suffix, kind, data, digest, limits)
     if kind == "zip":
@@ -360,7 +362,7 @@ def extract(
         lines, levels = _parse_markdown(text)
         title = lines[0] if lines and levels.get(0) == 1 else None
         return _result(name, "md", encoding, lines, levels, title, digest)
-    return _result(name, "txt", encoding, _clean_lines(text), {}, None, digest)
+    return _result(name, "txt", encoding, _plain_text_paragraphs(text), {}, None, digest)
 
 
 def _result(
@@ -679,6 +681,90 @@ def _charset_normalizer_guess(data: bytes) -> tuple[str, str] | None:
 
 
 # --------------------------------------------------------------------------------------------
+# Plain text: hard-wrapped lines and web-page furniture
+
+
+def _plain_text_paragraphs(text: str) -> list[str]:
+    """A text file's paragraphs: one per line, unless the text is hard-wrapped (copied out of a PDF viewer or a
+    web page), when its lines are joined back into paragraphs; minus the furniture of the web page it came from."""
+    # Furniture goes first: its short lines would otherwise look like the ends of wrapped paragraphs.
+    lines = _drop_web_furniture(_clean_lines(text))
+    if not _looks_hard_wrapped(lines):
+        return lines
+    kept = set(lines)
+    return _rebuild_paragraphs([line for line in _text_lines([text])[0] if line.text in kept], em=2.0)
+
+
+# Hard wrapping shows as many lines of about the same, greatest length that stop in the middle of a sentence;
+# text written one paragraph per line has lines of every length, nearly all ending a sentence.
+_WRAP_MIN_LINES: Final = 6
+_WRAP_MIN_WIDTH: Final = 12
+_WRAP_SLACK: Final = 4
+_WRAP_SHARE: Final = 0.3
+_WRAP_MIN_CUT: Final = 4
+
+
+def _looks_hard_wrapped(lines: Sequence[str]) -> bool:
+    if len(lines) < _WRAP_MIN_LINES:
+        return False
+    lengths = sorted(len(line) for line in lines)
+    width = lengths[round(_FULL_LINE_PERCENTILE * (len(lengths) - 1))]
+    if width < _WRAP_MIN_WIDTH:
+        return False
+    cut = sum(1 for line in lines if len(line) >= width - _WRAP_SLACK and line[-1] not in _TERMINAL)
+    return cut >= max(_WRAP_MIN_CUT, _WRAP_SHARE * len(lines))
+
+
+# Web-page furniture: buttons, font-size switches, navigation, the source/time line, photo captions, related
+# links and copyright footers that scraping or copying a government page brings along. Only short lines are
+# candidates, and each rule matches a whole line.
+_FURNITURE_MAX_CHARS: Final = 150
+_FURNITURE_WORDS: Final = frozenset(
+    [
+        *("下载", "打印", "全屏", "收藏", "分享", "分享到", "分享到微信", "关闭", "关闭窗口", "打印本页", "打印本文"),
+        *("关闭本页", "返回顶部", "返回", "首页", "字号", "字体", "加大", "还原", "减小", "默认", "大", "中", "小"),
+        *("上一篇", "下一篇", "扫一扫在手机打开当前页", "扫一扫", "微信", "微博", "QQ空间", "相关报道", "相关文档"),
+        *("相关链接", "相关新闻", "相关阅读", "阅读量", "浏览次数", "视力保护色", "政务信息", "政府信息公开", "×"),
+        *(">", "＞", "»"),
+    ]
+)
+_FURNITURE_SPLIT = re.compile(r"[\s【】\[\]|｜/：:（）()]+")
+_FURNITURE_LINE = re.compile(
+    r"^[（(【\[]?(?:来源|稿源|文章来源|信息来源|作者|编辑|责任编辑|审核|发布机构|浏览次数|阅读量|访问量|点击数|点击量"
+    r"|您的位置|当前位置|所在位置|索引号|主题分类|发文字号|公开方式|公开范围)[：:]"
+    r"|^[（(【\[]?(?:发布|发表|更新)?(?:时间|日期)[：:]\s*(?:\d{4}\s*[-年/.]|$)"
+    r"|^\d{4}[-年/.]\d{1,2}[-月/.]\d{1,2}日?\s*\d{1,2}[:：时]\d{2}(?:[:：分]\d{2}秒?)?分?$"
+    r"|^\S{2,6}要闻$|点击(?:图片|这里|此处)进入"
+    r"|(?:记者|通讯员|摄影|图[／/]|图片)[^。！？]{0,24}摄\s*[)）]?$"
+    r"|版权所有|Copyright|©|ICP备|网站标识码|公网安备|主办单位[：:]|承办单位[：:]|技术支持[：:]"
+    r"|^(?:[^>＞»。，]{1,15}[>＞»]){2,}[^>＞»。，]{0,20}$",
+    re.IGNORECASE,
+)
+# A "related reports" heading near the end: it and the short link lines after it are furniture.
+_RELATED = re.compile(r"^(?:相关报道|相关文档|相关链接|相关新闻|相关阅读|延伸阅读)[：:]?$")
+
+
+def _drop_web_furniture(lines: list[str]) -> list[str]:
+    kept = [line for line in lines if not _is_furniture(line)]
+    for i in range(len(kept) - 1, max(-1, len(kept) - 30), -1):
+        if _RELATED.match(kept[i]):
+            tail = kept[i + 1 :]
+            if all(len(line) < 60 and line[-1] not in "。！？" for line in tail):
+                del kept[i:]
+            break
+    return kept
+
+
+def _is_furniture(line: str) -> bool:
+    if len(line) > _FURNITURE_MAX_CHARS:
+        return False
+    tokens = [token for token in _FURNITURE_SPLIT.split(line) if token]
+    if all(token in _FURNITURE_WORDS for token in tokens):  # also a line of brackets alone: "】"
+        return True
+    return _FURNITURE_LINE.search(line) is not None and not _RELATED.match(line)
+
+
+# --------------------------------------------------------------------------------------------
 # Markdown
 
 _MD_FENCE = re.compile(r"^\s{0,3}(?:```|~~~)")
@@ -986,51 +1072,138 @@ _PAGE_NUMBER = re.compile(
     r"^[-－—–\s]*(?:第\s*)?\d{1,3}(?:\s*页)?(?:\s*[/／]\s*\d{1,3}|\s*共\s*\d{1,3}\s*页)?[-－—–\s]*$"
 )
 _FULL_LINE_PERCENTILE: Final = 0.9
-_FULL_LINE_FRACTION: Final = 0.8
 _PLACEHOLDER_TITLES: Final = frozenset({"untitled", "word document", "无标题", "anonymous"})
 
 
-def _extract_pdf(name: str, data: bytes) -> tuple[list[str], str | None]:
-    # Without an end-of-file marker the file was cut off; pypdf would try to reconstruct it
+@dataclass(frozen=True)
+class _VisualLine:
+    """One printed line and where it sits on its page (y grows downwards; any unit, used as ratios)."""
+
+    text: str
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+    page: int
+
+
+def _extract_pdf(name: str, data: bytes) -> tuple[list[str], dict[int, int], str | None]:
+    # Without an end-of-file marker the file was cut off; a reader would try to reconstruct it
     # and silently return only part of the text.  (An incremental update may leave an older
     # complete revision in a truncated file; that revision is still a valid document.)
     if b"%%EOF" not in data:
         raise _error(name, "pdf_truncated")
-    try:
-        from pypdf import PasswordType, PdfReader
+    import pypdfium2 as pdfium
 
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        encrypted = reader.is_encrypted
-        if encrypted:
-            # Many PDFs are encrypted only to restrict printing/editing, with an empty user
-            # password; those open normally in every viewer and should open here too.
-            encrypted = reader.decrypt("") == PasswordType.NOT_DECRYPTED
-    except Exception as exc:
-        # DependencyError (AES needs the optional `cryptography` package) is a form of
-        # "cannot decrypt"; everything else means the file structure is damaged.
-        reason = "pdf_encrypted" if type(exc).__name__ == "DependencyError" else "broken_pdf"
+    try:
+        # An empty user password opens files encrypted only against printing or editing, as every viewer does.
+        document = pdfium.PdfDocument(data)
+    except Exception as exc:  # PdfiumError: damaged structure, or a password needed
+        reason = "pdf_encrypted" if "password" in str(exc).lower() else "broken_pdf"
         raise _error(name, reason) from exc
-    if encrypted:
-        raise _error(name, "pdf_encrypted")
     try:
-        pages = [page.extract_text() or "" for page in reader.pages]
+        if len(document) == 0:
+            # The PDF format requires at least one page: a page tree without pages is damage.
+            raise _error(name, "broken_pdf")
+        pages = [_pdf_page_lines(document, index) for index in range(len(document))]
+        title = _pdf_title(document)
+    except UnreadableReport:
+        raise
     except Exception as exc:
-        if type(exc).__name__ == "DependencyError" or "decrypt" in str(exc).lower():
-            raise _error(name, "pdf_encrypted") from exc
         raise _error(name, "broken_pdf") from exc
-    if not pages:
-        # The PDF format requires at least one page: a page tree without pages is damage.
-        raise _error(name, "broken_pdf")
-    return _reflow_pdf(pages), _pdf_title(reader)
+    finally:
+        document.close()
+    paragraphs, levels, shown_title = _paragraphs_and_headings(_drop_running_lines(pages))
+    return paragraphs, levels, title or shown_title
 
 
-def _pdf_title(reader: Any) -> str | None:
+def _pdf_page_lines(document: Any, index: int) -> list[_VisualLine]:
+    """The page's lines from its characters and their boxes (PDFium's own line breaks and spaces are not used:
+    it puts a space wherever the font changes, as between Chinese and digits in Word's output: "2024 年")."""
+    import ctypes
+
+    import pypdfium2.raw as raw
+
+    page = document[index]
+    textpage = page.get_textpage()
     try:
-        metadata = reader.metadata
-        value = metadata.title if metadata is not None else None
+        height = page.get_height()
+        handle = textpage.raw
+        box = raw.FS_RECTF()
+        chars: list[tuple[str, float, float, float, float, bool]] = []
+        space = False
+        for i in range(raw.FPDFText_CountChars(handle)):
+            code = raw.FPDFText_GetUnicode(handle, i)
+            if code < 0x20 or chr(code).isspace() or code in (0xFFFE, 0xFFFF):
+                space = True  # a word space (or PDFium's generated break): it separates Latin words
+                continue
+            if not raw.FPDFText_GetLooseCharBox(handle, i, ctypes.byref(box)):
+                continue
+            ch = chr(code) if not 0xD800 <= code <= 0xDFFF else "\ufffd"
+            chars.append((ch, box.left, box.right, height - box.top, height - box.bottom, space))
+            space = False
+    finally:
+        textpage.close()
+        page.close()
+    return _group_lines(chars, index)
+
+
+def _group_lines(chars: Sequence[tuple[str, float, float, float, float, bool]], page: int) -> list[_VisualLine]:
+    """Characters in content order -> lines top to bottom: a character whose middle lies in the current line's
+    band, to the right of the previous one, continues it."""
+    groups: list[list[tuple[str, float, float, float, float, bool]]] = []
+    for char in chars:
+        middle = (char[3] + char[4]) / 2
+        if groups:
+            last = groups[-1][-1]
+            if last[3] <= middle <= last[4] and char[1] >= last[1] - (last[4] - last[3]) * 0.5:
+                groups[-1].append(char)
+                continue
+        groups.append([char])
+    groups.sort(key=lambda group: (group[0][3] + group[0][4]) / 2)
+    # Pieces of one line drawn at different times (a footnote mark, a field) come back together.
+    merged: list[list[tuple[str, float, float, float, float, bool]]] = []
+    for group in groups:
+        middle = (group[0][3] + group[0][4]) / 2
+        if merged and merged[-1][0][3] <= middle <= merged[-1][0][4]:
+            merged[-1] = sorted([*merged[-1], *group], key=lambda c: c[1])
+        else:
+            merged.append(group)
+    lines = []
+    for group in merged:
+        text = clean_line(_join_chars(group))
+        if text:
+            top = min(c[3] for c in group)
+            bottom = max(c[4] for c in group)
+            lines.append(_VisualLine(text, group[0][1], group[-1][2], top, bottom, page))
+    return lines
+
+
+def _join_chars(chars: Sequence[tuple[str, float, float, float, float, bool]]) -> str:
+    """A line's text: a space only between Latin letters or digits that a space (or a gap) separates."""
+    parts: list[str] = []
+    previous: tuple[str, float, float, float, float, bool] | None = None
+    for char in chars:
+        if previous is not None:
+            gap = char[1] - previous[2]
+            if (char[5] or gap > 0.25 * (char[4] - char[3])) and _is_latin(previous[0]) and _is_latin(char[0]):
+                parts.append(" ")
+        parts.append(char[0])
+        previous = char
+    return "".join(parts)
+
+
+def _is_latin(ch: str) -> bool:
+    # Everything before the CJK radicals block: Latin, digits, Greek, Cyrillic and their punctuation.
+    return ch < "\u2e80"
+
+
+def _pdf_title(document: Any) -> str | None:
+    try:
+        value = document.get_metadata_dict().get("Title")
     except Exception:  # metadata is optional: damaged metadata must not cost us the text
         return None
-    return _declared_title(str(value) if value is not None else None)
+    return _declared_title(value if isinstance(value, str) else None)
 
 
 def _declared_title(value: str | None) -> str | None:
@@ -1044,42 +1217,175 @@ def _declared_title(value: str | None) -> str | None:
     return title
 
 
-def _reflow_pdf(pages: Sequence[str]) -> list[str]:
-    """Rebuild paragraphs from pypdf's visual lines.
+# Running headers and footers are the lines at a page's top or bottom edge that recur on this share of the pages
+# (at least two), with their digits ignored so that "第 3 页" and "第 4 页" count as one.
+_RUNNING_SHARE: Final = 0.4
+_EDGE_LINES: Final = 2
+_DIGITS = re.compile(r"\d+")
 
-    PDF has no paragraphs, only positioned lines.  A line continues into the next one when it
-    does not end a sentence and fills the column (its width is close to that of typical full
-    lines): short lines are headings or the last line of a paragraph.
+
+def _drop_running_lines(pages: Sequence[Sequence[_VisualLine]]) -> list[_VisualLine]:
+    """The pages' lines in order, without running headers, footers and page numbers.
+
+    A header is only looked for at the top and a footer at the bottom: a unit's name that heads every page may
+    also sign the report at the end of the last one, and that line is the report's.
     """
-    lines: list[str] = []
-    for text in pages:
-        page_lines = _clean_lines(text)
-        while page_lines and _PAGE_NUMBER.match(page_lines[-1]):
-            page_lines.pop()
-        while page_lines and _PAGE_NUMBER.match(page_lines[0]):
-            page_lines.pop(0)
-        lines.extend(page_lines)
+
+    def key(line: _VisualLine) -> str:
+        return _DIGITS.sub("#", "".join(line.text.split()))
+
+    need = max(2, math.ceil(_RUNNING_SHARE * len(pages)))
+    tops: Counter[str] = Counter()
+    bottoms: Counter[str] = Counter()
+    for lines in pages:
+        tops.update({key(line) for line in lines[:_EDGE_LINES]})
+        bottoms.update({key(line) for line in lines[-_EDGE_LINES:]})
+    headers = {k for k, n in tops.items() if n >= need}
+    footers = {k for k, n in bottoms.items() if n >= need}
+    kept: list[_VisualLine] = []
+    for page_lines in pages:
+        lines = list(page_lines)
+        start, end = 0, len(lines)
+        while start < end and (key(lines[start]) in headers or _PAGE_NUMBER.match(lines[start].text)):
+            start += 1
+        while end > start and (key(lines[end - 1]) in footers or _PAGE_NUMBER.match(lines[end - 1].text)):
+            end -= 1
+        kept.extend(lines[start:end])
+    return kept
+
+
+# Geometry of paragraphs, in units of the body text's line height (em): a line reaching within this of the right
+# margin is full (a wrapped Latin word or number, or characters that may not start a line, can end it short); one
+# starting this far right of the left margin is indented (Chinese paragraphs open with two characters of indent);
+# a line further below the previous one than this share of the usual line pitch follows a paragraph gap.
+_FULL_SLACK_EM: Final = 4.0
+_INDENT_EM: Final = 0.8
+_GAP_PITCH: Final = 1.3
+# A document marks its paragraphs when at least this share of the lines after a short line are indented (or follow
+# a gap): then an unmarked line after a full one continues the paragraph even after a full stop.
+_INDENT_SHARE: Final = 0.6
+
+
+def _paragraph_blocks(lines: Sequence[_VisualLine], *, em: float | None = None) -> list[list[_VisualLine]]:
+    """Join printed lines into paragraphs from their geometry.
+
+    A line continues the previous one when that one fills the column and this one is not indented, does not
+    follow a gap, and does not open a numbered heading or item; in a document without first-line indents, a
+    sentence end at the end of a full line also ends the paragraph. A line starting with punctuation that never
+    starts a line (，。、) always continues. Page breaks are not paragraph breaks.
+    """
     if not lines:
         return []
-    widths = sorted(_display_width(line) for line in lines)
-    # A high percentile rather than the maximum, so that one over-long line (a URL, a table
-    # row in a small font) does not make every normal full line look short.
-    full_width = widths[round(_FULL_LINE_PERCENTILE * (len(widths) - 1))]
-    paragraphs: list[str] = []
-    current = lines[0]
-    for previous, line in itertools.pairwise(lines):
-        continues = line[0] in _NO_LINE_START or (
-            previous[-1] not in _TERMINAL
-            and _display_width(previous) >= _FULL_LINE_FRACTION * full_width
-            and not _BLOCK_START.match(line)
-        )
+    n = len(lines)
+    if em is None:
+        em = sorted(line.bottom - line.top for line in lines)[n // 2] or 1.0
+    # Percentiles rather than extremes, so that one over-long line (a URL, a table row in a small font) does not
+    # make every normal full line look short.
+    left = sorted(line.x0 for line in lines)[round(0.05 * (n - 1))]
+    right = sorted(line.x1 for line in lines)[round(_FULL_LINE_PERCENTILE * (n - 1))]
+    full = [line.x1 >= right - _FULL_SLACK_EM * em for line in lines]
+    indented = [line.x0 >= left + _INDENT_EM * em for line in lines]
+    pitches = [b.top - a.top for a, b in itertools.pairwise(lines) if a.page == b.page and b.top > a.top]
+    pitch = sorted(pitches)[len(pitches) // 2] if pitches else 0.0
+    gaps = [False] + [
+        pitch > 0 and a.page == b.page and b.top - a.top > _GAP_PITCH * pitch for a, b in itertools.pairwise(lines)
+    ]
+    # Lines after a short line open paragraphs: if most of them are indented, or follow a gap, the document marks
+    # its paragraphs that way, and a sentence end at the end of a full line is not a paragraph end.
+    starts = [i for i in range(1, n) if not full[i - 1]]
+    marked = len(starts) >= 2 and (
+        sum(indented[i] for i in starts) >= _INDENT_SHARE * len(starts)
+        or sum(gaps[i] for i in starts) >= _INDENT_SHARE * len(starts)
+    )
+
+    paragraphs: list[list[_VisualLine]] = []
+    current = [lines[0]]
+    for i in range(1, n):
+        previous, line = lines[i - 1], lines[i]
+        if line.text[0] in _NO_LINE_START:
+            continues = True
+        elif gaps[i] or indented[i] or not full[i - 1] or _BLOCK_START.match(line.text):
+            continues = False
+        else:
+            continues = marked or previous.text[-1] not in _TERMINAL
         if continues:
-            current = _join_parts([current, line])
+            current.append(line)
         else:
             paragraphs.append(current)
-            current = line
+            current = [line]
     paragraphs.append(current)
     return paragraphs
+
+
+def _rebuild_paragraphs(lines: Sequence[_VisualLine], *, em: float | None = None) -> list[str]:
+    """The paragraphs of `_paragraph_blocks` as text."""
+    return [_join_parts([line.text for line in block]) for block in _paragraph_blocks(lines, em=em)]
+
+
+# A paragraph of one or two lines printed this much larger than the body text is a heading; the sizes in use
+# rank the levels (the largest is 1), at most this many.
+_HEADING_SIZE: Final = 1.1
+_MAX_HEADING_LINES: Final = 2
+_MAX_HEADING_LEVELS: Final = 4
+
+
+def _paragraphs_and_headings(lines: Sequence[_VisualLine]) -> tuple[list[str], dict[int, int], str | None]:
+    """Paragraphs of printed lines, with heading levels from their type size: a PDF says nothing else about its
+    structure. The largest heading opening the first page is the title."""
+    blocks = _paragraph_blocks(lines)
+    if not blocks:
+        return [], {}, None
+    heights = sorted(line.bottom - line.top for line in lines)
+    body = heights[len(heights) // 2]
+    sizes = [max(line.bottom - line.top for line in block) for block in blocks]
+    big = [
+        i
+        for i, (block, size) in enumerate(zip(blocks, sizes, strict=True))
+        if len(block) <= _MAX_HEADING_LINES and size >= _HEADING_SIZE * body
+    ]
+    ranks = sorted({round(sizes[i], 1) for i in big}, reverse=True)[:_MAX_HEADING_LEVELS]
+    levels = {i: ranks.index(round(sizes[i], 1)) + 1 for i in big if round(sizes[i], 1) in ranks}
+    paragraphs = [_join_parts([line.text for line in block]) for block in blocks]
+    first = blocks[0][0]
+    title = paragraphs[0] if levels.get(0) == 1 and first.page == 0 else None
+    return paragraphs, levels, title
+
+
+def _text_lines(pages: Sequence[str]) -> list[list[_VisualLine]]:
+    """Lines of plain text as printed lines: an indent where the line starts with whitespace, a blank line as a gap
+    of one line, and as width either the display columns (a Chinese character is two: text wrapped by a viewer at
+    a printed width) or twice the characters (text wrapped at a count of characters), whichever makes more lines
+    the same, greatest width."""
+    raw: list[tuple[int, str, str]] = []
+    for page, text in enumerate(pages):
+        raw.extend((page, line, clean_line(line)) for line in _split_lines(text))
+    texts = [line for _, _, line in raw if line]
+    by_columns = [_display_width(line) for line in texts]
+    by_count = [2 * len(line) for line in texts]
+    widths = iter(by_columns if _wrap_sharpness(by_columns) >= _wrap_sharpness(by_count) else by_count)
+    result: list[list[_VisualLine]] = [[] for _ in pages]
+    row = 0
+    for page, raw_line, line in raw:
+        row += 1
+        if not line:
+            row += 1
+            continue
+        indent = 4 if raw_line[:1].isspace() else 0
+        result[page].append(_VisualLine(line, indent, indent + next(widths), row, row + 1, page))
+    return result
+
+
+def _wrap_sharpness(widths: Sequence[int]) -> int:
+    """How many lines reach (within a character) the width most full lines have."""
+    if not widths:
+        return 0
+    top = sorted(widths)[round(_FULL_LINE_PERCENTILE * (len(widths) - 1))]
+    return sum(1 for width in widths if top - 2 <= width <= top)
+
+
+def _reflow_pdf(pages: Sequence[str]) -> list[str]:
+    """Paragraphs from the text of pages whose lines are printed lines (no geometry known)."""
+    return _rebuild_paragraphs(_drop_running_lines(_text_lines(pages)), em=2.0)
 
 
 def _display_width(text: str) -> int:

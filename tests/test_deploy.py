@@ -727,7 +727,7 @@ with tempfile.TemporaryDirectory() as tmp:
 
 assert zoneinfo.ZoneInfo("Asia/Shanghai").key == "Asia/Shanghai"
 
-import charset_normalizer, click, docx, pydantic_settings, pypdf, sqlite_utils, tqdm, tornado.web
+import charset_normalizer, click, docx, pydantic_settings, pypdfium2, sqlite_utils, tqdm, tornado.web
 from telegram.ext import ApplicationBuilder
 app = ApplicationBuilder().token("123456:replace-me").build()
 assert app.job_queue is not None, "the job-queue extra (APScheduler) is missing"

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 
 import docx
 import pypdf
+import pypdfium2
 import pytest
 from docx.enum.style import WD_STYLE_TYPE
 from docx.oxml import parse_xml
@@ -634,7 +635,7 @@ def test_pdf_library_exceptions_are_converted(monkeypatch: pytest.MonkeyPatch) -
     def explode(*args: object, **kwargs: object) -> None:
         raise RecursionError("deeply nested objects")
 
-    monkeypatch.setattr(pypdf, "PdfReader", explode)
+    monkeypatch.setattr(pypdfium2, "PdfDocument", explode)
     assert_unreadable("broken_pdf", lambda: extract("a.pdf", SAMPLE_PDF))
 
 

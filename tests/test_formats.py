@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 import zipfile
 from pathlib import Path
 
@@ -30,7 +31,7 @@ def paragraphs() -> list[str]:
 def files(paragraphs: list[str]) -> dict[str, bytes]:
     """The report as .docx and as LibreOffice's .doc, .odt and .rtf exports of it."""
     original = word_document(TITLE, paragraphs)
-    return {"docx": original, **libreoffice_export(original, ["doc", "odt", "rtf"])}
+    return {"docx": original, **libreoffice_export(original, ["doc", "odt", "rtf", "pdf"])}
 
 
 @pytest.mark.parametrize(("kind", "name"), [("doc", "a.doc"), ("odt", "a.odt"), ("rtf", "a.rtf"), ("doc", "a.wps")])
@@ -49,6 +50,20 @@ def test_office_formats_read_like_the_word_original(
     terms = sample_terms(paragraphs)
     assert len(terms) > 100
     assert mention_counts(result.lines, terms) == mention_counts([TITLE, *paragraphs], terms)
+
+
+def test_pdf_exported_from_word_reads_as_the_source(files: dict[str, bytes], paragraphs: list[str]) -> None:
+    result = extract("总结.pdf", files["pdf"])
+    # no space between Chinese and digits ("2024 年"), no running header, no page numbers, and every paragraph
+    # whole again across line and page breaks: exactly the source's paragraphs
+    assert list(result.lines) == [TITLE, *paragraphs]
+    terms = sample_terms(paragraphs)
+    assert sum(bool(re.fullmatch(r"\d+[年月日个项名次%]", term)) for term in terms) > 10  # "93名", not "93 名"
+    assert mention_counts(result.lines, terms) == mention_counts([TITLE, *paragraphs], terms)
+    # the title is the large line that opens the first page, never the running header; headings by type size
+    assert result.title == TITLE
+    headings = [result.lines[i] for i, level in sorted(result.heading_levels.items()) if level == 2]
+    assert headings == [p for p in paragraphs if re.match("[一二三四五六七八九十]+、", p) and len(p) < 40]
 
 
 def test_kind_is_read_from_the_bytes(files: dict[str, bytes]) -> None:
@@ -121,3 +136,71 @@ def test_file_on_disk(files: dict[str, bytes], tmp_path: Path) -> None:
     path = tmp_path / "总结.rtf"
     path.write_bytes(files["rtf"])
     assert read_report_file(path).kind == "rtf"
+
+
+def hard_wrap(paragraphs: list[str], width: int, *, opening: str, between: str) -> str:
+    """Text as copied out of a PDF viewer or a web page: every paragraph cut into lines of `width` characters,
+    each paragraph opened with `opening` and followed by `between`."""
+    out = []
+    for paragraph in paragraphs:
+        text = opening + paragraph
+        out.append("\n".join(text[i : i + width] for i in range(0, len(text), width)) + "\n" + between)
+    return "".join(out)
+
+
+@pytest.mark.parametrize(("opening", "between"), [("", "\n"), ("\u3000\u3000", ""), ("    ", "")])
+def test_hard_wrapped_text_is_joined_into_its_paragraphs(paragraphs: list[str], opening: str, between: str) -> None:
+    text = hard_wrap(paragraphs, 36, opening=opening, between=between)
+    assert len(text.splitlines()) > 3 * len(paragraphs)
+    result = extract("复制的文字.txt", text.encode())
+    # blank lines and indented openings start paragraphs; headings stay lines of their own
+    assert list(result.lines) == paragraphs
+    terms = sample_terms(paragraphs)
+    assert mention_counts(result.lines, terms) == mention_counts(paragraphs, terms)
+
+
+def test_hard_wrapped_text_without_indents_or_blank_lines(paragraphs: list[str]) -> None:
+    result = extract("复制的文字.txt", hard_wrap(paragraphs, 36, opening="", between="").encode())
+    # only a sentence end at a line end can be mistaken for a paragraph end: no term is cut anywhere else
+    terms = [t for t in sample_terms(paragraphs) if not set(t) & set("。！？；：”")]
+    assert mention_counts(result.lines, terms) == mention_counts(paragraphs, terms)
+    assert len(paragraphs) <= len(result.lines) <= 2 * len(paragraphs)
+
+
+def test_text_written_one_paragraph_per_line_is_left_alone() -> None:
+    for path in sorted((REPORTS.parent.parent / "tests" / "corpora" / "provincial-2026").glob("*.txt"))[:8]:
+        raw = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        lines = extract(path.name, path.read_bytes()).lines
+        assert set(lines) <= set(raw), path.name  # nothing joined
+        assert [line for line in raw if len(line) > 150] == [line for line in lines if len(line) > 150]
+
+
+FURNITURE = ["下载", "打印", "全屏", "收藏", "【字号：", "加大", "还原", "减小", "】", "相关报道：", "来源：解放日报"]
+
+
+def test_web_page_furniture_is_dropped() -> None:
+    path = REPORTS.parent.parent / "tests" / "corpora" / "provincial-2026" / "2026年上海市政府工作报告.txt"
+    raw = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert set(FURNITURE) <= set(raw) and "时间：2026-02-09" in raw
+    lines = extract(path.name, path.read_bytes()).lines
+    assert lines[0] == "2026年上海市政府工作报告"
+    assert not set(FURNITURE) & set(lines) and "时间：2026-02-09" not in lines
+    # every sentence of the report is still there
+    assert [line for line in raw if line.endswith("。")] == [line for line in lines if line.endswith("。")]
+    # photo captions, navigation, copyright footers
+    page = "\n".join(
+        [
+            "首页 > 政务公开 > 政府工作报告",
+            "2026年**县政府工作报告",
+            "殷勇同志作政府工作报告。本报记者 戴冰摄",
+            "各位代表：",
+            "现在，我代表县人民政府向大会报告工作。",
+            "（来源：青海日报）",
+            "版权所有：**县人民政府办公室  网站标识码：1234567890",
+        ]
+    )
+    assert extract("page.txt", page.encode()).lines == (
+        "2026年**县政府工作报告",
+        "各位代表：",
+        "现在，我代表县人民政府向大会报告工作。",
+    )
