@@ -8,7 +8,7 @@ import sys
 import click
 
 from retrieval import open_library
-from retrieval.cli import chosen_reports_dir, cli, library_from, settings_or_exit
+from retrieval.cli import chosen_reports_dir, cli, library_from, settings_or_exit, tally_line
 from retrieval.ingest import ingest_at_start
 
 from .logs import configure_logging
@@ -35,6 +35,9 @@ def run(ctx: click.Context) -> None:
     if summary is not None:
         for failure in summary.failures:
             click.echo(f"warning: {failure.message()}", err=True)
+        counts = summary.tally()
+        if counts["files"] > counts["unchanged"] + counts["ignored"]:  # a start with nothing new stays quiet
+            click.echo(f"reports: {tally_line(summary)}", err=True)
     if settings.token is None:
         from .terminal import chat
 

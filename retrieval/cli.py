@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from . import LibrarySettings, open_library
 from .errors import ReportbotError, UnknownParagraph, UnknownReport, UnreadableReport
-from .ingest import collect_files, ingest_paths, same_folder
+from .ingest import IngestSummary, collect_files, ingest_paths, same_folder
 from .library import Answer, AnyAnswer, Library, PartAnswer, Quote
 from .scope import InScope, MissingReports, MissingTitle, MissingYears, NoOverlap, OutOfScope
 from .store import SCHEMA_VERSION, Report, Store
@@ -124,8 +124,11 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, as_json: bo
                     "title": r.title,
                     "paragraphs": r.paragraph_count,
                     "passages": r.passage_count,
+                    **({"same_as": r.source} if result.status == "duplicate" else {}),
                 }
             )
+        elif result.status == "duplicate":  # the report it repeats, and that report's own file
+            click.echo(f"{'duplicate':<9} #{r.id} 《{r.title}》 ← {result.source} (same text as {r.source})")
         else:
             click.echo(f"{result.status:<9} #{r.id} 《{r.title}》 {r.paragraph_count}段 ← {result.source}")
     for report in summary.pruned:
@@ -133,10 +136,30 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, as_json: bo
             emit_json({"source": report.source, "status": "pruned", "id": report.id, "title": report.title})
         else:
             click.echo(f"{'pruned':<9} #{report.id} 《{report.title}》 ← {report.source}")
+    for refusal in summary.unsupported:
+        if as_json:
+            emit_json({"source": refusal.source, "status": "unsupported", "reason": refusal.zh})
+        else:
+            click.echo(f"{'unsupported':<9} {refusal.message()}")
     for failure in summary.failures:
+        if as_json:
+            emit_json({"source": failure.source, "status": "failed", "code": failure.code, "reason": failure.zh})
         click.echo(f"error: {failure.message()}", err=True)
+    if as_json:
+        emit_json({"tally": summary.tally()})
+    else:
+        click.echo(tally_line(summary))
     if not summary.ok:
         ctx.exit(1)
+
+
+def tally_line(summary: IngestSummary) -> str:
+    """One line that accounts for every file: `12 files: 3 ingested, 5 unchanged, ...`."""
+    counts = summary.tally()
+    parts = [f"{counts[k]} {k}" for k in ("ingested", "unchanged", "duplicate", "unsupported", "ignored", "failed")]
+    pruned = f"; {counts['pruned']} pruned" if counts["pruned"] else ""
+    files = f"{counts['files']} file" + ("" if counts["files"] == 1 else "s")
+    return f"{files}: " + ", ".join(parts) + pruned
 
 
 @cli.command(help="Delete reports by id (as `reportbot reports` lists them) or file name: delete REPORT [REPORT ...].")

@@ -10,11 +10,12 @@ import hashlib
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_all_start_methods, get_context
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from .errors import UnreadableReport
 from .extract import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, read_report_file
@@ -36,36 +37,97 @@ GROUP_SECONDS = 0.5
 
 @dataclass
 class IngestSummary:
-    """The outcome of one ingest run."""
+    """The outcome of one ingest run: what happened to every file of the folders it was given."""
 
     results: list[IngestResult] = field(default_factory=list)
-    failures: list[UnreadableReport] = field(default_factory=list)
+    failures: list[UnreadableReport] = field(default_factory=list)  # looked like reports, could not be read
     pruned: list[Report] = field(default_factory=list)
+    unsupported: list[UnreadableReport] = field(default_factory=list)  # in a folder, of a type reports never are
+    ignored: list[Path] = field(default_factory=list)  # lock, hidden, temporary and system files (and folders)
 
     @property
     def ok(self) -> bool:
-        """True when every file was read."""
+        """True when every file that looked like a report was read."""
         return not self.failures
+
+    def tally(self) -> dict[str, int]:
+        """How many files came to each end (ingested = added or replaced), and how many reports were pruned."""
+        statuses = Counter(result.status for result in self.results)
+        counts = {
+            "ingested": statuses["added"] + statuses["replaced"],
+            "unchanged": statuses["unchanged"],
+            "duplicate": statuses["duplicate"],
+            "unsupported": len(self.unsupported),
+            "ignored": len(self.ignored),
+            "failed": len(self.failures),
+        }
+        return {"files": sum(counts.values()), **counts, "pruned": len(self.pruned)}
+
+
+# Never read, only counted: Office lock files (`~$报告.docx`, beside a document open in Word or WPS) and Word's
+# `~WRL0001.tmp`, hidden files and folders (`.git`, a virtualenv), editors' and browsers' temporary files, and
+# system files that Windows and macOS leave in shared folders.
+_TEMPORARY_SUFFIXES = frozenset({".tmp", ".temp", ".swp", ".swo", ".part", ".partial", ".crdownload", ".download"})
+_SYSTEM_NAMES = frozenset({"thumbs.db", "desktop.ini", "__macosx"})
+
+
+def ignorable(name: str) -> bool:
+    """Whether a file or folder found in a folder is a lock, hidden, temporary or system file."""
+    lowered = name.lower()
+    return (
+        name.startswith((".", "~"))
+        or name.endswith("~")
+        or PurePath(lowered).suffix in _TEMPORARY_SUFFIXES
+        or lowered in _SYSTEM_NAMES
+    )
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What named paths hold: files to read (those named, and those of a report's type in the folders), files of
+    other types, and files never read (`ignorable`); each list sorted."""
+
+    files: list[Path]
+    other: list[Path]
+    ignored: list[Path]
+
+
+def list_files(paths: Iterable[Path]) -> Listing:
+    """Every file named or found in named folders (recursively; ignored folders are not entered), sorted."""
+    files: list[Path] = []
+    other: list[Path] = []
+    ignored: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            files.append(path)
+            continue
+        found: tuple[list[Path], list[Path], list[Path]] = ([], [], [])
+        for folder, folders, names in os.walk(path):
+            base = Path(folder)
+            found[2].extend(base / name for name in folders if ignorable(name))
+            folders[:] = [name for name in folders if not ignorable(name)]
+            for name in names:
+                kind = 2 if ignorable(name) else 0 if PurePath(name).suffix.lower() in SUPPORTED_SUFFIXES else 1
+                found[kind].append(base / name)
+        for into, paths_found in zip((files, other, ignored), found, strict=True):
+            # by parts: Path's own comparison is ~5x slower, and it shows in a folder of 25,000
+            into.extend(sorted(paths_found, key=lambda p: p.parts))
+    return Listing(list(dict.fromkeys(files)), list(dict.fromkeys(other)), list(dict.fromkeys(ignored)))
 
 
 def collect_files(paths: Iterable[Path]) -> list[Path]:
-    """Files named directly, and supported files found in named folders (recursively), sorted."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(
-                sorted(
-                    (
-                        p
-                        for p in path.rglob("*")
-                        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not p.name.startswith(".")
-                    ),
-                    key=lambda p: p.parts,  # Path's own comparison is ~5x slower: it shows in a folder of 25,000
-                )
-            )
-        else:
-            files.append(path)
-    return list(dict.fromkeys(files))
+    """Files named directly, and files of a report's type found in named folders (recursively), sorted."""
+    return list_files(paths).files
+
+
+def _unsupported(file: Path) -> UnreadableReport | None:
+    """Why a file of another type is not read: the reason extract gives, by its name alone (checked before any
+    byte is read). None if extract would read it after all."""
+    try:
+        read_report_file(file)
+    except UnreadableReport as exc:
+        return exc
+    return None
 
 
 def _io_failure(file: Path, exc: OSError) -> UnreadableReport:
@@ -123,7 +185,15 @@ def ingest_paths(
     """
     summary = IngestSummary()
     todo: list[Path] = []
-    files = collect_files(paths)
+    listing = list_files(paths)
+    files = list(listing.files)
+    summary.ignored = listing.ignored
+    for file in listing.other:
+        reason = _unsupported(file)
+        if reason is None:
+            files.append(file)
+        else:
+            summary.unsupported.append(reason)
     readable: list[tuple[Path, str]] = []
     for file in files:
         try:

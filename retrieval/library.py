@@ -524,9 +524,13 @@ class Library:
             return known
         return self.ingest_prepared(prepare_report(extracted, self.segmenter), claim=claim)
 
-    def known(self, source: str, sha256: str) -> IngestResult | None:
-        """The result for a file that needs no work: unchanged, or the same content as another report."""
-        return _known(source, sha256, self.store.report_by_source(source), self.store.report_by_sha256(sha256))
+    def known(self, source: str, sha256: str, text: str | None = None) -> IngestResult | None:
+        """The result for a file that needs no work: unchanged, or the same bytes (or, given its `text`
+        fingerprint, the same text) as another report."""
+        twin = self.store.report_by_sha256(sha256)
+        if twin is None and text is not None:
+            twin = self.store.report_by_text(text)
+        return _known(source, sha256, self.store.report_by_source(source), twin)
 
     def known_files(self, files: Sequence[tuple[str, str]]) -> list[IngestResult | None]:
         """`known` for many (source, sha256) pairs against one read of the reports: a first pass that spares the
@@ -558,9 +562,14 @@ class Library:
             sources: set[str] = set()
             contents: set[str] = set()
             with self.store.write():
-                while at < len(group) and group[at].source not in sources and group[at].sha256 not in contents:
+                while (
+                    at < len(group)
+                    and group[at].source not in sources
+                    and group[at].sha256 not in contents
+                    and group[at].text_fingerprint not in contents
+                ):
                     sources.add(group[at].source)
-                    contents.add(group[at].sha256)
+                    contents.update((group[at].sha256, group[at].text_fingerprint))
                     results.append(self._write(group[at], written))
                     at += 1
                 if claim and written.reports:
@@ -569,7 +578,7 @@ class Library:
         return results
 
     def _write(self, prepared: PreparedReport, written: _Written) -> IngestResult:
-        known = self.known(prepared.source, prepared.sha256)
+        known = self.known(prepared.source, prepared.sha256, prepared.text_fingerprint)
         if known is not None:
             return known
         saved = self.store.save_report(
@@ -579,6 +588,7 @@ class Library:
             encoding=prepared.encoding,
             structure=prepared.structure,
             passages=prepared.passages,
+            text_fingerprint=prepared.text_fingerprint,
         )
         written.removed.extend(saved.removed)
         written.add(saved.report, saved.passage_ids, prepared.passages)
@@ -885,8 +895,9 @@ def _report_date(report: Report) -> str:
 
 
 def _known(source: str, sha256: str, existing: Report | None, twin: Report | None) -> IngestResult | None:
-    """Unchanged (`existing`, the report of this file name, has this content), a duplicate (`twin`, the report
-    with this content, has another file name), or None: the file needs writing."""
+    """Unchanged (`existing`, the report of this file name, has these bytes), a duplicate (`twin`, the report
+    with these bytes or this text, has another file name), or None: the file needs writing. A file whose bytes
+    changed but whose text did not replaces its report (its paragraphs may be split differently)."""
     if existing is not None and existing.sha256 == sha256:
         return IngestResult(source, "unchanged", existing)
     if twin is not None and twin.source != source:

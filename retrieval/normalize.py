@@ -6,7 +6,9 @@ normalised character, the index of the original character it came from, so a mat
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 
 import opencc
@@ -125,3 +127,13 @@ def valid_text(text: str) -> str:
     (Python's surrogateescape), JSON escapes and PDF ToUnicode maps, and OpenCC, jieba, SQLite and Telegram all
     refuse to encode them as UTF-8: replaced, the rest of the text still gets an answer."""
     return _LONE_SURROGATE.sub("\ufffd", text)
+
+
+def text_fingerprint(normalized: Iterable[str]) -> str:
+    """The fingerprint of a report's text from its normalised pieces in order (its passages' `norm`): sha256 of
+    the characters without spaces. The same text as .txt, .docx or .pdf, or under another file name, has the same
+    one, however its lines were wrapped or spaced; a file's own fingerprint (`sha256`) is of its bytes."""
+    hasher = hashlib.sha256()
+    for piece in normalized:
+        hasher.update(piece.replace(" ", "").encode("utf-8", "surrogatepass"))
+    return hasher.hexdigest()

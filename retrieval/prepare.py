@@ -9,7 +9,7 @@ from typing import Any
 
 from .errors import UnreadableReport
 from .extract import ExtractedText, read_report_file
-from .normalize import normalize
+from .normalize import normalize, text_fingerprint
 from .segment import Segmenter
 from .store import NewPassage
 from .structure import ReportStructure, build_structure, cut_passages, section_path
@@ -25,12 +25,21 @@ class PreparedReport:
     encoding: str | None
     structure: ReportStructure
     passages: tuple[NewPassage, ...]
+    text_fingerprint: str  # of the normalised text: the same report in another format or file name has it too
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Workers send passages as plain tuples: pickling thousands of dataclasses (a state dict each) cost the
         # writing process more than all its SQL.
         rows = [(p.paragraph, p.kind, p.start, p.end, p.section, p.terms, p.norm) for p in self.passages]
-        return _unpickle, (self.source, self.sha256, self.kind, self.encoding, self.structure, rows)
+        return _unpickle, (
+            self.source,
+            self.sha256,
+            self.kind,
+            self.encoding,
+            self.structure,
+            rows,
+            self.text_fingerprint,
+        )
 
 
 def _unpickle(
@@ -40,8 +49,10 @@ def _unpickle(
     encoding: str | None,
     structure: ReportStructure,
     rows: list[tuple[int, str, int, int, str, str, str]],
+    fingerprint: str,
 ) -> PreparedReport:
-    return PreparedReport(source, sha256, kind, encoding, structure, tuple(NewPassage(*row) for row in rows))
+    passages = tuple(NewPassage(*row) for row in rows)
+    return PreparedReport(source, sha256, kind, encoding, structure, passages, fingerprint)
 
 
 def prepare_report(extracted: ExtractedText, segmenter: Segmenter) -> PreparedReport:
@@ -65,7 +76,13 @@ def prepare_report(extracted: ExtractedText, segmenter: Segmenter) -> PreparedRe
                 NewPassage(paragraph.number, paragraph.kind, span.start, span.end, label, " ".join(terms), norm)
             )
     return PreparedReport(
-        extracted.source, extracted.sha256, extracted.kind, extracted.encoding, structure, tuple(passages)
+        extracted.source,
+        extracted.sha256,
+        extracted.kind,
+        extracted.encoding,
+        structure,
+        tuple(passages),
+        text_fingerprint(p.norm for p in passages),
     )
 
 

@@ -19,12 +19,14 @@ from typing import Any
 import sqlite_utils
 
 from .errors import StorageError, UnknownParagraph, UnknownReport
+from .normalize import text_fingerprint
 from .parts import Part, PartLine, label_parts
 from .structure import ReportStructure
 
 # 2: indexes on reports.sha256 and reports.seq (ingest looks both up for every file)
 # 3: paragraphs.part, the standard part of the report each paragraph is in (retrieval.parts)
-SCHEMA_VERSION = 3
+# 4: reports.text_fingerprint, of the normalised text (the same report in another format is a duplicate)
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_S = 5.0
 
 _SCHEMA = """
@@ -40,7 +42,8 @@ CREATE TABLE IF NOT EXISTS reports (
     paragraph_count INTEGER NOT NULL,
     passage_count INTEGER NOT NULL,
     ingested_at TEXT NOT NULL,
-    seq INTEGER NOT NULL
+    seq INTEGER NOT NULL,
+    text_fingerprint TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS sections (
     report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
@@ -73,6 +76,7 @@ CREATE TABLE IF NOT EXISTS passages (
 CREATE INDEX IF NOT EXISTS passages_report ON passages(report_id, paragraph);
 CREATE INDEX IF NOT EXISTS reports_sha256 ON reports(sha256);
 CREATE INDEX IF NOT EXISTS reports_seq ON reports(seq);
+CREATE INDEX IF NOT EXISTS reports_text_fingerprint ON reports(text_fingerprint);
 CREATE INDEX IF NOT EXISTS paragraphs_part ON paragraphs(part, report_id, number) WHERE part IS NOT NULL;
 CREATE TABLE IF NOT EXISTS subscribers (
     chat_id INTEGER PRIMARY KEY,
@@ -111,6 +115,7 @@ class Report:
     passage_count: int
     ingested_at: str
     seq: int
+    text_fingerprint: str  # see normalize.text_fingerprint; `sha256` is the file's fingerprint
 
 
 @dataclass(frozen=True)
@@ -201,6 +206,7 @@ _REPORT_COLUMNS = (
     "passage_count",
     "ingested_at",
     "seq",
+    "text_fingerprint",
 )
 _INSERT_REPORT = "INSERT INTO reports (" + ", ".join(_REPORT_COLUMNS) + ") VALUES (" + _marks(_REPORT_COLUMNS) + ")"
 _UPDATE_REPORT = "UPDATE reports SET " + ", ".join(c + " = ?" for c in _REPORT_COLUMNS) + " WHERE id = ?"
@@ -295,6 +301,8 @@ class Store:
             # Steps for files made by earlier versions, in order, before the statements that need their columns.
             if 0 < version < 3:
                 self._add_paragraph_parts()
+            if 0 < version < 4:
+                self._add_text_fingerprints()
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self.db.execute(statement)
@@ -314,6 +322,20 @@ class Store:
             conn.executemany(
                 "UPDATE paragraphs SET part = ? WHERE report_id = ? AND number = ?",
                 [(part, report_id, row[0]) for row, part in zip(rows, parts, strict=True) if part is not None],
+            )
+
+    def _add_text_fingerprints(self) -> None:
+        """Version 4: every stored report gets the fingerprint of its text, from its passages as ingest computes it
+        (so a library of two copies of one text keeps both; the next copy is refused)."""
+        conn = self.db.conn
+        conn.execute("ALTER TABLE reports ADD COLUMN text_fingerprint TEXT NOT NULL DEFAULT ''")
+        for (report_id,) in conn.execute("SELECT id FROM reports ORDER BY id").fetchall():
+            norms = conn.execute(
+                "SELECT norm FROM passages WHERE report_id = ? ORDER BY paragraph, start", (report_id,)
+            )
+            conn.execute(
+                "UPDATE reports SET text_fingerprint = ? WHERE id = ?",
+                (text_fingerprint(row[0] for row in norms), report_id),
             )
 
     def _schema_version(self) -> int:
@@ -395,6 +417,11 @@ class Store:
     def report_by_sha256(self, sha256: str) -> Report | None:
         """A report with exactly this content, if any."""
         rows = self._rows("SELECT * FROM reports WHERE sha256 = ? ORDER BY id LIMIT 1", (sha256,))
+        return _report(rows[0]) if rows else None
+
+    def report_by_text(self, fingerprint: str) -> Report | None:
+        """A report with exactly this text (normalised; see normalize.text_fingerprint), if any."""
+        rows = self._rows("SELECT * FROM reports WHERE text_fingerprint = ? ORDER BY id LIMIT 1", (fingerprint,))
         return _report(rows[0]) if rows else None
 
     def sections(self, report_id: int) -> list[StoredSection]:
@@ -513,6 +540,7 @@ class Store:
         encoding: str | None,
         structure: ReportStructure,
         passages: Sequence[NewPassage],
+        text_fingerprint: str,
     ) -> SavedReport:
         """Write a report in one transaction (or a savepoint of the caller's), replacing an earlier version from
         the same source file."""
@@ -523,6 +551,7 @@ class Store:
             old = conn.execute("SELECT id FROM reports WHERE source = ?", (source,)).fetchone()
             removed: list[int] = []
             seq = int(conn.execute(_NEXT_SEQ).fetchone()[0])
+            ingested_at = now_iso()
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('report_seq', ?)", (str(seq),))
             values = (
                 source,
@@ -533,8 +562,9 @@ class Store:
                 chars,
                 len(structure.paragraphs),
                 len(passages),
-                now_iso(),
+                ingested_at,
                 seq,
+                text_fingerprint,
             )
             if old:
                 report_id = int(old[0])
@@ -564,7 +594,7 @@ class Store:
                     for i, p in enumerate(passages)
                 ],
             )
-            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_ingest', ?)", (values[-2],))
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_ingest', ?)", (ingested_at,))
         return SavedReport(Report(report_id, *values), old is not None, removed, range(first, first + len(passages)))
 
     def delete_report(self, report_id: int) -> list[int]:

@@ -38,7 +38,20 @@ def test_ingest_is_idempotent_by_content(runner: CliRunner) -> None:
     first = runner.invoke(cli, ["ingest", str(REPORTS)], obj={})
     assert first.exit_code == 0 and first.output.count("added") == 5
     second = runner.invoke(cli, ["ingest", "--json", str(REPORTS)], obj={})
-    assert [json.loads(line)["status"] for line in second.output.splitlines()] == ["unchanged"] * 5
+    *files, tally = (json.loads(line) for line in second.output.splitlines())
+    assert [line["status"] for line in files] == ["unchanged"] * 5
+    assert tally == {
+        "tally": {
+            "files": 5,
+            "ingested": 0,
+            "unchanged": 5,
+            "duplicate": 0,
+            "unsupported": 0,
+            "ignored": 0,
+            "failed": 0,
+            "pruned": 0,
+        }
+    }
 
 
 def test_reports_show_and_paragraph(runner: CliRunner) -> None:

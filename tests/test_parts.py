@@ -181,10 +181,12 @@ def test_a_library_of_schema_2_gains_parts_in_place(tmp_path: Path, segmenter: S
     assert ingest_paths(library, [REPORTS]).ok
     expected = {p.number: p.part for p in library.store.paragraphs(1, 1, 100)}
     library.store.close()
-    # the file as version 2 wrote it: no part column
+    # the file as version 2 wrote it: no part column (nor the text fingerprints of version 4)
     conn = sqlite3.connect(db)
     conn.execute("DROP INDEX paragraphs_part")
     conn.execute("ALTER TABLE paragraphs DROP COLUMN part")
+    conn.execute("DROP INDEX reports_text_fingerprint")
+    conn.execute("ALTER TABLE reports DROP COLUMN text_fingerprint")
     conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     conn.commit()
     conn.close()
