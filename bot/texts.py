@@ -158,8 +158,8 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "The file is too large ({size} MB); the limit is {limit} MB.",
     ),
     "upload_unsupported": (
-        "支持的文件：.txt、.md、.docx、.doc、.wps、.rtf、.odt、.pdf。",
-        "Supported files: .txt, .md, .docx, .doc, .wps, .rtf, .odt and .pdf.",
+        "支持的文件：.txt、.md、.docx、.doc、.wps、.rtf、.odt、.pdf、.html、.htm。",
+        "Supported files: .txt, .md, .docx, .doc, .wps, .rtf, .odt, .pdf, .html and .htm.",
     ),
     "upload_added": (
         "已添加报告 #{id} 《{title}》，共{paragraphs}段。",

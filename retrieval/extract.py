@@ -1,7 +1,7 @@
 """Turn an uploaded or on-disk report file into clean paragraph lines.
 
 Reports arrive as plain text (in whatever encoding the author's editor used), Markdown, Word
-(.docx; .doc, .wps, .rtf and .odt through LibreOffice, see convert.py) or PDF.  Everything
+(.docx; .doc, .wps, .rtf and .odt through LibreOffice, see convert.py), PDF or saved web pages.  Everything
 downstream (indexing, quoting, citing paragraph numbers) works on one cleaned paragraph per
 line, so this module is the only place that knows about file formats.
 
@@ -58,7 +58,8 @@ __all__ = [
 
 # Office formats LibreOffice converts to .docx (.wps is Kingsoft WPS: a Word binary or an OOXML zip under that name).
 OFFICE_SUFFIXES: frozenset[str] = frozenset({".doc", ".wps", ".rtf", ".odt"})
-SUPPORTED_SUFFIXES: frozenset[str] = frozenset({".txt", ".md", ".docx", ".pdf", *OFFICE_SUFFIXES})
+HTML_SUFFIXES: frozenset[str] = frozenset({".html", ".htm"})
+SUPPORTED_SUFFIXES: frozenset[str] = frozenset({".txt", ".md", ".docx", ".pdf", *OFFICE_SUFFIXES, *HTML_SUFFIXES})
 DEFAULT_MAX_BYTES: Final = 20 * 1024 * 1024
 
 # All failure reasons in one place so the wording stays consistent and is easy to review.
@@ -68,8 +69,9 @@ MESSAGES: Final[Mapping[str, tuple[str, str, str]]] = types.MappingProxyType(
     {
         "unsupported": (
             "unsupported",
-            "不支持的文件类型（{suffix}），支持 .txt、.md、.docx、.doc、.wps、.rtf、.odt、.pdf",
-            "unsupported file type ({suffix}); supported are .txt, .md, .docx, .doc, .wps, .rtf, .odt and .pdf",
+            "不支持的文件类型（{suffix}），支持 .txt、.md、.docx、.doc、.wps、.rtf、.odt、.pdf、.html、.htm",
+            "unsupported file type ({suffix}); supported are .txt, .md, .docx, .doc, .wps, .rtf, .odt, .pdf, .html"
+            " and .htm",
         ),
         "needs_libreoffice": (
             "missing_program",
@@ -190,7 +192,7 @@ class ExtractedText:
     source: str
     """The file name (no directories), as given."""
     kind: str
-    """"txt", "md", "docx", "pdf", or "doc"/"wps"/"rtf"/"odt" (converted) -- detected from the content, not the
+    """"txt", "md", "docx", "pdf", "html", or "doc"/"wps"/"rtf"/"odt" (converted) -- detected from the content, not the
     suffix (an OLE Word binary is "wps" when named so, "doc" otherwise)."""
     encoding: str | None
     """The detected text encoding for txt/md (e.g. "utf-8", "gb18030"); None for docx/pdf."""
@@ -352,6 +354,9 @@ def extract(
         return _result(name, "pdf", None, lines, levels, title, digest)
     if kind in ("ole", "rtf", "odt"):
         return _extract_office(name, suffix, kind, data, digest, limits)
+    if kind == "html":
+        lines, levels, title = _extract_html(name, data)
+        return _result(name, "html", None, lines, levels, title, digest)
     if kind == "zip":
         raise _error(name, "docx_not_word")
     if kind in ("image", "binary"):
@@ -406,7 +411,7 @@ _RTF_MAGIC: Final = b"{\\rtf"
 
 def sniff(data: bytes) -> str:
     """The kind of a file from its bytes, whatever its name says: "docx", "odt", "zip" (another archive),
-    "ole" (a Word/WPS binary, or an encrypted Office file), "rtf", "pdf", "image", "binary" or "text".
+    "ole" (a Word/WPS binary, or an encrypted Office file), "rtf", "pdf", "image", "binary", "html" or "text".
 
     Looks at a few bytes only (and at a zip's directory, not its content), so the text path stays as fast as it was.
     """
@@ -423,6 +428,8 @@ def sniff(data: bytes) -> str:
         return "image"
     if data.startswith(_BINARY_MAGIC):
         return "binary"
+    if _looks_like_html(head.removeprefix(codecs.BOM_UTF8).lstrip()):
+        return "html"
     return "text"
 
 
@@ -437,6 +444,83 @@ def _zip_kind(data: bytes) -> str:
     except Exception:  # a damaged archive: the docx reader names the damage
         return "docx"
     return "odt" if mimetype.strip() == _ODT_MIMETYPE else "zip"
+
+
+# --------------------------------------------------------------------------------------------
+# Web pages (.html, .htm)
+
+_HTML_START = re.compile(rb"<(?:!doctype\s+html|html|head|body|meta|title)[\s>]", re.IGNORECASE)
+# Block elements of trafilatura's output tree that hold a paragraph of their own.
+_HTML_BLOCKS: Final = frozenset({"head", "p", "item", "quote", "code", "row"})
+_HTML_HEADING = re.compile(r"^h([1-6])$")
+
+
+def _looks_like_html(head: bytes) -> bool:
+    return head.startswith(b"<") and _HTML_START.search(head[:4096]) is not None
+
+
+def _extract_html(name: str, data: bytes) -> tuple[list[str], dict[int, int], str | None]:
+    """The main text of a saved web page (trafilatura: the article without navigation, sidebars and footers), with
+    its headings as headings and the page's title (its headline) as the first line."""
+    try:
+        import trafilatura
+
+        document = trafilatura.bare_extraction(
+            data, with_metadata=True, include_comments=False, include_tables=True, include_images=False
+        )
+    except Exception as exc:  # a parser failure on hostile markup
+        raise _error(name, "no_html_text") from exc
+    body = getattr(document, "body", None)
+    if body is None:
+        raise _error(name, "no_html_text")
+    lines: list[str] = []
+    levels: dict[int, int] = {}
+    for element in body.iter(*_HTML_BLOCKS):
+        if any(parent.tag in _HTML_BLOCKS for parent in element.iterancestors()):
+            continue  # its text is part of the enclosing block's
+        if element.tag == "row":
+            text = " ".join(clean_line(_html_text(cell)) for cell in element.iter("cell"))
+        else:
+            text = _html_text(element)
+        heading = _HTML_HEADING.match(element.get("rend") or "") if element.tag == "head" else None
+        if heading is not None:
+            line = clean_line(" ".join(_clean_lines(text)))
+            if line:
+                levels[len(lines)] = int(heading.group(1))
+                lines.append(line)
+        else:
+            lines.extend(_clean_lines(text))
+    if not lines:
+        raise _error(name, "no_html_text")
+    title = _declared_title(getattr(document, "title", None))
+    if title is not None and lines[0] != title:
+        # The headline is outside the article body trafilatura returns; the report starts with it.
+        levels = {i + 1: level for i, level in levels.items()}
+        levels[0] = 1
+        lines.insert(0, title)
+    kept = [i for i, line in enumerate(lines) if not _is_furniture(line)]
+    new_index = {old: new for new, old in enumerate(kept)}
+    lines = [lines[i] for i in kept]
+    levels = {new_index[i]: level for i, level in levels.items() if i in new_index}
+    return lines, levels, title
+
+
+def _html_text(element: Any) -> str:
+    """An element's text in document order, its line breaks (<lb/>) as newlines."""
+    parts: list[str] = []
+
+    def walk(node: Any) -> None:
+        if node.tag == "lb":
+            parts.append("\n")
+        elif node.text:
+            parts.append(node.text)
+        for child in node:
+            walk(child)
+            if child.tail:
+                parts.append(child.tail)
+
+    walk(element)
+    return "".join(parts)
 
 
 # --------------------------------------------------------------------------------------------

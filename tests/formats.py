@@ -5,6 +5,7 @@ benchmark."""
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 import subprocess
@@ -90,3 +91,33 @@ def mention_counts(lines: Sequence[str], terms: Sequence[str]) -> dict[str, int]
     """How often each term occurs, counted as the library counts mentions: over normalised paragraphs."""
     paragraphs = [normalize(line) for line in lines]
     return {term: sum(p.count(normalize(term)) for p in paragraphs) for term in terms}
+
+
+def government_page(title: str, paragraphs: Sequence[str], *, encoding: str = "utf-8") -> bytes:
+    """A report as a government portal publishes it: navigation, a breadcrumb, the headline, a source/time line,
+    font-size and print buttons, the article (numbered headings as <h2>, paragraphs opened with &nbsp;), share
+    buttons, related links and a footer with the site's registration numbers."""
+    body = []
+    for text in paragraphs:
+        if _LEVEL1.match(text) and len(text) < 40:
+            body.append(f"<h2>{html.escape(text)}</h2>")
+        else:
+            body.append(f"<p>&nbsp;&nbsp;&nbsp;&nbsp;{html.escape(text)}</p>")
+    page = f"""<!DOCTYPE html>
+<html><head><meta http-equiv="Content-Type" content="text/html; charset={encoding}">
+<title>{html.escape(title)}_**县人民政府门户网站</title></head><body>
+<div class="top"><a href="/">首页</a> <a href="/zwgk">政务公开</a> <a href="/hd">互动交流</a> <a>无障碍</a></div>
+<div class="nav"><ul><li><a>首页</a></li><li><a>要闻动态</a></li><li><a>政府信息公开</a></li>
+<li><a>政策文件</a></li></ul></div>
+<div class="crumb">当前位置：<a>首页</a> &gt; <a>政务公开</a> &gt; <a>工作总结</a></div>
+<div class="article"><h1>{html.escape(title)}</h1>
+<div class="info"><span>来源：县政府办公室</span> <span>时间：2026-02-09</span> <span>浏览次数：1234</span>
+【字号：<a>大</a> <a>中</a> <a>小</a>】 <a>打印</a> <a>关闭</a></div>
+<div class="content" id="zoom">{"".join(body)}</div>
+<div class="share">分享到：<a>微信</a> <a>微博</a></div>
+<div class="related"><h3>相关链接</h3><ul><li><a>2025年工作总结</a></li><li><a>2024年工作总结</a></li></ul></div>
+</div>
+<div class="footer"><p>主办单位：**县人民政府办公室 承办单位：**县大数据中心</p>
+<p>版权所有：**县人民政府 网站标识码：1234000001 ICP备12345678号</p></div>
+</body></html>"""
+    return page.encode(encoding)

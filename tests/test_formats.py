@@ -15,7 +15,15 @@ import pytest
 from retrieval.errors import UnreadableReport
 from retrieval.extract import SUPPORTED_SUFFIXES, extract, read_report_file, sniff
 
-from .formats import HEADER, libreoffice_export, mention_counts, sample_terms, source_paragraphs, word_document
+from .formats import (
+    HEADER,
+    government_page,
+    libreoffice_export,
+    mention_counts,
+    sample_terms,
+    source_paragraphs,
+    word_document,
+)
 from .support import REPORTS
 
 SOURCE = REPORTS / "001_21f5e1b268e4dc66.txt"
@@ -204,3 +212,24 @@ def test_web_page_furniture_is_dropped() -> None:
         "各位代表：",
         "现在，我代表县人民政府向大会报告工作。",
     )
+
+
+@pytest.mark.parametrize(("name", "encoding"), [("总结.html", "utf-8"), ("总结.htm", "gb18030")])
+def test_saved_government_page(paragraphs: list[str], name: str, encoding: str) -> None:
+    result = extract(name, government_page(TITLE, paragraphs, encoding=encoding))
+    assert result.kind == "html"
+    # the headline, then the article's paragraphs exactly: no navigation, buttons, source line, links or footer
+    assert list(result.lines) == [TITLE, *paragraphs]
+    assert result.title == TITLE
+    headings = [result.lines[i] for i, level in sorted(result.heading_levels.items()) if level == 2]
+    assert headings == [p for p in paragraphs if re.match("[一二三四五六七八九十]+、", p) and len(p) < 40]
+    terms = sample_terms(paragraphs)
+    assert mention_counts(result.lines, terms) == mention_counts([TITLE, *paragraphs], terms)
+
+
+def test_a_web_page_without_an_article() -> None:
+    page = "<!DOCTYPE html><html><head><title>首页</title></head><body><a href='/'>首页</a></body></html>".encode()
+    with pytest.raises(UnreadableReport) as caught:
+        extract("index.html", page)
+    assert caught.value.code == "empty"
+    assert sniff(page) == "html"
