@@ -112,6 +112,7 @@ def build_application(settings: BotSettings, library: Library) -> Application:  
         ("report", handlers.report_command),
         ("search", handlers.search_command),
         ("mentions", handlers.mentions_command),
+        ("compare", handlers.compare_command),
         ("digest", handlers.digest_command),
         ("subscribe", handlers.subscribe_command),
         ("unsubscribe", handlers.unsubscribe_command),

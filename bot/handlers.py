@@ -25,6 +25,7 @@ from retrieval import (
     UnknownReport,
     UnreadableReport,
 )
+from retrieval.compare import compare_question
 from retrieval.digest import build_digest
 from retrieval.extract import SUPPORTED_SUFFIXES
 from retrieval.normalize import valid_text
@@ -186,6 +187,19 @@ async def search_command(update: Update, context: Context) -> None:
 async def mentions_command(update: Update, context: Context) -> None:
     """/mentions TERM: every report that contains the term."""
     await _with_argument(update, context, "usage_mentions", mentions_for_chat)
+
+
+async def compare_command(update: Update, context: Context) -> None:
+    """/compare 存在问题 [2024年] [广东]: one part of the reports side by side, newest first."""
+    found = await _term_or_usage(update, context, "usage_compare")
+    if found is None:
+        return
+    text, message, _ = found
+    answer = await asyncio.to_thread(compare_question, services(context).library, text)
+    if answer is None:
+        await send(message, [Reply(t("usage_compare", lang_of(update)))])
+        return
+    await send(message, [reply_for(answer, lang_of(update), context)])
 
 
 # --- browsing ------------------------------------------------------------------------------------------------

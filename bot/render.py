@@ -33,6 +33,7 @@ from retrieval import (
     ReportMentions,
     Scope,
 )
+from retrieval.compare import point_heads
 from retrieval.digest import Digest
 from retrieval.store import StoredParagraph, StoredSection
 
@@ -50,6 +51,8 @@ REPORTS_PER_PAGE = 10
 SEARCH_LIMIT = 12
 PART_BLOCKS_PER_PAGE = 3
 PART_EXCERPT_CHARS = 280
+POINTS_SHOWN = 6  # numbered points of a part shown on a page of several reports
+POINT_HEAD_CHARS = 60
 LABEL_MAX = 60  # titles and headings from .docx files can be paragraphs long
 SUMMARY_SENTENCE_MAX = 160
 _SENTENCE = re.compile(r"[^。！？；!?;\n]*[。！？；!?;\n]+|[^。！？；!?;\n]+")
@@ -408,8 +411,15 @@ def _part_paragraph_blocks(block: PartBlock, budget: int) -> list[str]:
 
 
 def part_excerpt(block: PartBlock, max_chars: int = PART_EXCERPT_CHARS) -> str:
-    """The opening of a report's part (its body text, headings left out), escaped, cut at `max_chars`."""
+    """The opening of a report's part (its body text, headings left out), escaped, cut at `max_chars`; a part made
+    of numbered points (一是……二是……) shows each point's first sentence instead, to read reports side by side."""
     text = "".join(p.text for p in block.paragraphs if p.kind != "heading") or block.heading
+    heads = point_heads(text)
+    if len(heads) > 1:
+        lines = [esc(_short(head, POINT_HEAD_CHARS)) for head in heads[:POINTS_SHOWN]]
+        if len(heads) > POINTS_SHOWN:
+            lines.append("…")
+        return "\n".join(lines)
     return esc(_short(text, max_chars))
 
 

@@ -8,6 +8,7 @@ import sys
 from typing import TextIO
 
 from retrieval import Library, UnknownReport
+from retrieval.compare import compare_question
 from retrieval.query import MAX_QUERY_CHARS
 
 from . import render
@@ -71,6 +72,9 @@ def _command_replies(library: Library, line: str, lang: str) -> list[render.Repl
             return [render.Reply(t("stats", lang, **{**numbers, "last_ingest": numbers["last_ingest"] or "—"}))]
         if command == "search" and argument:
             return [render.answer_reply(library.search(argument, limit=render.SEARCH_LIMIT), lang)]
+        if command == "compare" and argument:
+            compared = compare_question(library, argument)
+            return [render.Reply(t("usage_compare", lang)) if compared is None else render.answer_reply(compared, lang)]
         if command == "mentions" and argument:
             return [render.answer_reply(mentions_for_chat(library, argument), lang)]
     except UnknownReport:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
@@ -390,6 +391,65 @@ def ask(ctx: click.Context, questions: tuple[str, ...], limit: int, as_json: boo
         else:
             click.echo(format_answer(answer) + "\n")
         sys.stdout.flush()
+
+
+def _listed(values: tuple[str, ...]) -> list[str]:
+    """`--years 2024,2025 --years 2019`: every value, split at commas (ASCII or Chinese) and spaces."""
+    return [v for value in values for v in re.split(r"[,，、\s]+", value) if v]
+
+
+def _years(values: tuple[str, ...]) -> list[int]:
+    years = []
+    for value in _listed(values):
+        digits = value.removesuffix("年")
+        if not (digits.isdigit() and len(digits) == 4):
+            raise click.BadParameter(f"{value!r} is not a year like 2024", param_hint="--years")
+        years.append(int(digits))
+    return years
+
+
+@cli.command(help="Compare one part of the reports (存在问题/problems, 下一步打算/plans, 主要做法/progress) across "
+    "reports, newest first: compare PART [--years 2024,2025] [--units 广东,江苏] [--reports 3,4].")
+@click.argument("part")
+@click.option("--years", multiple=True, help="Only reports of these years (comma-separated, or repeat).")
+@click.option("--units", multiple=True, help="Only reports of these units or places (comma-separated, or repeat).")
+@click.option("--reports", "report_ids", multiple=True, help="Only these report ids.")
+@json_option
+@click.pass_context
+def compare(
+    ctx: click.Context,
+    part: str,
+    years: tuple[str, ...],
+    units: tuple[str, ...],
+    report_ids: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """One block per report holding the part: its section and its text (or numbered points)."""
+    from .compare import compare as compare_part
+    from .compare import compare_json, part_named, points
+
+    named = part_named(part)
+    if named is None:
+        raise click.BadParameter(f"{part!r}: name a part: 存在问题 (problems), 下一步打算 (plans), 主要做法 (progress)")
+    ids = _listed(report_ids)
+    if not all(i.lstrip("#").isdigit() for i in ids):
+        raise click.BadParameter("report ids are numbers, as `reportbot reports` lists them", param_hint="--reports")
+    library = library_from(ctx)
+    answer = compare_part(
+        library, named, years=_years(years), units=_listed(units), report_ids=[int(i.lstrip("#")) for i in ids]
+    )
+    if isinstance(answer, Answer):  # the scope names no report
+        assert isinstance(answer.scope, OutOfScope)
+        raise click.ClickException(f"范围：{_plain_scope(answer.scope)}：{_plain_problem(answer.scope)}")
+    if as_json:
+        emit_json(compare_json(answer))
+        return
+    click.echo(f"共有{len(answer.blocks)}份报告有“{_PART_NAMES[answer.part]}”部分：")
+    for entry in compare_json(answer)["reports"]:
+        facts = " · ".join(str(v) for v in (entry["date"], entry["unit"], entry["section"]) if v)
+        click.echo(f"\n#{entry['id']} 《{entry['title']}》" + (f" · {facts}" if facts else ""))
+        for point in points(entry["text"]):
+            click.echo(f"  · {point}")
 
 
 @cli.command(help="Counts of reports, paragraphs and passages, and the last ingest time.")

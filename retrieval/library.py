@@ -691,6 +691,17 @@ class Library:
         blocks.sort(key=lambda b: _report_date(b.report), reverse=True)  # stable: ids ascending among equals
         return PartAnswer(question or part, part, tuple(blocks))
 
+    def scoped_part(
+        self, part: Part, resolution: Resolution | None, *, question: str | None = None
+    ) -> Answer | PartAnswer:
+        """`part` of the reports a resolved scope means (None: every report), under that scope; an `Answer`
+        carrying the `OutOfScope` when it means none."""
+        query = question or part
+        if isinstance(resolution, OutOfScope):
+            return Answer(query, "part", None, scope=resolution)
+        ids = None if resolution is None or resolution.everything else resolution.report_ids
+        return replace(self.part(part, question=query, report_ids=ids), scope=resolution)
+
     def search(
         self,
         text: str,
