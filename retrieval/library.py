@@ -27,6 +27,7 @@ from .index import Bm25Index, MentionFinder
 from .normalize import normalize, normalize_with_offsets, original_span, valid_text
 from .parts import Part
 from .prepare import PreparedReport, prepare_report
+from .quantity import QuantityQuestion, answer_tier, numbers_beside, quantity_question, quantity_terms
 from .query import MAX_QUERY_CHARS, QUESTION_WORDS, Grouping, parse_question, part_question
 from .scope import Catalogue, InScope, OutOfScope, ReportFacts, Resolution, place_in_name
 from .segment import Segmenter
@@ -729,10 +730,25 @@ class Library:
                 self._positions.is_body,
             )
             hits = [(int(passage_ids[pos]), int(report_of[pos]), score) for pos, score in ranked if is_body[pos]]
+        quantity = quantity_question(query)
+        beside = quantity_terms(terms) if quantity is not None else []
+        if quantity is not None and beside:
+            hits = self._numbers_first(hits, beside, quantity)
         chosen = _diversify(hits, limit, per_report)
         marks = [t for t in dict.fromkeys(terms) if len(t) > 1] or list(dict.fromkeys(terms))
         quotes = tuple(self._quotes([(passage_id, score) for passage_id, _, score in chosen], marks))
+        if beside:
+            quotes = tuple(_numbers_marked(quote, beside) for quote in quotes)
         return Answer(query, "search", None, passages=quotes)
+
+    def _numbers_first(
+        self, hits: list[tuple[int, int, float]], terms: Sequence[str], question: QuantityQuestion
+    ) -> list[tuple[int, int, float]]:
+        """A quantity question's candidates, those stating a number beside its terms first (in the unit it asks
+        in before any other), each group in BM25's order: the scores and the candidates stay rank-bm25's."""
+        texts = self.store.passage_texts([passage_id for passage_id, _, _ in hits])
+        tiers = {passage_id: answer_tier(record.text, terms, question) for passage_id, record in texts.items()}
+        return sorted(hits, key=lambda hit: -tiers.get(hit[0], 0))  # stable
 
     def query_terms(self, text: str) -> list[str]:
         """The ranking terms of a question: its segmented terms without the question's own wording."""
@@ -948,6 +964,14 @@ def _diversify(hits: Sequence[tuple[int, int, float]], limit: int, per_report: i
     return (chosen + spill)[:limit] if len(chosen) < limit else chosen
 
 
+def _numbers_marked(quote: Quote, terms: Sequence[str]) -> Quote:
+    """The quote with the numbers that stand beside the question's terms marked as well as the terms."""
+    numbers = [(start, end) for start, end, _ in numbers_beside(quote.text, terms)]
+    if not numbers:
+        return quote
+    return replace(quote, highlights=_merged([*quote.highlights, *numbers]))
+
+
 def highlight_spans(text: str, marks: Iterable[str]) -> tuple[tuple[int, int], ...]:
     """Spans of `text` (original characters) where any normalised mark occurs, merged and sorted."""
     norm, origin = normalize_with_offsets(text)
@@ -959,6 +983,11 @@ def highlight_spans(text: str, marks: Iterable[str]) -> tuple[tuple[int, int], .
         while at != -1:
             spans.append(original_span(origin, at, at + len(mark)))
             at = norm.find(mark, at + len(mark))
+    return _merged(spans)
+
+
+def _merged(spans: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """Spans sorted, overlapping or touching ones merged."""
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
         if merged and start <= merged[-1][1]:

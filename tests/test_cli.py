@@ -156,7 +156,7 @@ def test_run_without_token_chats_in_the_terminal(runner: CliRunner, monkeypatch:
     result = runner.invoke(cli, ["run"], input="哪些报告提到四下基层\n全县生产总值达到多少\n", obj={})
     assert result.exit_code == 0, result.output
     assert "共有 【2】 份报告提到“四下基层”" in result.output
-    assert "【全县生产总值达到】364.2亿元" in result.output
+    assert "【全县生产总值达到364.2亿元】" in result.output
 
 
 def test_malformed_settings_stop_with_one_line(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
