@@ -408,8 +408,10 @@ def _years(values: tuple[str, ...]) -> list[int]:
     return years
 
 
-@cli.command(help="Compare one part of the reports (存在问题/problems, 下一步打算/plans, 主要做法/progress) across "
-    "reports, newest first: compare PART [--years 2024,2025] [--units 广东,江苏] [--reports 3,4].")
+@cli.command(
+    help="Compare one part of the reports (存在问题/problems, 下一步打算/plans, 主要做法/progress) across "
+    "reports, newest first: compare PART [--years 2024,2025] [--units 广东,江苏] [--reports 3,4]."
+)
 @click.argument("part")
 @click.option("--years", multiple=True, help="Only reports of these years (comma-separated, or repeat).")
 @click.option("--units", multiple=True, help="Only reports of these units or places (comma-separated, or repeat).")

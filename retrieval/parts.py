@@ -14,9 +14,10 @@ Rules (the README's "The standard parts of a report" states them for users):
   glossaries, page furniture) belong to no part.
 - A heading naming a five-year period's goals or tasks (“十五五”时期主要目标任务) and no single year belongs to no
   part: "plans" are the year's work, "progress" the work reviewed.
-- 主要工作 / 重点工作 without a year to tell them apart are "plans" once a "progress" part came before them, else
-  "progress". A report without a "progress" part but with problems or plans has its top-level sections before
-  them as its "progress" (a 工作汇报 whose sections are the things done).
+- 主要工作 / 2026年重点工作 are "plans" after a "progress" part has ended, else "progress" (inside a review, or in a
+  year-end summary that opens with 一、2023年主要工作).
+- A report without a "progress" part but with problems or plans has its top-level sections before them as its
+  "progress" (a 工作汇报 whose sections are the things done).
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def _is_bare_heading(line: PartLine) -> bool:
     )
 
 
-def _heading_part(text: str, seen_progress: bool) -> Part | None:
+def _heading_part(text: str, after_review: bool) -> Part | None:
     """The part a heading names, by the earliest match; None when it names none."""
     five_years = bool(_FIVE_YEARS.search(text)) and not _SINGLE_YEAR.search(text)
     if five_years and _FIVE_YEAR_OUTLINE.search(text):
@@ -110,7 +111,7 @@ def _heading_part(text: str, seen_progress: bool) -> Part | None:
     if match := _PROGRESS_HEADING.search(text):
         found.append((match.start(), "progress"))
     if not found and not five_years and _AMBIGUOUS_HEADING.search(text):
-        return "plans" if seen_progress else "progress"
+        return "plans" if after_review else "progress"
     return min(found)[1] if found else None
 
 
@@ -165,7 +166,9 @@ def label_parts(lines: Sequence[PartLine]) -> tuple[Part | None, ...]:
             stack = [o for o in stack if level > o.ends_at]
             if level > 0:
                 outermost = level if outermost is None else min(outermost, level)
-            part = _heading_part(line.text if line.kind != "body" or level == 0 else _opening(line.text), seen_progress)
+            # 主要工作 is the year ahead after a review, but the work reviewed inside one
+            after_review = seen_progress and not any(o.part == "progress" for o in stack)
+            part = _heading_part(line.text if line.kind != "body" or level == 0 else _opening(line.text), after_review)
             if part is not None:
                 stack.append(_Open(part, level))
             unnamed_top = i if part is None and (level == 0 or (line.kind != "body" and level <= top_level)) else None

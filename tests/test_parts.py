@@ -201,3 +201,18 @@ def test_a_library_of_schema_2_gains_parts_in_place(tmp_path: Path, segmenter: S
         assert upgraded.search("存在问题").passages  # the index was rebuilt for the new schema
     finally:
         upgraded.store.close()
+
+
+def test_a_year_end_summary_as_offices_write_it() -> None:
+    assert _labels(
+        "2023年，我局在县委县政府的坚强领导下，圆满完成各项工作任务。现将有关情况汇报如下：",
+        ("一、2023年工作完成情况", 1),
+        ("（一）主要工作及成效", 2),
+        "全年共办理事项120件。",
+        ("二、存在的困难和问题", 1),
+        "一是人员不足。",
+        ("三、下步工作打算", 1),
+        "一是加强学习。",
+        ("四、意见建议", 1),
+        "建议上级加大支持。",
+    ) == [None, "progress", "progress", "progress", "problems", "problems", "plans", "plans", None, None]
