@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .normalize import normalize_with_offsets, original_span
+from .normalize import normalize, normalize_with_offsets, original_span
 from .structure import split_sentences
 
 # How close (in characters) a number must stand to a term of the question to be its answer: "先后组织6期读书班",
@@ -52,7 +52,8 @@ class QuantityQuestion:
 
 
 def quantity_question(text: str) -> QuantityQuestion | None:
-    """The quantity a question asks for, or None when it asks for none."""
+    """The quantity a question asks for, or None when it asks for none (read normalised: 舉辦了幾期 asks too)."""
+    text = normalize(text)
     if not _ASKS_NUMBER.search(text):
         return None
     unit = _ASKED_UNIT.search(text)

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from .normalize import normalize_with_offsets, original_span, valid_text
+from .normalize import normalize, normalize_with_offsets, original_span, valid_text
 from .parts import Part
 
 MAX_QUERY_CHARS = 500
@@ -179,7 +179,9 @@ _PART_FILLER = re.compile(
 
 def part_question(text: str) -> Part | None:
     """The part of the reports a question asks for ("存在哪些问题" -> problems, "下一步有什么打算" -> plans,
-    "主要做法有哪些" -> progress), when it asks for nothing else; None for any other question."""
+    "主要做法有哪些" -> progress), when it asks for nothing else; None for any other question. Read normalised:
+    下一步有什麼打算 is the same question."""
+    text = normalize(text)
     for part, pattern in _PART_QUESTIONS:
         match = pattern.search(text)
         if match is None or not match.group(0):

@@ -32,6 +32,8 @@ from tests.support import REPORTS
         ("今年的重点工作", "plans"),
         ("主要做法有哪些", "progress"),
         ("取得了哪些成效", "progress"),
+        ("下一步有什麼打算", "plans"),  # traditional characters
+        ("各單位存在哪些問題？", "problems"),
         ("举办了几期读书班", None),
         ("学习存在哪些问题", None),  # asks about something within the part: a search
         ("问题整改到位率是多少", None),

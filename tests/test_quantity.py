@@ -51,9 +51,10 @@ def _marked(quote: Quote) -> list[str]:
     return [quote.text[a:b] for a, b in quote.highlights]
 
 
-def test_how_many_reading_classes(corpus_library: Library) -> None:
+@pytest.mark.parametrize("question", ["举办了几期读书班", "舉辦了幾期讀書班"])
+def test_how_many_reading_classes(corpus_library: Library, question: str) -> None:
     """The issue's example: "举办了几期读书班" must bring the passage with "6期读书班", the number marked."""
-    answer = corpus_library.ask("举办了几期读书班")
+    answer = corpus_library.ask(question)
     assert isinstance(answer, Answer)
     first = answer.passages[0]
     assert first.source.startswith("002_") and "先后组织6期读书班" in first.text
