@@ -278,12 +278,16 @@ class PartAnswer:
 AnyAnswer: TypeAlias = Answer | PartAnswer
 
 
+IngestStatus = Literal["added", "replaced", "unchanged", "duplicate"]
+
+
 @dataclass(frozen=True)
 class IngestResult:
-    """What happened to one file: added, replaced, unchanged or duplicate (of another report)."""
+    """What happened to one file: added, replaced, unchanged, or a duplicate of `report` (another file with the
+    same bytes or the same text)."""
 
     source: str
-    status: str
+    status: IngestStatus
     report: Report
 
 

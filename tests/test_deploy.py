@@ -485,6 +485,8 @@ def test_dockerfile_slim_base_non_root_volume_healthcheck_and_build_script() -> 
     assert any("/data" in v for v in volumes), "the database directory /data must be a VOLUME"
     env = " ".join(args for word, args in final if word == "ENV")
     assert "REPORTBOT_DB=/data/reports.db" in env
+    # set in the image, the bundled reports would come back at every start of a library that is the operator's
+    assert "REPORTBOT_REPORTS_DIR" not in env
     assert "PATH=/app/.venv/bin:" in env, "the venv built by build-image.sh must be on PATH"
     health = [args for word, args in final if word == "HEALTHCHECK"]
     assert len(health) == 1 and health[0].endswith('CMD ["reportbot", "stats"]'), health

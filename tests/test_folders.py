@@ -20,6 +20,7 @@ from retrieval.segment import Segmenter
 from retrieval.store import SCHEMA_VERSION
 from tests.botharness import ADMIN, running_bot
 from tests.fakebotapi import FakeBotApi, running_fake_bot_api
+from tests.formats import libreoffice_export, word_document
 from tests.support import REPORTS
 
 SOURCE = sorted(REPORTS.glob("*.txt"))[1]  # 主题教育开展情况: 15 paragraphs, headings included
@@ -73,6 +74,26 @@ def test_the_same_text_in_another_format_or_file_name_is_a_duplicate(runner: Cli
     assert "duplicate #1 《主题教育开展情况》 ← b-汇报.docx (same text as a-汇报.txt)" in text
     answer = json.loads(runner.invoke(cli, ["ask", "--json", "哪些报告提到四下基层"], obj={}).output)
     assert [r["source"] for r in answer["reports"]] == ["a-汇报.txt", "d-改过的.txt"]  # never quoted twice
+
+
+def test_a_report_as_word_and_its_exports_is_ingested_once(runner: CliRunner, tmp_path: Path) -> None:
+    """The case of the issue: an office keeps the report as .docx (running header, page numbers) and as the PDF
+    and .doc that LibreOffice exports from it, beside the plain text."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "1-汇报.txt").write_bytes(SOURCE.read_bytes())
+    word = word_document(LINES[0], LINES[1:])
+    (folder / "2-汇报.docx").write_bytes(word)
+    for suffix, data in libreoffice_export(word, ["pdf", "doc"]).items():
+        (folder / f"3-汇报.{suffix}").write_bytes(data)
+    _, lines, tally = ingest(runner, str(folder))
+    assert [(line["source"], line["status"], line["id"]) for line in lines] == [
+        ("1-汇报.txt", "added", 1),
+        ("2-汇报.docx", "duplicate", 1),
+        ("3-汇报.doc", "duplicate", 1),
+        ("3-汇报.pdf", "duplicate", 1),
+    ]
+    assert tally["ingested"] == 1 and tally["duplicate"] == 3
 
 
 def test_a_folder_ingest_accounts_for_every_file(runner: CliRunner, tmp_path: Path) -> None:

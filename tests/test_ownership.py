@@ -11,6 +11,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bot.cli import cli
+from retrieval import Library, Segmenter, Store
+from retrieval.ingest import ingest_at_start
+from tests.botharness import ADMIN, running_bot
+from tests.fakebotapi import running_fake_bot_api
 from tests.support import REPORTS
 
 BUNDLED = sorted(p.name for p in REPORTS.glob("*.txt"))
@@ -51,10 +55,11 @@ def owner(db: Path) -> str | None:
 
 
 def test_bundled_reports_seed_a_new_library_and_never_return_after_a_prune(runner: CliRunner, tmp_path: Path) -> None:
-    invoke(runner, "run")  # a new library, no REPORTBOT_REPORTS_DIR: the terminal chat on the bundled reports
+    seeded = invoke(runner, "run")  # a new library, no REPORTBOT_REPORTS_DIR: the terminal chat on the bundled reports
+    assert "reports: 5 files: 5 ingested, 0 unchanged" in seeded.stderr
     assert sources(runner) == BUNDLED and owner(tmp_path / "lib.db") == "bundled"
-    invoke(runner, "run")  # still theirs: kept up to date, nothing added twice
-    assert sources(runner) == BUNDLED
+    again = invoke(runner, "run")  # still theirs: kept up to date, nothing added twice; a quiet start
+    assert sources(runner) == BUNDLED and again.stderr == ""
     pruned = invoke(runner, "ingest", "--prune", str(own_folder(tmp_path)))
     assert [line.split()[0] for line in pruned.output.splitlines()].count("pruned") == 5
     assert owner(tmp_path / "lib.db") == "operator"
@@ -130,3 +135,18 @@ def test_a_library_from_before_the_rule_is_decided_by_what_it_holds(runner: CliR
     assert owner(db) is None
     invoke(runner, "run")
     assert sources(runner) == BUNDLED and owner(db) == "bundled"
+
+
+async def test_an_upload_in_the_chat_makes_the_library_the_operators(tmp_path: Path, segmenter: Segmenter) -> None:
+    library = Library(Store(tmp_path / "lib.db"), segmenter)
+    try:
+        assert ingest_at_start(library, None, REPORTS) is not None and library.owner() == "bundled"
+        async with running_fake_bot_api() as api, running_bot(api, library):
+            mark = api.mark()
+            api.push_document(OWN_REPORT.encode(), "本单位汇报.txt", ADMIN, ADMIN)
+            reply = await api.wait_for("sendMessage", lambda c: c.chat_id == ADMIN, since=mark)
+            assert "已添加报告 #6" in reply.text
+        assert library.owner() == "operator"
+        assert ingest_at_start(library, None, REPORTS) is None  # the next start loads nothing bundled
+    finally:
+        library.store.close()
