@@ -35,7 +35,7 @@ from retrieval.query import MAX_QUERY_CHARS
 from . import render
 from .delivery import with_retries
 from .render import Reply
-from .services import services
+from .services import Foreign, Owner, services
 from .texts import EXAMPLES, language_of, t
 
 log = logging.getLogger(__name__)
@@ -134,15 +134,21 @@ async def answer_and_send(update: Update, context: Context, ask: Callable[[Libra
         with contextlib.suppress(TelegramError):
             await context.bot.send_chat_action(message.chat_id, "typing")
     answer: AnyAnswer = await work
-    await send(message, [reply_for(answer, lang, context)])
+    await send(message, [reply_for(answer, lang, update, context)])
 
 
-def reply_for(answer: AnyAnswer, lang: str, context: Context) -> Reply:
-    """The first page of an answer; the answer is kept for paging when it has more pages."""
+def owner_of(update: Update) -> Owner:
+    """The chat and user an update comes from: paging buttons answer only them."""
+    chat, user = update.effective_chat, update.effective_user
+    return Owner(chat.id if chat else None, user.id if user else None)
+
+
+def reply_for(answer: AnyAnswer, lang: str, update: Update, context: Context) -> Reply:
+    """The first page of an answer; the answer is kept for paging (for the user who asked) when it has more pages."""
     refusal = render.refusal_reply(answer, lang, MAX_QUERY_CHARS)
     if refusal is not None:
         return refusal
-    token = services(context).answers.put(answer) if render.page_count(answer, lang) > 1 else None
+    token = services(context).answers.put(answer, owner_of(update)) if render.page_count(answer, lang) > 1 else None
     return render.answer_reply(answer, lang, page=0, token=token)
 
 
@@ -253,7 +259,7 @@ async def _paragraph_for(context: Context, report_id: str, number: int, lang: st
     return render.paragraph_replies(report, paragraph, lang)
 
 
-async def _part_for(context: Context, report_id: str, part: str, lang: str) -> list[Reply]:
+async def _part_for(update: Update, context: Context, report_id: str, part: str, lang: str) -> list[Reply]:
     """One report's part whole (page one, paged when longer), or the reason it cannot be shown."""
     found = next((p for p in PARTS if p == part), None)
     if found is None or not report_id.isdigit():
@@ -262,7 +268,7 @@ async def _part_for(context: Context, report_id: str, part: str, lang: str) -> l
     answer = await asyncio.to_thread(library.part, found, report_ids=frozenset({int(report_id)}))
     if not answer.blocks:  # the report was deleted or replaced by a version without that part
         return [Reply(t("unknown_report", lang, id=render.esc(report_id[:20])))]
-    return [reply_for(answer, lang, context)]
+    return [reply_for(answer, lang, update, context)]
 
 
 async def _section_for(context: Context, report_id: str, index: int, lang: str) -> list[Reply]:
@@ -404,9 +410,12 @@ async def button(update: Update, context: Context) -> None:
     message = query.message if isinstance(query.message, Message) else None
     if kind == "a" and len(parts) == 2 and parts[1].isdigit():
         svc = services(context)
-        answer = svc.answers.get(parts[0])
+        answer = svc.answers.get(parts[0], owner_of(update))
         if answer is None:
             await _ack(query, t("expired", lang))
+            return
+        if isinstance(answer, Foreign):
+            await _ack(query, t("not_your_answer", lang))
             return
         page = int(parts[1])
         quoted = await asyncio.to_thread(svc.library.with_quotes, answer, *render.page_range(answer, lang, page))
@@ -422,7 +431,7 @@ async def button(update: Update, context: Context) -> None:
     elif kind == "w" and len(parts) == 2:
         await _ack(query)
         if message is not None:
-            await send(message, await _part_for(context, parts[0], parts[1], lang))
+            await send(message, await _part_for(update, context, parts[0], parts[1], lang))
     elif kind == "s" and len(parts) == 2 and parts[1].isdigit():
         await _ack(query)
         if message is not None:
@@ -443,7 +452,7 @@ async def button(update: Update, context: Context) -> None:
                 await send(message, [Reply(t("rate_limited", lang, limit=services(context).settings.rate_limit))])
                 return
             answer = await asyncio.to_thread(ask_for_chat, services(context).library, example)
-            await send(message, [reply_for(answer, lang, context)])
+            await send(message, [reply_for(answer, lang, update, context)])
     else:
         await _ack(query, t("expired", lang))
 
@@ -497,7 +506,12 @@ async def inline_query(update: Update, context: Context) -> None:
         )
         for q in quotes[:INLINE_RESULTS]
     ]
-    await query.answer(results, cache_time=60, is_personal=False)
+    if services(context).settings.allowed_chats:
+        # a private deployment: Telegram must not show these results to an outsider typing the same query, nor
+        # keep them for a user dropped from the allow-list
+        await query.answer(results, cache_time=0, is_personal=True)
+    else:
+        await query.answer(results, cache_time=60, is_personal=False)
 
 
 # --- admin upload --------------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
+import enum
+import secrets
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
@@ -17,19 +18,31 @@ from .settings import BotSettings
 SERVICES_KEY = "services"
 
 
+@dataclass(frozen=True)
+class Owner:
+    """Who asked: a paging button works for that user in that chat only."""
+
+    chat_id: int | None
+    user_id: int | None
+
+
 class AnswerCache:
-    """Answers kept for paging buttons, under short tokens that fit in callback data. Lost on restart."""
+    """Answers kept for paging buttons, under random tokens that fit in callback data, each bound to the chat and
+    user that asked. Lost on restart.
+
+    Tokens are unguessable (not a counter): anyone can send any callback data from their own message, so a
+    token that could be guessed would hand them someone else's question and quotes."""
+
+    TOKEN_BYTES = 12  # 16 characters of urlsafe base64: 96 random bits, well inside the 64 bytes of callback data
 
     def __init__(self, capacity: int = 2000) -> None:
-        self._items: OrderedDict[str, AnyAnswer] = OrderedDict()
+        self._items: OrderedDict[str, tuple[Owner, AnyAnswer]] = OrderedDict()
         self._capacity = capacity
-        self._counter = itertools.count(1)
-        self._epoch = format(int(time.time()) % 36**4, "x")  # tokens from before a restart never collide
 
-    def put(self, answer: AnyAnswer) -> str:
-        """Store an answer; returns its token."""
-        token = f"{self._epoch}{next(self._counter):x}"
-        self._items[token] = answer
+    def put(self, answer: AnyAnswer, owner: Owner) -> str:
+        """Store an answer for its owner; returns its token."""
+        token = secrets.token_urlsafe(self.TOKEN_BYTES)
+        self._items[token] = (owner, answer)
         if len(self._items) > self._capacity:
             self._items.popitem(last=False)
         return token
@@ -37,19 +50,31 @@ class AnswerCache:
     def replace(self, token: str, answer: AnyAnswer) -> None:
         """Keep a fuller version of a stored answer (quotes added for a page), if it is still kept."""
         if token in self._items:
-            self._items[token] = answer
+            self._items[token] = (self._items[token][0], answer)
 
     def clear(self) -> None:
         """Forget every kept answer (a report was deleted: their pages could quote it); their buttons then say
         to ask again."""
         self._items.clear()
 
-    def get(self, token: str) -> AnyAnswer | None:
-        """The answer for a token, if still kept."""
-        answer = self._items.get(token)
-        if answer is not None:
-            self._items.move_to_end(token)
-        return answer
+    def get(self, token: str, owner: Owner) -> AnyAnswer | Foreign | None:
+        """The answer for a token if still kept; FOREIGN when it was asked by someone else (or elsewhere)."""
+        found = self._items.get(token)
+        if found is None:
+            return None
+        if found[0] != owner:
+            return FOREIGN
+        self._items.move_to_end(token)
+        return found[1]
+
+
+class Foreign(enum.Enum):
+    """A paging token that exists but belongs to another user or chat."""
+
+    FOREIGN = "foreign"
+
+
+FOREIGN = Foreign.FOREIGN
 
 
 class RateLimiter:

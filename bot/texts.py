@@ -97,6 +97,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "这个按钮已失效（机器人重启过），请重新提问。",
         "This button has expired (the bot restarted); please ask again.",
     ),
+    "not_your_answer": (
+        "这个按钮属于别人的提问，只有提问的人可以翻页；请自己提问。",
+        "This button belongs to someone else's question; only they can turn its pages. Please ask yourself.",
+    ),
     "reports_head": ("共 {count} 份报告：", "{count} reports:"),
     "reports_none": ("还没有报告。", "There are no reports yet."),
     "report_line": ("#{id} 《{title}》 · {paragraphs}段", "#{id} 《{title}》 · {paragraphs} ¶"),
