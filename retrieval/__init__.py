@@ -31,7 +31,7 @@ def open_library(settings: LibrarySettings) -> Library:
     """The composition of store, segmenter and indexes that every entry point uses."""
     store = Store(settings.db)
     index_dir = None if store.path == ":memory:" else Path(f"{settings.db}.index")
-    return Library(store, Segmenter(settings.dictionary), index_dir=index_dir)
+    return Library(store, Segmenter(settings.dictionary), index_dir=index_dir, limits=settings.report_limits)
 
 
 __all__ = [

@@ -51,6 +51,7 @@ __all__ = [
     "MESSAGES",
     "SUPPORTED_SUFFIXES",
     "ExtractedText",
+    "ReportLimits",
     "clean_line",
     "extract",
     "read_report_file",
@@ -130,6 +131,23 @@ MESSAGES: Final[Mapping[str, tuple[str, str, str]]] = types.MappingProxyType(
             "Word 文档解压后太大（{size}），无法处理",
             "the Word document is too large once unpacked ({size})",
         ),
+        "too_many_chars": (
+            "too_large",
+            "报告的文字太多（超过 {limit} 字的上限），没有入库；请拆分成几份再上传",
+            "the report has too much text (over the limit of {limit} characters) and was not added; "
+            "please split it into several files",
+        ),
+        "too_many_paragraphs": (
+            "too_large",
+            "报告的段落太多（超过 {limit} 段的上限），没有入库；请拆分成几份再上传",
+            "the report has too many paragraphs (over the limit of {limit}) and was not added; "
+            "please split it into several files",
+        ),
+        "docx_too_complex": (
+            "too_large",
+            "Word 文档的内部结构过于庞大（超过 {limit} 个元素），无法处理；请另存为 .txt 再上传",
+            "the Word document's internal structure is too large (over {limit} elements); please save it as .txt",
+        ),
         "empty": (
             "empty",
             "文件是空的（没有可读的文字）",
@@ -206,6 +224,53 @@ class ExtractedText:
     """Hex digest of the raw bytes, so re-uploads of the same file can be recognised."""
 
 
+@dataclass(frozen=True)
+class ReportLimits:
+    """What one report may expand to. A few kilobytes of compressed Word XML or of blank-line-separated
+    characters can unpack into millions of paragraphs (a 300 KB .docx: 2 million, 3.7 GB at its peak), so the
+    limits are checked while a file is read, line by line, never after everything was built."""
+
+    max_chars: int = 2_000_000
+    """Characters of text in all paragraphs (the largest provincial report has about 40,000)."""
+    max_paragraphs: int = 20_000
+    """Paragraphs (non-empty lines)."""
+
+
+_LINES_PER_PARAGRAPH: Final = 8
+
+
+class _Budget:
+    """Counts the lines a file expands to and refuses the file as soon as it goes over its limits."""
+
+    def __init__(self, name: str, limits: ReportLimits, lines_per_paragraph: int = 1) -> None:
+        self.name = name
+        self.limits = limits
+        self.max_lines = limits.max_paragraphs * lines_per_paragraph
+        self.chars = 0
+        self.paragraphs = 0
+
+    def add_chars(self, count: int) -> None:
+        self.chars += count
+        if self.chars > self.limits.max_chars:
+            raise _error(self.name, "too_many_chars", limit=f"{self.limits.max_chars:,}")
+
+    def add_paragraph(self) -> None:
+        self.paragraphs += 1
+        if self.paragraphs > self.max_lines:
+            raise _error(self.name, "too_many_paragraphs", limit=f"{self.limits.max_paragraphs:,}")
+
+    def for_lines(self) -> _Budget:
+        """A budget for the printed lines that become paragraphs later (hard-wrapped text joins several into one):
+        the same characters, a few times the paragraphs, so memory stays bounded and no real report is refused."""
+        return _Budget(self.name, self.limits, _LINES_PER_PARAGRAPH)
+
+    def add(self, line: str) -> str:
+        """Count one paragraph line; returns it."""
+        self.add_paragraph()
+        self.add_chars(len(line))
+        return line
+
+
 # --------------------------------------------------------------------------------------------
 # Line cleaning
 
@@ -214,8 +279,13 @@ _ARTEFACT = re.compile(r"##paid(?:begin|end)##", re.IGNORECASE)
 # `\s` covers Unicode whitespace (U+3000 ideographic space used for paragraph indents, NBSP);
 # zero-width characters and the BOM are invisible but not whitespace to Python, and stray
 # control characters at the edges are leftovers of conversions.
-_EDGE_JUNK = r"[\s\u200b\u200c\u200d\u2060\ufeff\u180e\x00-\x1f\x7f-\x9f]+"
-_EDGES = re.compile(rf"^{_EDGE_JUNK}|{_EDGE_JUNK}$")
+# They are trimmed with str.strip, which is linear: the pattern `^X+|X+$` rescans a run of X inside a line from
+# each of its characters (60,000 tabs in one paragraph of a 2 KB .docx took 9 s).
+_EDGE_CHARS: Final = (
+    "".join(chr(c) for c in range(0x3001) if chr(c).isspace())  # what `\s` matches; none lies above U+3000
+    + "\u200b\u200c\u200d\u2060\ufeff\u180e"
+    + "".join(chr(c) for c in (*range(0x00, 0x20), *range(0x7F, 0xA0)))
+)
 # A BOM or zero-width space inside a line is always an artefact (concatenated files, copy and
 # paste from web pages) and would break exact quoting and tokenisation, so it goes too.
 # ZWJ/ZWNJ are left alone inside lines: they are meaningful in emoji and some scripts.
@@ -233,18 +303,30 @@ def clean_line(line: str) -> str:
     """
     line = _ARTEFACT.sub("", valid_text(line))  # a PDF's ToUnicode map can yield lone surrogates
     line = _INNER_INVISIBLE.sub("", line)
-    return _EDGES.sub("", line)
+    return line.strip(_EDGE_CHARS)
 
 
 def _split_lines(text: str) -> list[str]:
     return _NEWLINES.split(text)
 
 
-def _clean_lines(text: str) -> list[str]:
+def _iter_lines(text: str) -> Iterator[str]:
+    """The lines of `_split_lines`, one at a time: 20 MB of one-character lines are millions of strings, made
+    only as far as a budget lets them."""
+    start = 0
+    for separator in _NEWLINES.finditer(text):
+        yield text[start : separator.start()]
+        start = separator.end()
+    yield text[start:]
+
+
+def _clean_lines(text: str, budget: _Budget | None = None) -> list[str]:
     """`clean_line` on every line: what is done character by character (lone surrogates, artefact markers, which
     never hold a line break, invisible characters) once for the whole text, the edges line by line."""
     text = _INNER_INVISIBLE.sub("", _ARTEFACT.sub("", valid_text(text)))
-    return [cleaned for cleaned in (_EDGES.sub("", line) for line in _split_lines(text)) if cleaned]
+    if budget is None:
+        return [cleaned for cleaned in (line.strip(_EDGE_CHARS) for line in _split_lines(text)) if cleaned]
+    return [budget.add(cleaned) for cleaned in (line.strip(_EDGE_CHARS) for line in _iter_lines(text)) if cleaned]
 
 
 # --------------------------------------------------------------------------------------------
@@ -287,7 +369,9 @@ def _check_suffix(name: str) -> str:
 # Entry points
 
 
-def read_report_file(path: pathlib.Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ExtractedText:
+def read_report_file(
+    path: pathlib.Path, *, max_bytes: int = DEFAULT_MAX_BYTES, report_limits: ReportLimits | None = None
+) -> ExtractedText:
     """Read a report from disk and extract it; see :func:`extract`.
 
     The suffix and size are checked before reading so a huge or unsupported file is rejected
@@ -304,7 +388,7 @@ def read_report_file(path: pathlib.Path, *, max_bytes: int = DEFAULT_MAX_BYTES) 
             data = handle.read(max_bytes + 1)
     except OSError as exc:
         raise _error(name, "io_error", detail=_os_error_detail(exc)) from exc
-    return extract(name, data, max_bytes=max_bytes)
+    return extract(name, data, max_bytes=max_bytes, report_limits=report_limits)
 
 
 def _os_error_detail(exc: OSError) -> tuple[str, str]:
@@ -326,14 +410,19 @@ def _file_size(handle: io.BufferedReader) -> int | None:
 
 
 def extract(
-    source: str, data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, limits: ConvertLimits = DEFAULT_LIMITS
+    source: str,
+    data: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    limits: ConvertLimits = DEFAULT_LIMITS,
+    report_limits: ReportLimits | None = None,
 ) -> ExtractedText:
     """Detect the format of `data` and return its cleaned paragraphs.
 
     `source` is the file name as uploaded (directories are dropped); its suffix must be one of
     SUPPORTED_SUFFIXES and decides Markdown vs plain text, but the format itself is detected
     from the content.  Raises UnreadableReport for anything that cannot be turned into at
-    least one line of text.
+    least one line of text, and for a file that expands beyond `report_limits` (checked while reading).
     """
     if max_bytes <= 0:
         raise ValueError("max_bytes must be positive")
@@ -344,18 +433,20 @@ def extract(
     if not data:
         raise _error(name, "empty")
     digest = hashlib.sha256(data).hexdigest()
+    budget = _Budget(name, report_limits or ReportLimits())
 
     kind = sniff(data)
     if kind == "docx":
-        lines, levels, title = _extract_docx(name, data)
+        lines, levels, title = _extract_docx(name, data, budget)
         return _result(name, "docx", None, lines, levels, title, digest)
     if kind == "pdf":
-        lines, levels, title = _extract_pdf(name, data)
+        lines, levels, title = _extract_pdf(name, data, budget)
         return _result(name, "pdf", None, lines, levels, title, digest)
     if kind in ("ole", "rtf", "odt"):
-        return _extract_office(name, suffix, kind, data, digest, limits)
+        return _extract_office(name, suffix, kind, data, digest, limits, budget)
     if kind == "html":
         lines, levels, title = _extract_html(name, data)
+        lines = [budget.add(line) for line in lines]
         return _result(name, "html", None, lines, levels, title, digest)
     if kind == "zip":
         raise _error(name, "docx_not_word")
@@ -364,10 +455,10 @@ def extract(
 
     text, encoding = _decode(name, data)
     if suffix == ".md":
-        lines, levels = _parse_markdown(text)
+        lines, levels = _parse_markdown(text, budget)
         title = lines[0] if lines and levels.get(0) == 1 else None
         return _result(name, "md", encoding, lines, levels, title, digest)
-    return _result(name, "txt", encoding, _plain_text_paragraphs(text), {}, None, digest)
+    return _result(name, "txt", encoding, _plain_text_paragraphs(text, budget), {}, None, digest)
 
 
 def _result(
@@ -535,7 +626,7 @@ _WORD_STREAM: Final = "WordDocument".encode("utf-16-le")
 
 
 def _extract_office(
-    name: str, suffix: str, kind: str, data: bytes, digest: str, limits: ConvertLimits
+    name: str, suffix: str, kind: str, data: bytes, digest: str, limits: ConvertLimits, budget: _Budget
 ) -> ExtractedText:
     """Convert with LibreOffice and read the result as .docx; the report's kind is its own format."""
     shown = suffix if suffix in OFFICE_SUFFIXES else f".{_OFFICE_TYPES[kind]}"
@@ -550,8 +641,10 @@ def _extract_office(
     except ConversionFailed as exc:
         raise _conversion_error(name, shown, exc) from exc
     try:
-        lines, levels, title = _extract_docx(name, converted)
+        lines, levels, title = _extract_docx(name, converted, budget)
     except UnreadableReport as exc:
+        if exc.code == "too_large":  # the converted document expands beyond what one report may be
+            raise
         raise _error(name, "broken_office", suffix=shown) from exc
     if not _looks_like_text("".join(lines)):
         # LibreOffice falls back to importing a damaged file's bytes as text: that is not the report.
@@ -768,15 +861,15 @@ def _charset_normalizer_guess(data: bytes) -> tuple[str, str] | None:
 # Plain text: hard-wrapped lines and web-page furniture
 
 
-def _plain_text_paragraphs(text: str) -> list[str]:
+def _plain_text_paragraphs(text: str, budget: _Budget) -> list[str]:
     """A text file's paragraphs: one per line, unless the text is hard-wrapped (copied out of a PDF viewer or a
     web page), when its lines are joined back into paragraphs; minus the furniture of the web page it came from."""
     # Furniture goes first: its short lines would otherwise look like the ends of wrapped paragraphs.
-    lines = _drop_web_furniture(_clean_lines(text))
-    if not _looks_hard_wrapped(lines):
-        return lines
-    kept = set(lines)
-    return _rebuild_paragraphs([line for line in _text_lines([text])[0] if line.text in kept], em=2.0)
+    lines = _drop_web_furniture(_clean_lines(text, budget.for_lines()))
+    if _looks_hard_wrapped(lines):
+        kept = set(lines)
+        lines = _rebuild_paragraphs([line for line in _text_lines([text])[0] if line.text in kept], em=2.0)
+    return [budget.add(line) for line in lines]
 
 
 # Hard wrapping shows as many lines of about the same, greatest length that stop in the middle of a sentence;
@@ -851,25 +944,32 @@ def _is_furniture(line: str) -> bool:
 # --------------------------------------------------------------------------------------------
 # Markdown
 
+# Every pattern here runs on untrusted text, so each is linear in the length of the line: no two adjacent
+# quantifiers that can match the same characters (`\s*\|?\s*` is quadratic on a run of spaces), and a search that
+# may fail at many starting points never scans past the next possible start (a link's text and target stop at
+# the next bracket). Checked by tests/test_abuse.py on adversarial lines.
 _MD_FENCE = re.compile(r"^\s{0,3}(?:```|~~~)")
 _MD_HRULE = re.compile(r"^\s{0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
-_MD_ATX = re.compile(r"^\s{0,3}(#{1,6})(?:[ \t]+(.*?))??(?:[ \t]+#+)?[ \t]*$")
+# An ATX heading's text is everything after the marker; its closing `#`s are removed in code (_atx_text).
+_MD_ATX = re.compile(r"^\s{0,3}(#{1,6})(?:[ \t]+(.*)|$)")
 _MD_SETEXT = re.compile(r"^\s{0,3}(={2,}|-{2,})[ \t]*$")
 _MD_QUOTE = re.compile(r"^\s{0,3}(?:>[ \t]?)+")
 _MD_LIST = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])[ \t]+")
-_MD_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?\s*$")
+_MD_TABLE_RULE = re.compile(r"^\s*(?:\|\s*)?:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+(?:\|\s*)?$")
 _MD_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _MD_CODE = re.compile(r"`([^`]+)`")
-_MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\s]*(?:\s+[\"'][^\"']*[\"'])?\)")
+_MD_LINK = re.compile(r"!?\[([^\[\]\n]*)\]\([^()\[\]\s]*(?:\s+[\"'][^\"'\[\]]*[\"'])?\)")
 # In these reports `**区`, `*县` are anonymised place names, so `**` next to an administrative
 # unit is never taken as a bold delimiter (better to leave `**` than to destroy a name).
 _ADMIN_UNITS: Final = "区县市镇乡村省州旗盟"
 _MD_STRONG_STAR = re.compile(rf"(?<![\\*])\*\*(?![\s*{_ADMIN_UNITS}])(.+?)(?<![\s*\\])\*\*(?![*{_ADMIN_UNITS}])")
+_MD_STRONG_STAR_CLOSE = re.compile(rf"(?<![\s*\\])\*\*(?![*{_ADMIN_UNITS}])")
 _MD_STRONG_UNDERSCORE = re.compile(r"(?<![\\_\w])__(?![\s_])(.+?)(?<![\s_\\])__(?![_\w])")
+_MD_STRONG_UNDERSCORE_CLOSE = re.compile(r"(?<![\s_\\])__(?![_\w])")
 _PLACEHOLDER = re.compile(r"\x00(\d+)\x00")
 
 
-def _parse_markdown(text: str) -> tuple[list[str], dict[int, int]]:
+def _parse_markdown(text: str, budget: _Budget | None = None) -> tuple[list[str], dict[int, int]]:
     """Strip Markdown block and inline syntax, recording ATX/setext heading levels."""
     lines: list[str] = []
     levels: dict[int, int] = {}
@@ -877,7 +977,9 @@ def _parse_markdown(text: str) -> tuple[list[str], dict[int, int]]:
     # Index of the previous output line if it came from a plain paragraph line directly above;
     # a following "===" or "---" turns it into a setext heading.
     paragraph_above: int | None = None
-    for raw in _split_lines(text):
+    for raw in _iter_lines(text):
+        if budget is not None and len(lines) > budget.paragraphs:
+            budget.add(lines[-1])
         raw = _ARTEFACT.sub("", raw)
         if _MD_FENCE.match(raw):
             in_fence = not in_fence
@@ -899,7 +1001,7 @@ def _parse_markdown(text: str) -> tuple[list[str], dict[int, int]]:
         body = _MD_QUOTE.sub("", raw)
         atx = _MD_ATX.match(body)
         if atx:
-            if _append(lines, clean_line(_md_inline(atx.group(2) or ""))):
+            if _append(lines, clean_line(_md_inline(_atx_text(atx.group(2) or "")))):
                 levels[len(lines) - 1] = len(atx.group(1))
             paragraph_above = None
             continue
@@ -911,6 +1013,8 @@ def _parse_markdown(text: str) -> tuple[list[str], dict[int, int]]:
         index = len(lines)
         appended = _append(lines, clean_line(_md_inline(body)))
         paragraph_above = index if appended and plain else None
+    if budget is not None and len(lines) > budget.paragraphs:
+        budget.add(lines[-1])
     return lines, levels
 
 
@@ -919,6 +1023,26 @@ def _append(lines: list[str], line: str) -> bool:
         lines.append(line)
         return True
     return False
+
+
+def _atx_text(text: str) -> str:
+    """An ATX heading's text without its optional closing sequence (`## 标题 ##`); `#` glued to a word stays."""
+    text = text.rstrip(" \t")
+    bare = text.rstrip("#")
+    return bare.rstrip(" \t") if bare != text and (not bare or bare[-1] in " \t") else text
+
+
+def _strip_emphasis(pattern: re.Pattern[str], closer: re.Pattern[str], text: str) -> str:
+    """`pattern.sub(group 1)` in linear time: an opener without a closer after it would make the lazy search scan
+    to the end of the line from every opener (`**a ` 20,000 times took 17 s), so the search stops at the last
+    closer. Every opener before it then finds a closer; nothing after it can match."""
+    last = None
+    for match in closer.finditer(text):
+        last = match
+    if last is None:
+        return text
+    end = last.end()
+    return pattern.sub(lambda m: m.group(1), text[:end]) + text[end:]
 
 
 def _md_inline(text: str) -> str:
@@ -933,8 +1057,8 @@ def _md_inline(text: str) -> str:
     text = _MD_ESCAPE.sub(lambda m: protect(m.group(1)), text)
     text = _MD_CODE.sub(lambda m: protect(m.group(1)), text)
     text = _MD_LINK.sub(lambda m: m.group(1), text)
-    text = _MD_STRONG_STAR.sub(lambda m: m.group(1), text)
-    text = _MD_STRONG_UNDERSCORE.sub(lambda m: m.group(1), text)
+    text = _strip_emphasis(_MD_STRONG_STAR, _MD_STRONG_STAR_CLOSE, text)
+    text = _strip_emphasis(_MD_STRONG_UNDERSCORE, _MD_STRONG_UNDERSCORE_CLOSE, text)
     return _PLACEHOLDER.sub(lambda m: protected[int(m.group(1))], text)
 
 
@@ -945,6 +1069,8 @@ _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _DOCUMENT_PART = re.compile(r"^word/document\d*\.xml$", re.IGNORECASE)
 # python-docx keeps every part in memory; a zip bomb must be refused before opening it.
 _MAX_UNPACKED_BYTES: Final = 512 * 1024 * 1024
+# Elements in all XML parts together: a long report with heavy formatting has a few hundred thousand.
+_MAX_DOCX_ELEMENTS: Final = 1_000_000
 _HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*([1-9])$", re.IGNORECASE)
 _TITLE_STYLE = re.compile(r"^(?:title|标题)$", re.IGNORECASE)
 # Inline containers whose runs are visible text (tracked insertions, links, fields, controls).
@@ -961,7 +1087,35 @@ class _StyleInfo:
     outline_level: int | None
 
 
-def _extract_docx(name: str, data: bytes) -> tuple[list[str], dict[int, int], str | None]:
+def _check_docx_size(name: str, archive: zipfile.ZipFile, budget: _Budget) -> None:
+    """Stream every XML part once, counting elements, paragraphs and characters, and refuse the file before
+    python-docx builds its trees: those cost about 500 bytes an element (1 GB for the 2 million tiny paragraphs
+    of a 244 KB file). Memory here stays that of one element at a time."""
+    from lxml import etree
+
+    scan = _Budget(name, budget.limits)
+    elements = 0
+    for info in archive.infolist():
+        if not info.filename.lower().endswith(".xml"):
+            continue
+        with archive.open(info) as stream:
+            for _, element in etree.iterparse(stream, events=("end",), resolve_entities=False, no_network=True):
+                elements += 1
+                if elements > _MAX_DOCX_ELEMENTS:
+                    raise _error(name, "docx_too_complex", limit=f"{_MAX_DOCX_ELEMENTS:,}")
+                tag = element.tag
+                if tag == _W + "t":
+                    scan.add_chars(len(element.text or ""))
+                elif tag == _W + "p":
+                    scan.add_paragraph()
+                element.clear()
+                parent = element.getparent()
+                if parent is not None:  # drop the finished siblings too, not only their content
+                    while element.getprevious() is not None:
+                        del parent[0]
+
+
+def _extract_docx(name: str, data: bytes, budget: _Budget) -> tuple[list[str], dict[int, int], str | None]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
@@ -972,6 +1126,13 @@ def _extract_docx(name: str, data: bytes) -> tuple[list[str], dict[int, int], st
     unpacked = sum(info.file_size for info in infos)
     if unpacked > _MAX_UNPACKED_BYTES:
         raise _error(name, "docx_too_large", size=_human_size(unpacked))
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            _check_docx_size(name, archive, budget)
+    except UnreadableReport:
+        raise
+    except Exception as exc:  # damaged XML or zip members: the same answer python-docx would lead to
+        raise _error(name, "broken_docx") from exc
 
     try:
         import docx
@@ -985,15 +1146,17 @@ def _extract_docx(name: str, data: bytes) -> tuple[list[str], dict[int, int], st
             level, is_title = _docx_paragraph_level(paragraph, styles)
             text = _docx_paragraph_text(paragraph)
             if level is None:
-                lines.extend(_clean_lines(text))
+                lines.extend(_clean_lines(text, budget))
                 continue
             # A heading is one line even if the author broke it visually with Shift+Enter.
             heading = clean_line(_join_parts(_clean_lines(text)))
             if heading:
                 levels[len(lines)] = level
-                lines.append(heading)
+                lines.append(budget.add(heading))
                 if is_title and title is None:
                     title = heading
+    except UnreadableReport:
+        raise
     except Exception as exc:  # anything python-docx/lxml/zipfile raise means a damaged file
         raise _error(name, "broken_docx") from exc
     if title is None:
@@ -1171,7 +1334,7 @@ class _VisualLine:
     page: int
 
 
-def _extract_pdf(name: str, data: bytes) -> tuple[list[str], dict[int, int], str | None]:
+def _extract_pdf(name: str, data: bytes, budget: _Budget) -> tuple[list[str], dict[int, int], str | None]:
     # Without an end-of-file marker the file was cut off; a reader would try to reconstruct it
     # and silently return only part of the text.  (An incremental update may leave an older
     # complete revision in a truncated file; that revision is still a valid document.)
@@ -1189,7 +1352,11 @@ def _extract_pdf(name: str, data: bytes) -> tuple[list[str], dict[int, int], str
         if len(document) == 0:
             # The PDF format requires at least one page: a page tree without pages is damage.
             raise _error(name, "broken_pdf")
-        pages = [_pdf_page_lines(document, index) for index in range(len(document))]
+        pages = []
+        extracted = _Budget(name, budget.limits)  # the paragraphs count against `budget` once they are built
+        for index in range(len(document)):
+            pages.append(_pdf_page_lines(document, index))
+            extracted.add_chars(sum(len(line.text) for line in pages[-1]))
         title = _pdf_title(document)
     except UnreadableReport:
         raise
@@ -1198,7 +1365,7 @@ def _extract_pdf(name: str, data: bytes) -> tuple[list[str], dict[int, int], str
     finally:
         document.close()
     paragraphs, levels, shown_title = _paragraphs_and_headings(_drop_running_lines(pages))
-    return paragraphs, levels, title or shown_title
+    return [budget.add(paragraph) for paragraph in paragraphs], levels, title or shown_title
 
 
 def _pdf_page_lines(document: Any, index: int) -> list[_VisualLine]:

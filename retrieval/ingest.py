@@ -158,11 +158,14 @@ def _prepared(
         with _pool(library, workers, fork=fork) as pool:
             # a few files per task: fewer round trips, while still sharing the work out evenly
             chunk = max(1, min(8, len(files) // (8 * workers)))
-            yield from zip(files, pool.map(prepare_file, files, [max_bytes] * len(files), chunksize=chunk), strict=True)
+            n = len(files)
+            tasks = pool.map(prepare_file, files, [max_bytes] * n, [library.limits] * n, chunksize=chunk)
+            yield from zip(files, tasks, strict=True)
         return
     for file in files:
         try:
-            yield file, prepare_report(read_report_file(file, max_bytes=max_bytes), library.segmenter)
+            extracted = read_report_file(file, max_bytes=max_bytes, report_limits=library.limits)
+            yield file, prepare_report(extracted, library.segmenter)
         except UnreadableReport as exc:
             yield file, exc
 

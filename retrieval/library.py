@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import UnknownParagraph, UnknownReport
-from .extract import extract
+from .extract import DEFAULT_MAX_BYTES, ReportLimits, extract
 from .index import Bm25Index, MentionFinder
 from .normalize import normalize, normalize_with_offsets, original_span, valid_text
 from .parts import Part
@@ -382,9 +382,17 @@ class _Written:
 class Library:
     """Reports in, cited passages out."""
 
-    def __init__(self, store: Store, segmenter: Segmenter, *, index_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        segmenter: Segmenter,
+        *,
+        index_dir: Path | None = None,
+        limits: ReportLimits | None = None,
+    ) -> None:
         self.store = store
         self.segmenter = segmenter
+        self.limits = limits or ReportLimits()  # what one report may expand to; a file beyond it is refused
         self.index_dir = index_dir  # where built indexes are saved for the next start (large corpora only)
         self._lock = threading.RLock()
         self._bm25 = Bm25Index()
@@ -523,7 +531,7 @@ class Library:
     ) -> IngestResult:
         """Ingest a report file's bytes; UnreadableReport says why a file cannot be read. `claim`: see
         `ingest_group`."""
-        extracted = extract(source, data) if max_bytes is None else extract(source, data, max_bytes=max_bytes)
+        extracted = extract(source, data, max_bytes=max_bytes or DEFAULT_MAX_BYTES, report_limits=self.limits)
         known = self.known(extracted.source, extracted.sha256)
         if known is not None:
             return known

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UnreadableReport
-from .extract import ExtractedText, read_report_file
+from .extract import ExtractedText, ReportLimits, read_report_file
 from .normalize import normalize, text_fingerprint
 from .segment import Segmenter
 from .store import NewPassage
@@ -100,9 +100,9 @@ def init_forked_worker(segmenter: Segmenter) -> None:
     _worker["segmenter"] = segmenter
 
 
-def prepare_file(path: Path, max_bytes: int) -> PreparedReport | UnreadableReport:
+def prepare_file(path: Path, max_bytes: int, limits: ReportLimits) -> PreparedReport | UnreadableReport:
     """Read and prepare one file in a worker; a bad file comes back as its error (raised by the caller)."""
     try:
-        return prepare_report(read_report_file(path, max_bytes=max_bytes), _worker["segmenter"])
+        return prepare_report(read_report_file(path, max_bytes=max_bytes, report_limits=limits), _worker["segmenter"])
     except UnreadableReport as exc:
         return exc

@@ -8,6 +8,8 @@ from typing import Any
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .extract import ReportLimits
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -27,6 +29,14 @@ class LibrarySettings(BaseSettings):
     reports_dir: Path | None = Field(None, alias="REPORTBOT_REPORTS_DIR")
     dictionary: Path = Field(default_factory=lambda: _data_dir() / "dict.txt", alias="REPORTBOT_DICT")
     max_upload_mb: int = Field(20, alias="REPORTBOT_MAX_UPLOAD_MB", ge=1, le=2000)
+    # what one report may expand to once read (a small compressed file can hold millions of paragraphs)
+    max_report_chars: int = Field(ReportLimits.max_chars, alias="REPORTBOT_MAX_REPORT_CHARS", ge=1000)
+    max_report_paragraphs: int = Field(ReportLimits.max_paragraphs, alias="REPORTBOT_MAX_REPORT_PARAGRAPHS", ge=10)
+
+    @property
+    def report_limits(self) -> ReportLimits:
+        """The limits above for the library."""
+        return ReportLimits(max_chars=self.max_report_chars, max_paragraphs=self.max_report_paragraphs)
 
     @field_validator("reports_dir", mode="before")
     @classmethod

@@ -3,14 +3,23 @@ data, inline results past an allow-list, uploads built to freeze or exhaust the 
 
 from __future__ import annotations
 
+import io
+import os
+import pickle
+import subprocess
+import sys
+import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import docx
 import pytest
 
-from retrieval import Library
-from tests.botharness import GROUP, OTHER, USER, ask, bot_settings, buttons, running_bot
+from retrieval import Library, LibrarySettings, UnreadableReport, open_library
+from retrieval.extract import extract
+from tests.botharness import ADMIN, GROUP, OTHER, USER, ask, bot_settings, buttons, running_bot
 from tests.fakebotapi import FakeBotApi, running_fake_bot_api
+from tests.support import DICTIONARY, ROOT
 
 
 @pytest.fixture
@@ -28,7 +37,7 @@ def _next_page(call_buttons: list[tuple[str, str]]) -> str:
 async def test_paging_tokens_are_unguessable_and_bound_to_who_asked(api: FakeBotApi, library: Library) -> None:
     async with running_bot(api, library):
         mine = await ask(api, "全县生产总值达到多少？")
-        theirs = await ask(api, "各单位存在哪些问题", chat_id=OTHER, user_id=OTHER)
+        theirs = await ask(api, "全县生产总值达到多少？", chat_id=OTHER, user_id=OTHER)
         token_mine, token_theirs = _next_page(buttons(mine)).split(":")[1], _next_page(buttons(theirs)).split(":")[1]
         # random, not a counter: 96 bits, nothing shared between two tokens issued one after the other
         assert len(token_mine) >= 16 and token_mine[:8] != token_theirs[:8]
@@ -73,3 +82,216 @@ async def test_inline_results_of_an_open_bot_may_be_shared(api: FakeBotApi, libr
         api.push_inline_query("四下基层", USER)
         call = await api.wait_for("answerInlineQuery", since=mark)
     assert call.params["results"] and call.params.get("is_personal") in (False, "false", None)
+
+
+# --- uploads built to freeze the bot ---------------------------------------------------------------------------
+
+# Lines that made a pattern scan quadratically, each 200,000 characters: before the fix the first took 100 s.
+_RUN = 200_000
+ADVERSARIAL_LINES: dict[str, str] = {
+    "tabs inside a line (edge trimming)": "甲" + "\t" * _RUN + "乙",
+    "ideographic spaces before a character (table rule)": "\u3000" * _RUN + "x",
+    "open brackets (link text)": "[" * _RUN,
+    "unclosed link targets": "[a](" * (_RUN // 4),
+    "unclosed bold": "**a " * (_RUN // 4),
+    "unclosed underscore bold": "a" + "__a " * (_RUN // 4) + "b",
+    "tabs inside a heading (closing hashes)": "# 标题" + "\t" * _RUN + "乙",
+    "list marker then spaces": "- " + " " * _RUN + "x",
+}
+
+
+def _adversarial_files() -> list[tuple[str, str, bytes]]:
+    files = []
+    for label, line in ADVERSARIAL_LINES.items():
+        files.append((f"{label} (.md)", "x.md", f"标题\n{line}\n".encode()))
+        files.append((f"{label} (.txt)", "x.txt", f"标题\n{line}\n".encode()))
+    files.append(("tabs in a Word paragraph (.docx)", "x.docx", tabbed_docx(_RUN)))
+    return files
+
+
+def tabbed_docx(tabs: int) -> bytes:
+    """A .docx whose one paragraph holds `tabs` tab characters between two words (about 2 KB zipped)."""
+    document = docx.Document()
+    document.add_paragraph("关于工作情况的报告")
+    document.add_paragraph("甲" + "\t" * tabs + "乙")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+_PIPELINE = """
+import pickle, sys
+from pathlib import Path
+from retrieval.extract import extract
+from retrieval.prepare import prepare_report
+from retrieval.segment import Segmenter
+segmenter = Segmenter(Path(sys.argv[1]))
+for label, name, data in pickle.load(sys.stdin.buffer):
+    print(label, flush=True)
+    prepare_report(extract(name, data), segmenter)
+print("done", flush=True)
+"""
+
+
+def test_adversarial_lines_pass_extraction_and_preparation_in_linear_time(tmp_path: Path) -> None:
+    # A hang guard, not a speed measurement: every case takes milliseconds when each pattern is linear and
+    # minutes to hours when one is quadratic, so a deadline 100x above the expected time tells the two apart.
+    files = _adversarial_files()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with subprocess.Popen(
+        [sys.executable, "-c", _PIPELINE, str(DICTIONARY)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+        text=False,
+    ) as process:
+        try:
+            out, _ = process.communicate(pickle.dumps(files), timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            out, _ = process.communicate()
+            stuck = out.decode().splitlines()[-1] if out else "start-up"
+            pytest.fail(f"extraction did not finish within 60 s; stuck on: {stuck}")
+    assert process.returncode == 0 and out.decode().splitlines()[-1] == "done"
+
+
+def test_markdown_syntax_is_still_removed() -> None:
+    # the linear patterns keep what the quadratic ones did on ordinary Markdown
+    text = (
+        '# 标题 ##\n## 二、**重点**工作 #\n### #5\n正文[链接](http://x.cn "t")、![图](a.png)和 __强调__ 。\n'
+        "| a | b |\n|---|:---:|\n- 列表项 **加粗** **区 保留\n#话题\n"
+    )
+    extracted = extract("x.md", text.encode())
+    assert extracted.lines == (
+        "标题",
+        "二、重点工作",
+        "#5",
+        "正文链接、图和 强调 。",
+        "| a | b |",
+        "列表项 加粗 **区 保留",
+        "#话题",
+    )
+    assert dict(extracted.heading_levels) == {0: 1, 1: 2, 2: 3}
+
+
+async def test_a_small_docx_built_to_freeze_the_bot_does_not(api: FakeBotApi, library: Library) -> None:
+    async with running_bot(api, library):
+        mark = api.mark()
+        upload = tabbed_docx(_RUN)
+        assert len(upload) < 64 * 1024  # what an attacker sends: a few dozen kilobytes
+        api.push_document(upload, "tabs.docx", ADMIN, ADMIN)
+        # meanwhile another user asks: answered, and the upload answered too, each well within the wait
+        other = await ask(api, "哪些报告提到四下基层", chat_id=OTHER, user_id=OTHER)
+        reply = await api.wait_for("sendMessage", lambda c: c.chat_id == ADMIN, since=mark)
+    assert "四下基层" in other.text
+    assert "已添加报告" in reply.text or "太" in reply.text
+
+
+# --- uploads built to exhaust memory ----------------------------------------------------------------------------
+
+
+def tiny_paragraphs_docx(paragraphs: int, text: str = "甲") -> bytes:
+    """A .docx of `paragraphs` one-character paragraphs (2 million zip to about 240 KB), or empty ones."""
+    base = io.BytesIO()
+    docx.Document().save(base)
+    with zipfile.ZipFile(io.BytesIO(base.getvalue())) as source:
+        members = {info.filename: source.read(info.filename) for info in source.infolist()}
+    run = f"<w:r><w:t>{text}</w:t></w:r>" if text else ""
+    body = f"<w:p>{run}</w:p>" * paragraphs
+    members["word/document.xml"] = members["word/document.xml"].replace(b"<w:body>", f"<w:body>{body}".encode(), 1)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def bombs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Files that expand far beyond what one report may be, each at most 20 MB (the upload limit)."""
+    folder = tmp_path_factory.mktemp("bombs")
+    made = {
+        "tiny paragraphs.docx": tiny_paragraphs_docx(2_000_000),
+        "empty paragraphs.docx": tiny_paragraphs_docx(2_000_000, text=""),
+        "one-character lines.txt": "甲\n".encode() * 5_000_000,
+        "one-character lines.md": "甲\n\n".encode() * 4_000_000,
+        "one long line.txt": "甲乙丙丁".encode() * 1_600_000,
+    }
+    paths = {}
+    for name, data in made.items():
+        assert len(data) <= 20 * 1024 * 1024
+        paths[name] = folder / name
+        paths[name].write_bytes(data)
+    return paths
+
+
+_PEAK = """
+import sys
+from pathlib import Path
+from retrieval.errors import UnreadableReport
+from retrieval.extract import read_report_file
+try:
+    read_report_file(Path(sys.argv[1]))
+    print("accepted")
+except UnreadableReport as exc:
+    print(exc.code, exc.zh)
+# the peak of this address space (ru_maxrss would carry over the peak of the pytest process that forked it)
+print(next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")) // 1024)
+"""
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "tiny paragraphs.docx",
+        "empty paragraphs.docx",
+        "one-character lines.txt",
+        "one-character lines.md",
+        "one long line.txt",
+    ],
+)
+def test_a_file_that_expands_too_far_is_refused_in_bounded_memory(bombs: dict[str, Path], name: str) -> None:
+    # the issue's case: a 244 KB .docx of 2 million tiny paragraphs peaked at 3.7 GB on its way into the library
+    result = subprocess.run(
+        [sys.executable, "-c", _PEAK, str(bombs[name])],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+        check=True,
+    )
+    verdict, peak_mb = result.stdout.splitlines()
+    assert verdict.startswith("too_large") and "上限" in verdict, verdict
+    assert int(peak_mb) < 500, f"{name}: peak {peak_mb} MB"
+
+
+def test_report_limits_are_settings(tmp_path: Path) -> None:
+    settings = LibrarySettings(
+        _env_file=None,  # type: ignore[call-arg]
+        REPORTBOT_DB=str(tmp_path / "r.db"),
+        REPORTBOT_MAX_REPORT_PARAGRAPHS="10",
+        REPORTBOT_MAX_REPORT_CHARS="1000",
+    )
+    library = open_library(settings)
+    try:
+        with pytest.raises(UnreadableReport) as refused:
+            library.ingest_bytes("many.txt", "\n".join(f"第{i}段。" for i in range(11)).encode())
+        assert "段落太多" in refused.value.zh and "10 段" in refused.value.zh
+        with pytest.raises(UnreadableReport) as refused:
+            library.ingest_bytes("long.txt", ("长" * 1001).encode())
+        assert "文字太多" in refused.value.zh
+        assert library.ingest_bytes("ok.txt", "\n".join(f"第{i}段。" for i in range(10)).encode()).status == "added"
+        assert library.stats()["reports"] == 1
+    finally:
+        library.store.close()
+
+
+async def test_the_bot_refuses_a_docx_bomb_with_the_reason(
+    api: FakeBotApi, library: Library, bombs: dict[str, Path]
+) -> None:
+    async with running_bot(api, library):
+        mark = api.mark()
+        api.push_document(bombs["tiny paragraphs.docx"].read_bytes(), "汇报.docx", ADMIN, ADMIN)
+        reply = await api.wait_for("sendMessage", lambda c: c.chat_id == ADMIN, since=mark)
+    assert "段落太多" in reply.text and "20,000" in reply.text and "没有入库" in reply.text
+    assert library.stats()["reports"] == 5
