@@ -205,7 +205,7 @@ async def compare_command(update: Update, context: Context) -> None:
     if answer is None:
         await send(message, [Reply(t("usage_compare", lang_of(update)))])
         return
-    await send(message, [reply_for(answer, lang_of(update), context)])
+    await send(message, [reply_for(answer, lang_of(update), update, context)])
 
 
 # --- browsing ------------------------------------------------------------------------------------------------
