@@ -113,6 +113,7 @@ def build_application(settings: BotSettings, library: Library) -> Application:  
         ("search", handlers.search_command),
         ("mentions", handlers.mentions_command),
         ("compare", handlers.compare_command),
+        ("trend", handlers.trend_command),
         ("digest", handlers.digest_command),
         ("subscribe", handlers.subscribe_command),
         ("unsubscribe", handlers.unsubscribe_command),

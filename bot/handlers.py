@@ -31,6 +31,7 @@ from retrieval.extract import SUPPORTED_SUFFIXES
 from retrieval.normalize import valid_text
 from retrieval.parts import PARTS
 from retrieval.query import MAX_QUERY_CHARS
+from retrieval.trend import trend, trend_png, trend_question
 
 from . import render
 from .delivery import with_retries
@@ -174,6 +175,9 @@ async def question(update: Update, context: Context) -> None:
     text = _addressed_text(message, context)
     if text is None:
         return
+    if (term := trend_question(text)) is not None:
+        await send_trend(update, context, term)
+        return
     await answer_and_send(update, context, lambda library: ask_for_chat(library, text))
 
 
@@ -206,6 +210,36 @@ async def compare_command(update: Update, context: Context) -> None:
         await send(message, [Reply(t("usage_compare", lang_of(update)))])
         return
     await send(message, [reply_for(answer, lang_of(update), update, context)])
+
+
+async def trend_command(update: Update, context: Context) -> None:
+    """/trend TERM: the term's mentions per year (or unit, or report) as a chart, with a table."""
+    found = await _term_or_usage(update, context, "usage_trend")
+    if found is not None:
+        await send_trend(update, context, found[0])
+
+
+async def send_trend(update: Update, context: Context, term: str) -> None:
+    """Count off the loop, draw the chart off the loop, send it as a photo with its numbers, then the table."""
+    message = update.effective_message
+    assert message is not None
+    lang = lang_of(update)
+    svc = services(context)
+    if _rate_limited(update, context):
+        await send(message, [Reply(t("rate_limited", lang, limit=svc.settings.rate_limit))])
+        return
+    if len(term) > MAX_QUERY_CHARS:
+        await send(message, [Reply(t("too_long", lang, limit=MAX_QUERY_CHARS))])
+        return
+    found = await asyncio.to_thread(trend, svc.library, term)
+    if found.points:
+        png = await asyncio.to_thread(trend_png, found)
+        caption = render.trend_caption(found, lang)
+        await with_retries(
+            lambda: message.reply_photo(png, caption=caption, do_quote=_in_group(message)),
+            what=f"chart to {message.chat_id}",
+        )
+    await send(message, render.trend_replies(found, lang))
 
 
 # --- browsing ------------------------------------------------------------------------------------------------

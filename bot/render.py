@@ -36,12 +36,14 @@ from retrieval import (
 from retrieval.compare import point_heads
 from retrieval.digest import Digest
 from retrieval.store import StoredParagraph, StoredSection
+from retrieval.trend import Trend, TrendPoint
 
 from .texts import EXAMPLES, t
 
 MAX_MESSAGE = 4096
 BUDGET = 3900  # leaves room for a page line under the longest block
 MAX_CALLBACK_BYTES = 64
+MAX_CAPTION = 1024
 MENTIONS_PER_PAGE = 5
 GROUPS_PER_PAGE = 10
 GROUP_REPORTS_MAX = 40  # reports named on one line of a grouped mention answer (the JSON answer has them all)
@@ -596,3 +598,38 @@ def digest_replies(digest: Digest, lang: str) -> list[Reply]:
         blocks.append(t("digest_nothing_new", lang))
         blocks.append(quote_block(digest.passage_of_the_day, lang))
     return [Reply(m) for m in pack(blocks)]
+
+
+def _trend_label(point: TrendPoint, trend: Trend, lang: str) -> str:
+    """2024年 / 广东省 / #3, escaped."""
+    if point.key is None:
+        return t("unknown_year" if trend.by == "year" else "unknown_unit", lang)
+    if trend.by == "year":
+        return t("scope_year", lang, year=point.key)
+    if trend.by == "report":
+        return f"#{point.key}"
+    return label(str(point.key), 24)
+
+
+def trend_caption(trend: Trend, lang: str) -> str:
+    """The chart's one-line caption carrying the numbers (HTML, within Telegram's 1,024 for captions)."""
+    head = t("trend_caption", lang, term=esc(trend.term), mentions=trend.mentions, reports=trend.reports)
+    line = head
+    for point in trend.points:
+        item = ("" if line == head else " · ") + f"{_trend_label(point, trend, lang)} {point.mentions}"
+        if units(line + item) > MAX_CAPTION - 10:
+            return line + " …"
+        line += item
+    return line
+
+
+def trend_replies(trend: Trend, lang: str) -> list[Reply]:
+    """The text table under the chart: one line per year, unit or report with its mentions and reports."""
+    if not trend.points:
+        return [Reply(t("mention_none", lang, term=esc(trend.term)))]
+    head = t(f"trend_head_{trend.by}", lang, term=esc(trend.term), mentions=trend.mentions, reports=trend.reports)
+    lines = [
+        t("trend_line", lang, name=_trend_label(p, trend, lang), mentions=p.mentions, reports=p.reports)
+        for p in trend.points
+    ]
+    return [Reply(m) for m in pack([head, *lines], separator="\n")]

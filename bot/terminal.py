@@ -10,6 +10,7 @@ from typing import TextIO
 from retrieval import Library, UnknownReport
 from retrieval.compare import compare_question
 from retrieval.query import MAX_QUERY_CHARS
+from retrieval.trend import trend, trend_question
 
 from . import render
 from .handlers import ask_for_chat, mentions_for_chat
@@ -47,6 +48,8 @@ def to_terminal(text: str, *, color: bool) -> str:
 def answer_text(library: Library, question: str, *, color: bool = False, lang: str = ZH) -> str:
     """Exactly what the bot would send first for `question` (or for one of the browsing commands), as text."""
     replies = _command_replies(library, question.strip(), lang)
+    if replies is None and (term := trend_question(question)) is not None:
+        replies = render.trend_replies(trend(library, term), lang)  # the chat has no picture: the table
     if replies is None:
         answer = ask_for_chat(library, question)
         refusal = render.refusal_reply(answer, lang, MAX_QUERY_CHARS)
@@ -72,6 +75,8 @@ def _command_replies(library: Library, line: str, lang: str) -> list[render.Repl
             return [render.Reply(t("stats", lang, **{**numbers, "last_ingest": numbers["last_ingest"] or "—"}))]
         if command == "search" and argument:
             return [render.answer_reply(library.search(argument, limit=render.SEARCH_LIMIT), lang)]
+        if command == "trend" and argument:
+            return render.trend_replies(trend(library, argument), lang)
         if command == "compare" and argument:
             compared = compare_question(library, argument)
             return [render.Reply(t("usage_compare", lang)) if compared is None else render.answer_reply(compared, lang)]

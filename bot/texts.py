@@ -17,19 +17,37 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "help": (
         "<b>怎么用</b>\n直接发送问题，例如：\n• 哪些报告提到四下基层\n• 全县生产总值达到多少\n• 各单位存在哪些问题\n\n"
         "<b>命令</b>\n/reports 报告列表\n/report 编号 报告目录\n/search 问题 检索段落\n/mentions 词语 哪些报告提到该词\n"
-        "/compare 存在问题 [2024年] [单位] 对比各报告的同一部分\n"
+        "/compare 存在问题 [2024年] [单位] 对比各报告的同一部分\n/trend 词语 历年提及情况（图表）\n"
         "/digest 今日摘要\n/subscribe 订阅每日摘要\n/unsubscribe 取消订阅\n/watch 词语 关注词语\n"
         "/unwatch 词语 取消关注\n/watches 我的关注\n/stats 统计\n\n在群里请 @我 或回复我的消息。"
         "也可以在任意聊天中输入 @{username} 加关键词。",
         "<b>How to use</b>\nJust send a question, for example:\n• which reports mention 四下基层\n"
         "• 全县生产总值达到多少\n• 各单位存在哪些问题\n\n<b>Commands</b>\n/reports list reports\n"
         "/report ID outline of a report\n/search QUERY ranked passages\n/mentions TERM reports that mention it\n"
-        "/compare PART [2024] [unit] one part of every report side by side\n"
+        "/compare PART [2024] [unit] one part of every report side by side\n/trend TERM a term over the years (chart)\n"
         "/digest today's digest\n/subscribe daily digest\n/unsubscribe stop the digest\n/watch TERM watch a term\n"
         "/unwatch TERM stop watching\n/watches your watched terms\n/stats numbers\n\n"
         "In groups, mention me or reply to my message. Inline: type @{username} and a query in any chat.",
     ),
     "empty": ("请输入问题。", "Please type a question."),
+    "usage_trend": (
+        "用法：/trend 词语，例如 /trend 新质生产力（也可以问“新质生产力历年提及情况”）",
+        "Usage: /trend TERM, e.g. /trend 新质生产力 (or ask “新质生产力历年提及情况”)",
+    ),
+    "trend_caption": ("“{term}”共 {mentions} 处、{reports} 份报告：", "“{term}”: {mentions}× in {reports} reports: "),
+    "trend_head_year": (
+        "“{term}”历年提及情况（共 <b>{mentions}</b> 处，{reports} 份报告）：",
+        "“{term}” by year ({mentions}× in {reports} reports):",
+    ),
+    "trend_head_unit": (
+        "“{term}”各单位提及情况（共 <b>{mentions}</b> 处，{reports} 份报告）：",
+        "“{term}” by unit ({mentions}× in {reports} reports):",
+    ),
+    "trend_head_report": (
+        "“{term}”各报告提及情况（共 <b>{mentions}</b> 处，{reports} 份报告）：",
+        "“{term}” by report ({mentions}× in {reports} reports):",
+    ),
+    "trend_line": ("{name} · {mentions} 处 · {reports} 份报告", "{name} · {mentions}× · {reports} reports"),
     "usage_compare": (
         "用法：/compare 存在问题（或 主要做法、下一步打算），可加年份、单位或报告编号，例如 /compare 存在问题 2024年 广东",
         "Usage: /compare 存在问题 (or 主要做法, 下一步打算), optionally with years, units or report ids, e.g. "
@@ -227,6 +245,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("search", "检索：/search 问题", "Search: /search QUERY"),
     ("mentions", "哪些报告提到：/mentions 词语", "Which reports mention: /mentions TERM"),
     ("compare", "对比各报告同一部分：/compare 存在问题", "Compare a part across reports: /compare problems"),
+    ("trend", "历年提及情况：/trend 词语", "A term over the years: /trend TERM"),
     ("digest", "今日摘要", "Today's digest"),
     ("subscribe", "订阅每日摘要", "Subscribe to the daily digest"),
     ("unsubscribe", "取消订阅", "Unsubscribe"),

@@ -454,6 +454,32 @@ def compare(
             click.echo(f"  · {point}")
 
 
+@cli.command(help="A term's mentions per year (per unit when the reports are of one year, per report otherwise), "
+    "with the mention answer's own counts: trend TERM [--by year|unit|report] [--png FILE].")
+@click.argument("term")
+@click.option("--by", type=click.Choice(["year", "unit", "report"]), help="Group by year, unit or report.")
+@click.option("--png", type=click.Path(dir_okay=False, path_type=Path), help="Also draw the chart into FILE.")
+@json_option
+@click.pass_context
+def trend(ctx: click.Context, term: str, by: str | None, png: Path | None, as_json: bool) -> None:
+    """One line (or JSON object) per year, unit or report: mentions and reports."""
+    from .trend import TREND_BY, caption, trend_png
+    from .trend import trend as term_trend
+
+    if not term.strip():
+        raise click.BadParameter("an empty term", param_hint="TERM")
+    library = library_from(ctx)
+    found = term_trend(library, term, by=next((b for b in TREND_BY if b == by), None))
+    if png is not None:
+        png.write_bytes(trend_png(found))
+    if as_json:
+        emit_json(found.to_json())
+        return
+    click.echo(caption(found, limit=10_000))
+    for point in found.points:
+        click.echo(f"{point.label}\t{point.mentions}处\t{point.reports}份报告")
+
+
 @cli.command(help="Counts of reports, paragraphs and passages, and the last ingest time.")
 @json_option
 @click.pass_context

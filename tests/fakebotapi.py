@@ -768,7 +768,7 @@ class FakeBotApi:
     Implemented methods: getMe, getUpdates, setWebhook, deleteWebhook, getWebhookInfo,
     setMyCommands, getMyCommands, deleteMyCommands, sendMessage, editMessageText,
     editMessageReplyMarkup, deleteMessage, answerCallbackQuery, answerInlineQuery,
-    sendChatAction, sendDocument, getFile, close, logOut, plus the file download route.
+    sendChatAction, sendDocument, sendPhoto, getFile, close, logOut, plus the file download route.
     Method names are case-insensitive like Telegram's; calls are recorded with the canonical name.
 
     All state lives in the instance; nothing is shared between instances, so each test gets a
@@ -863,6 +863,7 @@ class FakeBotApi:
             ("answerInlineQuery", self._m_answer_inline_query),
             ("sendChatAction", self._m_send_chat_action),
             ("sendDocument", self._m_send_document),
+            ("sendPhoto", self._m_send_photo),
             ("getFile", self._m_get_file),
             ("close", self._m_close),
             ("logOut", self._m_log_out),
@@ -2209,6 +2210,36 @@ class FakeBotApi:
             chat_id,
             reply_to_message=reply,
             document=stored.document_json(),
+            caption=caption or None,
+            caption_entities=caption_entities,
+            reply_markup=self._echo_markup(markup),
+        )
+        self._store_message(msg)
+        return msg
+
+    def _m_send_photo(self, params: JSONDict) -> JSONDict:
+        # an uploaded photo must be an image Telegram can read (PNG, JPEG, GIF or WebP by its first bytes)
+        chat_id = self._resolve_chat_id(params)
+        photo = params.get("photo")
+        if not isinstance(photo, UploadedFile):
+            raise _bad_request('parameter "photo" is required' if not photo else "wrong file identifier specified")
+        if not photo.data.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF8", b"RIFF")):
+            raise _bad_request("IMAGE_PROCESS_FAILED")
+        stored = self.register_file(photo.data, file_name=photo.filename, mime_type="image/png")
+        caption_raw = params.get("caption")
+        caption: str | None = None
+        caption_entities: list[JSONDict] = []
+        if caption_raw is not None:
+            caption, caption_entities = self._format_text(
+                caption_raw, params.get("parse_mode"), params.get("caption_entities"), caption=True
+            )
+        markup = self._check_reply_markup(params.get("reply_markup"))
+        reply = self._reply_to(chat_id, params)
+        size = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "file_size": stored.file_size}
+        msg = self._bot_message(
+            chat_id,
+            reply_to_message=reply,
+            photo=[{**size, "width": 1, "height": 1}],
             caption=caption or None,
             caption_entities=caption_entities,
             reply_markup=self._echo_markup(markup),

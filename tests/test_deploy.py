@@ -585,8 +585,8 @@ def test_build_script_installs_the_project_and_reportbot_help_runs(build: Build)
         timeout=60,
     )
     names = {p["name"].lower() for p in json.loads(listed.stdout)}
-    assert {"reportbot", "python-telegram-bot", "numpy", "rjieba"} <= names
-    assert not names & {"pytest", "ruff", "mypy", "hypothesis", "matplotlib", "tantivy"}, names
+    assert {"reportbot", "python-telegram-bot", "numpy", "rjieba", "matplotlib", "openpyxl"} <= names  # /trend, export
+    assert not names & {"pytest", "ruff", "mypy", "hypothesis", "tantivy", "rank-bm25"}, names
     # Not an editable install: the code is copied into the venv, not read from the checkout.
     site = subprocess.run(
         [str(build.venv / "bin" / "python"), "-c", "import bot; print(bot.__file__)"],
