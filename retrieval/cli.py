@@ -16,11 +16,18 @@ from pydantic_settings import BaseSettings
 from tqdm import tqdm
 
 from . import LibrarySettings, open_library
-from .errors import ReportbotError, UnknownParagraph, UnknownReport, UnreadableReport
+from .errors import (
+    InvalidCorrection,
+    ReportbotError,
+    StorageError,
+    UnknownParagraph,
+    UnknownReport,
+    UnreadableReport,
+)
 from .ingest import IngestSummary, collect_files, ingest_paths, same_folder
 from .library import Answer, AnyAnswer, Library, PartAnswer, Quote
 from .scope import InScope, MissingReports, MissingTitle, MissingYears, NoOverlap, OutOfScope
-from .store import SCHEMA_VERSION, Report, Store
+from .store import CORRECTABLE, SCHEMA_VERSION, Report, Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 S = TypeVar("S", bound=BaseSettings)
@@ -187,25 +194,89 @@ def delete(ctx: click.Context, reports: tuple[str, ...], as_json: bool) -> None:
             click.echo(f"{'deleted':<9} #{report.id} 《{report.title}》 ← {report.source}")
 
 
-@cli.command(help="List the reports: id, title, paragraphs, source file.")
+def report_json(r: Report) -> dict[str, Any]:
+    """A report as `reports --json` and `edit --json` print it."""
+    return {
+        "id": r.id,
+        "title": r.title,
+        "date": r.date,
+        "unit": r.unit,
+        "source": r.source,
+        "paragraphs": r.paragraph_count,
+        "passages": r.passage_count,
+        "ingested_at": r.ingested_at,
+    }
+
+
+def report_line(r: Report) -> str:
+    """One report as a line of `reports`: id, title, date, unit, paragraphs, file (— for what is not known)."""
+    return f"#{r.id}\t《{r.title}》\t{r.date or '—'}\t{r.unit or '—'}\t{r.paragraph_count}段\t{r.source}"
+
+
+@cli.command(
+    help="List the reports newest first: id, title, date, unit, paragraphs, source file. FILTER: a year "
+    "(2024) or part of a unit, title or file name (广东)."
+)
+@click.argument("filter_text", metavar="[FILTER]", required=False)
 @json_option
 @click.pass_context
-def reports(ctx: click.Context, as_json: bool) -> None:
+def reports(ctx: click.Context, filter_text: str | None, as_json: bool) -> None:
     """List reports."""
-    for r in library_from(ctx).reports():
+    for r in library_from(ctx).browse(filter_text):
         if as_json:
-            emit_json(
-                {
-                    "id": r.id,
-                    "title": r.title,
-                    "source": r.source,
-                    "paragraphs": r.paragraph_count,
-                    "passages": r.passage_count,
-                    "ingested_at": r.ingested_at,
-                }
-            )
+            emit_json(report_json(r))
         else:
-            click.echo(f"#{r.id}\t《{r.title}》\t{r.paragraph_count}段\t{r.source}")
+            click.echo(report_line(r))
+
+
+@cli.command(
+    help="Correct a report's title, date or unit; kept when the file is ingested again. "
+    "--date takes 2024-03-05, 2024-03 or 2024; an empty --date or --unit means not known; "
+    "--reset FIELD goes back to what was read from the file."
+)
+@click.argument("report")
+@click.option("--title", help="The title.")
+@click.option("--date", help="The day (or month, or year) the report was made.")
+@click.option("--unit", help="The body that reports.")
+@click.option("--reset", "resets", multiple=True, type=click.Choice(CORRECTABLE), help="Drop a correction.")
+@json_option
+@click.pass_context
+def edit(
+    ctx: click.Context,
+    report: str,
+    title: str | None,
+    date: str | None,
+    unit: str | None,
+    resets: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Store corrections and print the report as it now reads."""
+    changes = {k: v for k, v in (("title", title), ("date", date), ("unit", unit)) if v is not None}
+    if not changes and not resets:
+        raise click.UsageError("nothing to change: give --title, --date, --unit or --reset")
+    library = library_from(ctx)
+    try:
+        if resets:
+            library.uncorrect(report, resets)
+        r = library.edit(report, changes) if changes else library.outline(report).report
+    except UnknownReport as exc:
+        raise click.ClickException(f"没有编号为 {exc.report_id} 的报告（用 reportbot reports 查看）") from None
+    except InvalidCorrection as exc:
+        raise click.ClickException(_invalid_message(exc)) from None
+    except StorageError as exc:
+        raise click.ClickException(f"cannot write the database: {exc}") from None
+    if as_json:
+        emit_json(report_json(r))
+    else:
+        click.echo(report_line(r))
+
+
+def _invalid_message(exc: InvalidCorrection) -> str:
+    if exc.field == "date":
+        return f"日期无法识别：{exc.value}（例如 2024-03-05、2024-03、2024）"
+    if exc.field == "title":
+        return "标题不能为空"
+    return f"不能修改 {exc.field}"
 
 
 @cli.command(help="Show a report's outline, or one paragraph in full: show REPORT [PARAGRAPH].")
@@ -221,19 +292,12 @@ def show(ctx: click.Context, report: str, paragraph: int | None, as_json: bool) 
             outline = library.outline(report)
             r = outline.report
             if as_json:
-                emit_json(
-                    {
-                        "id": r.id,
-                        "title": r.title,
-                        "source": r.source,
-                        "paragraphs": r.paragraph_count,
-                        "sections": [
-                            {"level": s.level, "heading": s.heading, "paragraph": s.paragraph} for s in outline.sections
-                        ],
-                    }
-                )
+                sections = [
+                    {"level": s.level, "heading": s.heading, "paragraph": s.paragraph} for s in outline.sections
+                ]
+                emit_json(report_json(r) | {"sections": sections})
                 return
-            click.echo(f"#{r.id} 《{r.title}》 {r.paragraph_count}段 ← {r.source}")
+            click.echo(f"#{r.id} 《{r.title}》 {r.date or '—'} {r.unit or '—'} {r.paragraph_count}段 ← {r.source}")
             for s in outline.sections:
                 click.echo(f"{'  ' * s.level}{s.heading}  (第{s.paragraph}段)")
         else:

@@ -48,3 +48,13 @@ class UnknownParagraph(ReportbotError):
 
 class StorageError(ReportbotError):
     """The database cannot be written (read-only, full disk, locked); reading may still work."""
+
+
+class InvalidCorrection(ReportbotError):
+    """A correction of a report's metadata that cannot be stored: an unknown field, an empty title, a date that is
+    not a date. `field` names the field, `value` is what was given."""
+
+    def __init__(self, field: str, value: str) -> None:
+        super().__init__(f"invalid {field}: {value!r}")
+        self.field = field
+        self.value = value

@@ -21,9 +21,10 @@ from typing import Any, ClassVar, Literal, TypeAlias, overload
 import numpy as np
 import numpy.typing as npt
 
-from .errors import UnknownParagraph, UnknownReport
+from .errors import InvalidCorrection, StorageError, UnknownParagraph, UnknownReport
 from .extract import DEFAULT_MAX_BYTES, ReportLimits, extract
 from .index import Bm25Index, MentionFinder
+from .metadata import HEAD_MAX_LINES, METADATA_VERSION, TAIL_LINES, parse_date_input, read_metadata
 from .normalize import normalize, normalize_with_offsets, original_span, valid_text
 from .parts import Part
 from .prepare import PreparedReport, prepare_report
@@ -31,7 +32,8 @@ from .quantity import QuantityQuestion, answer_tier, numbers_beside, quantity_qu
 from .query import MAX_QUERY_CHARS, QUESTION_WORDS, Grouping, parse_question, part_question
 from .scope import Catalogue, InScope, OutOfScope, ReportFacts, Resolution, place_in_name
 from .segment import Segmenter
-from .store import NewPassage, Report, Store, StoredParagraph, StoredSection
+from .store import CORRECTABLE, NewPassage, Report, Store, StoredParagraph, StoredSection
+from .structure import build_structure
 
 log = logging.getLogger(__name__)
 
@@ -215,19 +217,17 @@ def scope_json(resolution: Resolution) -> dict[str, Any]:
 
 def report_year(report: Report) -> int | None:
     """The year a report was made, when known."""
-    year: int | None = getattr(report, "year", None)
-    return year
+    return report.year
 
 
 def report_unit(report: Report) -> str | None:
     """The body a report is of: its unit, else the place its title or file name names."""
-    unit: str | None = getattr(report, "unit", None)
-    return unit or place_in_name(report.title) or place_in_name(report.source)
+    return report.unit or place_in_name(report.title) or place_in_name(report.source)
 
 
 def report_facts(report: Report) -> ReportFacts:
     """What scoping knows of a report."""
-    return ReportFacts(report.id, report.title, report.source, report_year(report), getattr(report, "unit", None))
+    return ReportFacts(report.id, report.title, report.source, report.year, report.unit)
 
 
 @dataclass(frozen=True)
@@ -401,7 +401,71 @@ class Library:
         self._reports: dict[int, Report] = {}
         self._pending: _Written | None = None  # index updates held back by batch()
         self._catalogue: tuple[dict[int, Report], Catalogue] | None = None  # scopes' words, for one report map
+        self.refresh_metadata()
         self.load_index()
+
+    # --- metadata -----------------------------------------------------------------------------------------
+
+    def edit(self, report_id: int | str, changes: Mapping[str, str | None]) -> Report:
+        """Correct a report's title, date or unit (an admin's word over what ingest read). A date is typed as
+        2024-03-05, 2024-03, 2024 or 2024年3月5日; None (or an empty text) for date or unit means "not known".
+        The correction is kept by file name: it outlives re-ingesting the file, changed or not."""
+        values: dict[str, str | None] = {}
+        for name, raw in changes.items():
+            if name not in CORRECTABLE:
+                raise InvalidCorrection(name, raw or "")
+            value = valid_text(raw).strip() if raw is not None else ""
+            if name == "title":
+                if not value:
+                    raise InvalidCorrection(name, raw or "")
+                values[name] = value
+            elif name == "date":
+                try:
+                    values[name] = parse_date_input(value) if value else None
+                except ValueError:
+                    raise InvalidCorrection(name, raw or "") from None
+            else:
+                values[name] = value or None
+        report = self.store.correct(self.store.report(report_id).id, values)
+        self._remember(report)
+        return report
+
+    def uncorrect(self, report_id: int | str, fields: Sequence[str]) -> Report:
+        """Drop an admin's corrections of these fields: back to what ingest read."""
+        for name in fields:
+            if name not in CORRECTABLE:
+                raise InvalidCorrection(name, name)
+        report = self.store.uncorrect(self.store.report(report_id).id, fields)
+        self._remember(report)
+        return report
+
+    def _remember(self, report: Report) -> None:
+        # the map is replaced, never changed: an answer being built keeps the map it started with
+        with self._lock:
+            if report.id in self._reports:
+                self._reports = {**self._reports, report.id: report}
+
+    def refresh_metadata(self, *, force: bool = False) -> int:
+        """Read every report's title, date and unit again from its stored text when the library was written by an
+        older reader (or `force`); returns how many reports were read. A read-only file is served as it is."""
+        if not force and self.store.meta("metadata_version") == METADATA_VERSION:
+            return 0
+        count = 0
+        try:
+            with self.store.write():
+                for report, lines in self.store.report_ends(HEAD_MAX_LINES, TAIL_LINES):
+                    declared = self.store.extracted(report.id).get("declared")
+                    metadata = read_metadata(lines, report.source, declared_title=declared)
+                    title = build_structure(
+                        lines, self.segmenter, declared_title=metadata.title, title_lines=metadata.title_lines
+                    ).title
+                    self.store.set_extracted(report.id, title, metadata, declared)
+                    count += 1
+                self.store.set_meta("metadata_version", METADATA_VERSION)
+        except StorageError as exc:
+            log.warning("report metadata not refreshed: %s", exc)
+            return 0
+        return count
 
     # --- index maintenance --------------------------------------------------------------------------------
 
@@ -602,6 +666,8 @@ class Library:
             structure=prepared.structure,
             passages=prepared.passages,
             text_fingerprint=prepared.text_fingerprint,
+            metadata=prepared.metadata,
+            declared_title=prepared.declared_title,
         )
         written.removed.extend(saved.removed)
         written.add(saved.report, saved.passage_ids, prepared.passages)
@@ -901,6 +967,15 @@ class Library:
                 raise
             return found
 
+    def browse(self, query: str | None = None) -> list[Report]:
+        """Reports newest first (by the date they were made; undated ones last, by id), optionally only those of a
+        year ("2024", "2024年", "二〇二四年") or whose unit, title or file name holds `query` ("广东")."""
+        reports = self.store.reports()
+        if query and query.strip():
+            reports = [r for r in reports if _matches(r, query.strip())]
+        dated = sorted((r for r in reports if r.date), key=lambda r: (r.date or "", r.id), reverse=True)
+        return dated + [r for r in reports if not r.date]
+
     def outline(self, report_id: int | str) -> Outline:
         """A report and its headings; UnknownReport if there is no such id."""
         report = self.store.report(report_id)
@@ -929,8 +1004,19 @@ class Library:
 
 def _report_date(report: Report) -> str:
     """A report's date for ordering, newest first ("" for an undated report, which sorts after dated ones)."""
-    date: str | None = getattr(report, "date", None)  # reports carry a date once the metadata reader sets one
-    return date or ""
+    return report.date or ""
+
+
+def _matches(report: Report, query: str) -> bool:
+    """Whether a report is of the year `query` names, or its unit, title or file name holds `query`."""
+    try:
+        date = parse_date_input(query)
+    except ValueError:
+        date = None
+    if date is not None:
+        return report.date is not None and report.date.startswith(date)
+    needle = normalize(query)
+    return any(needle in normalize(text) for text in (report.unit or "", report.title, report.source))
 
 
 def _known(source: str, sha256: str, existing: Report | None, twin: Report | None) -> IngestResult | None:

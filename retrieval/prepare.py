@@ -9,6 +9,7 @@ from typing import Any
 
 from .errors import UnreadableReport
 from .extract import ExtractedText, ReportLimits, read_report_file
+from .metadata import ReportMetadata, read_metadata
 from .normalize import normalize, text_fingerprint
 from .segment import Segmenter
 from .store import NewPassage
@@ -26,6 +27,8 @@ class PreparedReport:
     structure: ReportStructure
     passages: tuple[NewPassage, ...]
     text_fingerprint: str  # of the normalised text: the same report in another format or file name has it too
+    metadata: ReportMetadata
+    declared_title: str | None  # what the file format declared, kept to read the metadata again later
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Workers send passages as plain tuples: pickling thousands of dataclasses (a state dict each) cost the
@@ -39,6 +42,8 @@ class PreparedReport:
             self.structure,
             rows,
             self.text_fingerprint,
+            self.metadata,
+            self.declared_title,
         )
 
 
@@ -50,15 +55,22 @@ def _unpickle(
     structure: ReportStructure,
     rows: list[tuple[int, str, int, int, str, str, str]],
     fingerprint: str,
+    metadata: ReportMetadata,
+    declared_title: str | None,
 ) -> PreparedReport:
     passages = tuple(NewPassage(*row) for row in rows)
-    return PreparedReport(source, sha256, kind, encoding, structure, passages, fingerprint)
+    return PreparedReport(source, sha256, kind, encoding, structure, passages, fingerprint, metadata, declared_title)
 
 
 def prepare_report(extracted: ExtractedText, segmenter: Segmenter) -> PreparedReport:
     """Structure, passages, normalised text and index terms (headings' terms added to the passages below them)."""
+    metadata = read_metadata(extracted.lines, extracted.source, declared_title=extracted.title)
     structure = build_structure(
-        extracted.lines, segmenter, declared_title=extracted.title, heading_levels=extracted.heading_levels
+        extracted.lines,
+        segmenter,
+        declared_title=metadata.title,
+        heading_levels=extracted.heading_levels,
+        title_lines=metadata.title_lines,
     )
     passages: list[NewPassage] = []
     headings: dict[int | None, tuple[list[str], str]] = {None: ([], "")}
@@ -83,6 +95,8 @@ def prepare_report(extracted: ExtractedText, segmenter: Segmenter) -> PreparedRe
         structure,
         tuple(passages),
         text_fingerprint(p.norm for p in passages),
+        metadata,
+        extracted.title,
     )
 
 

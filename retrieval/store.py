@@ -7,6 +7,7 @@ half-written report is never visible. `schema_version` in `meta` lets later vers
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -19,6 +20,7 @@ from typing import Any
 import sqlite_utils
 
 from .errors import StorageError, UnknownParagraph, UnknownReport
+from .metadata import ReportMetadata, year_of
 from .normalize import text_fingerprint
 from .parts import Part, PartLine, label_parts
 from .structure import ReportStructure
@@ -26,7 +28,8 @@ from .structure import ReportStructure
 # 2: indexes on reports.sha256 and reports.seq (ingest looks both up for every file)
 # 3: paragraphs.part, the standard part of the report each paragraph is in (retrieval.parts)
 # 4: reports.text_fingerprint, of the normalised text (the same report in another format is a duplicate)
-SCHEMA_VERSION = 4
+# 5: reports.date, reports.unit and reports.extracted (what ingest read, under admins' corrections); corrections
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_S = 5.0
 
 _SCHEMA = """
@@ -43,7 +46,10 @@ CREATE TABLE IF NOT EXISTS reports (
     passage_count INTEGER NOT NULL,
     ingested_at TEXT NOT NULL,
     seq INTEGER NOT NULL,
-    text_fingerprint TEXT NOT NULL DEFAULT ''
+    text_fingerprint TEXT NOT NULL DEFAULT '',
+    date TEXT,
+    unit TEXT,
+    extracted TEXT
 );
 CREATE TABLE IF NOT EXISTS sections (
     report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
@@ -86,6 +92,13 @@ CREATE TABLE IF NOT EXISTS subscribers (
     last_report_seq INTEGER NOT NULL DEFAULT 0,
     last_passage_id INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS corrections (
+    source TEXT NOT NULL,
+    field TEXT NOT NULL,
+    value TEXT,
+    corrected_at TEXT NOT NULL,
+    PRIMARY KEY (source, field)
+);
 CREATE TABLE IF NOT EXISTS watches (
     chat_id INTEGER NOT NULL,
     term TEXT NOT NULL,
@@ -93,6 +106,21 @@ CREATE TABLE IF NOT EXISTS watches (
     PRIMARY KEY (chat_id, term)
 );
 """
+
+# Version 4 for a file of an earlier version; the values are read from the stored text by the library when it opens
+# (`Library.refresh_metadata`: reading needs the segmenter for a title derived from the opening sentence).
+_ADD_REPORT_COLUMN = {
+    "date": "ALTER TABLE reports ADD COLUMN date TEXT",
+    "unit": "ALTER TABLE reports ADD COLUMN unit TEXT",
+    "extracted": "ALTER TABLE reports ADD COLUMN extracted TEXT",
+}
+# The metadata fields an admin can correct, as the columns of `reports` they override.
+CORRECTABLE = ("title", "date", "unit")
+_SET_FIELD = {
+    "title": "UPDATE reports SET title = ? WHERE id = ?",
+    "date": "UPDATE reports SET date = ? WHERE id = ?",
+    "unit": "UPDATE reports SET unit = ? WHERE id = ?",
+}
 
 
 def now_iso() -> str:
@@ -116,6 +144,15 @@ class Report:
     ingested_at: str
     seq: int
     text_fingerprint: str  # see normalize.text_fingerprint; `sha256` is the file's fingerprint
+    date: str | None = None
+    """The day (or month, or year) the report was made, as an ISO prefix: "2024", "2024-03", "2024-03-05"."""
+    unit: str | None = None
+    """The body that reports ("广东省人民政府", "**区", "县政府办公室")."""
+
+    @property
+    def year(self) -> int | None:
+        """The year the report was made."""
+        return year_of(self.date)
 
 
 @dataclass(frozen=True)
@@ -207,6 +244,9 @@ _REPORT_COLUMNS = (
     "ingested_at",
     "seq",
     "text_fingerprint",
+    "date",
+    "unit",
+    "extracted",
 )
 _INSERT_REPORT = "INSERT INTO reports (" + ", ".join(_REPORT_COLUMNS) + ") VALUES (" + _marks(_REPORT_COLUMNS) + ")"
 _UPDATE_REPORT = "UPDATE reports SET " + ", ".join(c + " = ?" for c in _REPORT_COLUMNS) + " WHERE id = ?"
@@ -303,10 +343,19 @@ class Store:
                 self._add_paragraph_parts()
             if 0 < version < 4:
                 self._add_text_fingerprints()
+            if 0 < version < 5:
+                self._add_report_metadata()
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self.db.execute(statement)
             self.db.table("meta").upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+
+    def _add_report_metadata(self) -> None:
+        """Version 4: the columns of a report's date, unit and what was read (filled when the library opens)."""
+        present = {row[1] for row in self.db.conn.execute("PRAGMA table_info(reports)")}
+        for column in ("date", "unit", "extracted"):
+            if column not in present:
+                self.db.execute(_ADD_REPORT_COLUMN[column])
 
     def _add_paragraph_parts(self) -> None:
         """Version 3: label the paragraphs already stored with their part, from their text and their headings."""
@@ -541,9 +590,14 @@ class Store:
         structure: ReportStructure,
         passages: Sequence[NewPassage],
         text_fingerprint: str,
+        metadata: ReportMetadata | None = None,
+        declared_title: str | None = None,
     ) -> SavedReport:
         """Write a report in one transaction (or a savepoint of the caller's), replacing an earlier version from
-        the same source file."""
+        the same source file.
+
+        The title is the structure's; date and unit come from `metadata`. An admin's corrections of the same file
+        name are applied over them (and what was read is kept beside them, for `uncorrect`)."""
         chars = sum(len(p.text) for p in structure.paragraphs)
         conn = self.db.conn
         with self.write():
@@ -553,9 +607,16 @@ class Store:
             seq = int(conn.execute(_NEXT_SEQ).fetchone()[0])
             ingested_at = now_iso()
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('report_seq', ?)", (str(seq),))
+            read = {
+                "title": structure.title,
+                "date": metadata.date if metadata else None,
+                "unit": metadata.unit if metadata else None,
+            }
+            card = {**read, **self._corrections(source)}
+            ingested_at = now_iso()
             values = (
                 source,
-                structure.title,
+                card["title"] or structure.title,
                 sha256,
                 kind,
                 encoding,
@@ -565,6 +626,9 @@ class Store:
                 ingested_at,
                 seq,
                 text_fingerprint,
+                card["date"],
+                card["unit"],
+                json.dumps({**read, "declared": declared_title}, ensure_ascii=False),
             )
             if old:
                 report_id = int(old[0])
@@ -595,7 +659,9 @@ class Store:
                 ],
             )
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_ingest', ?)", (ingested_at,))
-        return SavedReport(Report(report_id, *values), old is not None, removed, range(first, first + len(passages)))
+        return SavedReport(
+            Report(report_id, *values[:-1]), old is not None, removed, range(first, first + len(passages))
+        )
 
     def delete_report(self, report_id: int) -> list[int]:
         """Remove a report; returns the ids of its passages."""
@@ -605,6 +671,96 @@ class Store:
                 db.execute(f"DELETE FROM {table} WHERE report_id = ?", (report_id,))
             db.execute("DELETE FROM reports WHERE id = ?", (report_id,))
         return removed
+
+    # --- corrections of metadata ---------------------------------------------------------------------------
+
+    def _written_report(self, report_id: int | str) -> Report:
+        """A report as the writing connection sees it (inside a transaction the reading one sees the last commit)."""
+        key = _report_key(report_id)
+        cursor = self.db.conn.execute("SELECT * FROM reports WHERE id = ?", (key,))
+        row = cursor.fetchone() if key is not None else None
+        if row is None:
+            raise UnknownReport(str(report_id))
+        return _report(dict(zip([c[0] for c in cursor.description], row, strict=True)))
+
+    def _corrections(self, source: str) -> dict[str, str | None]:
+        rows = self.db.conn.execute("SELECT field, value FROM corrections WHERE source = ?", (source,)).fetchall()
+        return {str(field): value for field, value in rows if field in CORRECTABLE}
+
+    def corrections(self, report_id: int) -> dict[str, str | None]:
+        """An admin's corrections of a report's title, date or unit (a value of None: "not known")."""
+        report = self.report(report_id)
+        with self._lock:
+            return self._corrections(report.source)
+
+    def correct(self, report_id: int, values: dict[str, str | None]) -> Report:
+        """Correct a report's title, date or unit. Kept by file name apart from what ingest reads, so the
+        correction outlives a new version of the file."""
+        unknown = set(values) - set(CORRECTABLE)
+        if unknown:
+            raise ValueError(f"not a correctable field: {', '.join(sorted(unknown))}")
+        if values.get("title", "") is None:
+            raise ValueError("a report always has a title")
+        with self.write() as db:
+            report = self._written_report(report_id)
+            when = now_iso()
+            for name, value in values.items():
+                db.execute(
+                    "INSERT OR REPLACE INTO corrections (source, field, value, corrected_at) VALUES (?, ?, ?, ?)",
+                    (report.source, name, value, when),
+                )
+                db.execute(_SET_FIELD[name], (value, report.id))
+            return self._written_report(report.id)
+
+    def uncorrect(self, report_id: int, fields: Sequence[str]) -> Report:
+        """Drop corrections: the fields go back to what ingest read from the file."""
+        with self.write() as db:
+            report = self._written_report(report_id)
+            row = db.conn.execute("SELECT extracted FROM reports WHERE id = ?", (report.id,)).fetchone()
+            read = json.loads(row[0]) if row and row[0] else {}
+            for name in fields:
+                if name not in CORRECTABLE:
+                    raise ValueError(f"not a correctable field: {name}")
+                db.execute("DELETE FROM corrections WHERE source = ? AND field = ?", (report.source, name))
+                if name in read and (read[name] is not None or name != "title"):
+                    db.execute(_SET_FIELD[name], (read[name], report.id))
+            return self._written_report(report.id)
+
+    def extracted(self, report_id: int) -> dict[str, str | None]:
+        """What ingest read (title, date, unit, and the title the file format declared), before corrections."""
+        rows = self._rows("SELECT extracted FROM reports WHERE id = ?", (report_id,))
+        if not rows:
+            raise UnknownReport(str(report_id))
+        value = rows[0]["extracted"]
+        return dict(json.loads(value)) if value else {}
+
+    def set_extracted(self, report_id: int, title: str, metadata: ReportMetadata, declared: str | None) -> None:
+        """Replace what was read of a report's metadata (a newer reader of the same stored text), corrections
+        still applied over it."""
+        with self.write() as db:
+            report = self._written_report(report_id)
+            read = {"title": title, "date": metadata.date, "unit": metadata.unit}
+            card = {**read, **self._corrections(report.source)}
+            db.execute(
+                "UPDATE reports SET title = ?, date = ?, unit = ?, extracted = ? WHERE id = ?",
+                (
+                    card["title"] or title,
+                    card["date"],
+                    card["unit"],
+                    json.dumps({**read, "declared": declared}, ensure_ascii=False),
+                    report.id,
+                ),
+            )
+
+    def report_ends(self, head: int, tail: int) -> Iterator[tuple[Report, list[str]]]:
+        """Each report with the texts of its first `head` and last `tail` paragraphs (what metadata is read from),
+        in order, without the paragraphs between."""
+        for report in self.reports():
+            rows = self._rows(
+                "SELECT text FROM paragraphs WHERE report_id = ? AND (number <= ? OR number > ?) ORDER BY number",
+                (report.id, head, report.paragraph_count - tail),
+            )
+            yield report, [r["text"] for r in rows]
 
     # --- subscribers and watches --------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from .parts import Part, PartLine, label_parts
@@ -124,8 +124,12 @@ def build_structure(
     *,
     declared_title: str | None = None,
     heading_levels: Mapping[int, int] | None = None,
+    title_lines: Collection[int] | None = None,
 ) -> ReportStructure:
-    """Number the lines as paragraphs, find the title and the section headings."""
+    """Number the lines as paragraphs, find the title and the section headings.
+
+    `title_lines`, when given, are the lines that make up the title (found by `metadata.read_metadata`, which then
+    also gives the title as `declared_title`); otherwise the first line is the title when it looks like one."""
     levels = dict(heading_levels or {})
     sections: list[Section] = []
     paragraphs: list[Paragraph] = []
@@ -133,11 +137,15 @@ def build_structure(
     title: str | None = declared_title
     for i, line in enumerate(lines):
         number = i + 1
-        if i == 0 and (
-            (declared_title is not None and line == declared_title)
-            or (declared_title is None and not levels and _looks_like_title(line, len(lines) > 1))
-        ):
-            title = line
+        if title_lines is not None:
+            is_title = i in title_lines
+        else:
+            is_title = i == 0 and (
+                (declared_title is not None and line == declared_title)
+                or (declared_title is None and not levels and _looks_like_title(line, len(lines) > 1))
+            )
+        if is_title:
+            title = title or line
             paragraphs.append(Paragraph(number, "title", line, None))
             continue
         level = levels.get(i) if levels else None

@@ -57,8 +57,11 @@ def test_ingest_is_idempotent_by_content(runner: CliRunner) -> None:
 def test_reports_show_and_paragraph(runner: CliRunner) -> None:
     _ingested(runner)
     listing = [json.loads(line) for line in runner.invoke(cli, ["reports", "--json"], obj={}).output.splitlines()]
-    assert [r["source"] for r in listing] == sorted(p.name for p in REPORTS.glob("*.txt"))
-    assert listing[2]["title"] == "2023年主题教育开展情况汇报"
+    # newest first: the one dated report, then the undated ones by id
+    names = sorted(p.name for p in REPORTS.glob("*.txt"))
+    assert [r["source"] for r in listing] == [names[2], *names[:2], *names[3:]]
+    assert listing[0]["title"] == "2023年主题教育开展情况汇报" and listing[0]["date"] == "2023"
+    assert [r["unit"] for r in listing] == ["*县委", "县政府办公室", "**区", "X党组", None]
     outline = json.loads(runner.invoke(cli, ["show", "4", "--json"], obj={}).output)
     assert [s["heading"] for s in outline["sections"] if s["level"] == 1] == [
         "一、主题教育开展情况",
@@ -180,3 +183,38 @@ def test_terminal_chat_knows_the_browsing_commands(runner: CliRunner, monkeypatc
     assert "没有编号为 99 的报告" in result.output
     assert "共有 【2】 份报告提到“双报到”" in result.output
     assert "没有这个命令" in result.output
+
+
+def test_reports_filter_and_edit(runner: CliRunner) -> None:
+    _ingested(runner)
+    assert runner.invoke(cli, ["reports", "2023"], obj={}).output.startswith(
+        "#3\t《2023年主题教育开展情况汇报》\t2023\t*县委"
+    )
+    assert [line.split("\t")[0] for line in runner.invoke(cli, ["reports", "**区"], obj={}).output.splitlines()] == [
+        "#2"
+    ]
+    edited = runner.invoke(cli, ["edit", "4", "--date", "2023年10月31日", "--unit", "X局党组", "--json"], obj={})
+    assert edited.exit_code == 0, edited.output
+    assert json.loads(edited.output).items() >= {"id": 4, "date": "2023-10-31", "unit": "X局党组"}.items()
+    listing = [json.loads(line) for line in runner.invoke(cli, ["reports", "--json"], obj={}).output.splitlines()]
+    assert [r["id"] for r in listing][:2] == [4, 3]  # 2023-10-31 is newer than 2023
+    # the correction outlives ingesting the file again, changed (written to another folder under its name)
+    changed = runner.invoke(cli, ["ingest", "--json", str(_changed_copy(runner, "003_76e823c6e0fb73eb.txt"))], obj={})
+    assert json.loads(changed.output.splitlines()[0])["status"] == "replaced"
+    shown = json.loads(runner.invoke(cli, ["show", "4", "--json"], obj={}).output)
+    assert (shown["date"], shown["unit"]) == ("2023-10-31", "X局党组")
+    reset = runner.invoke(cli, ["edit", "4", "--reset", "unit", "--json"], obj={})
+    assert json.loads(reset.output)["unit"] == "X党组"
+    bad = runner.invoke(cli, ["edit", "4", "--date", "2023-02-30"], obj={})
+    assert bad.exit_code != 0 and "日期无法识别" in bad.output
+    assert runner.invoke(cli, ["edit", "4"], obj={}).exit_code != 0
+    assert "没有编号为 99 的报告" in runner.invoke(cli, ["edit", "99", "--title", "x"], obj={}).output
+
+
+def _changed_copy(runner: CliRunner, name: str) -> Path:
+    folder = Path("changed")
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_text(
+        (REPORTS / name).read_text(encoding="utf-8") + "\n补充一段新的内容。\n", encoding="utf-8"
+    )
+    return folder / name

@@ -38,7 +38,9 @@ def invoke(runner: CliRunner, *args: str, code: int = 0, stdin: str = "") -> Res
 
 
 def sources(runner: CliRunner) -> list[str]:
-    return [json.loads(line)["source"] for line in invoke(runner, "reports", "--json").output.splitlines()]
+    """The reports' files by id (the listing itself is newest first)."""
+    listing = [json.loads(line) for line in invoke(runner, "reports", "--json").output.splitlines()]
+    return [r["source"] for r in sorted(listing, key=lambda r: int(r["id"]))]
 
 
 def own_folder(tmp_path: Path) -> Path:

@@ -259,7 +259,10 @@ def test_which_provinces_is_a_complete_mention_answer_grouped_by_unit(provincial
     assert {m.report.source for m in answer.reports} == truth
     groups = answer.groups()
     assert sum(len(g.reports) for g in groups) == len(truth)
-    assert all(isinstance(g.key, str) and g.key.endswith(("省", "市", "自治区")) for g in groups)
+    # a province's unit is its people's government (广东省人民政府)
+    assert all(
+        isinstance(g.key, str) and g.key.removesuffix("人民政府").endswith(("省", "市", "自治区")) for g in groups
+    )
     text = render.answer_reply(answer, "zh").text
     assert f"共有 <b>{len(groups)}</b> 个单位（{len(truth)} 份报告）提到“首发经济”" in text
     assert all(f"<b>{g.key}</b>" in text for g in groups[: render.GROUPS_PER_PAGE])

@@ -1,0 +1,199 @@
+"""A report's title, date and unit: read from the real provincial reports, the bundled reports and files made the
+way offices make them; kept in SQLite (a library of an earlier schema upgrades in place); corrected by admins."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from retrieval import Library, Segmenter, Store
+from retrieval.extract import read_report_file
+from retrieval.ingest import ingest_paths
+from retrieval.metadata import ReportMetadata, read_metadata
+from retrieval.store import SCHEMA_VERSION
+from tests.support import REPORTS, ROOT
+
+PROVINCIAL = ROOT / "tests" / "corpora" / "provincial-2026"
+
+# Truth read from the top of each file: its page heading or title block, and the dateline under it. Where the
+# text's title is only 政府工作报告 (or 2026年政府工作报告), the file name says the same more specifically and is the
+# title (a reader must tell 31 of them apart). The reporting body is the province's people's government.
+PROVINCIAL_DATES = {
+    "上海市": "2026-02-03",
+    "云南省": "2026-01-28",
+    "内蒙古自治区": "2026-02-04",
+    "北京市": "2026-01-25",
+    "吉林省": "2026-01-27",
+    "四川省": "2026-02-03",
+    "天津市": "2026-01-26",
+    "宁夏回族自治区": "2026-02-03",
+    "安徽省": "2026-02-05",
+    "山东省": "2026-01-27",
+    "山西省": "2026-02-02",
+    "广东省": "2026-01-26",
+    "广西壮族自治区": "2026-02-02",
+    "新疆维吾尔自治区": "2026-01-27",
+    "江苏省": "2026-02-03",
+    "江西省": "2026-01-27",
+    "河北省": "2026-01-26",
+    "河南省": "2026-01-26",
+    "浙江省": "2026-01-14",
+    "海南省": "2026-01-27",
+    "湖北省": "2026-01-27",
+    "湖南省": "2026-02-03",
+    "甘肃省": "2026-01-27",  # written 二〇二六年一月二十七日
+    "福建省": "2026-01-27",
+    "西藏自治区": "2026-01-31",
+    "贵州省": "2026-01-27",
+    "辽宁省": "2026-01-27",
+    "重庆市": "2026-01-28",
+    "陕西省": "2026-01-27",
+    "青海省": "2026-01-27",
+    "黑龙江省": "2026-01-31",
+}
+# Titles that are not simply the file name's stem: the text's own, more specific or differently ordered.
+PROVINCIAL_TITLES = {
+    "四川省": "2026年四川省人民政府工作报告",
+    "陕西省": "陕西省2026年政府工作报告",
+}
+
+BUNDLED = {
+    # file: (title, date, unit); no bundled report has a title line except 002 and 003, and only 002 a year
+    "000_201c88f9c3d4f927.txt": ("主题教育工作开展情况", None, "县政府办公室"),
+    "001_21f5e1b268e4dc66.txt": ("主题教育开展情况", None, "**区"),
+    "002_c09105e2aec2ab18.txt": ("2023年主题教育开展情况汇报", "2023", "*县委"),
+    "003_76e823c6e0fb73eb.txt": ("第二批主题教育10月份阶段性总结", None, "X党组"),
+    "004_50575b0fd58a1697.txt": ("学习贯彻习近平新时代中国特色社会主义思想主题教育开展情况", None, None),
+}
+
+
+def _read(path: Path) -> ReportMetadata:
+    extracted = read_report_file(path)
+    return read_metadata(extracted.lines, extracted.source, declared_title=extracted.title)
+
+
+def _read_raw(path: Path) -> ReportMetadata:
+    """The file's lines as scraped, web furniture and all (whatever extract drops, the reader copes without)."""
+    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return read_metadata(lines, path.name)
+
+
+@pytest.mark.parametrize("read", [_read, _read_raw], ids=["extracted", "raw"])
+@pytest.mark.parametrize("area", sorted(PROVINCIAL_DATES))
+def test_provincial_reports(area: str, read: Callable[[Path], ReportMetadata]) -> None:
+    path = PROVINCIAL / f"2026年{area}政府工作报告.txt"
+    metadata = read(path)
+    assert (metadata.title, metadata.date, metadata.unit) == (
+        PROVINCIAL_TITLES.get(area, path.stem),
+        PROVINCIAL_DATES[area],
+        area + "人民政府",
+    )
+    assert metadata.year == 2026
+
+
+def test_provincial_titles_tell_the_reports_apart() -> None:
+    titles = [_read(path).title for path in sorted(PROVINCIAL.glob("*.txt"))]
+    assert len(titles) == 31 and len(set(titles)) == 31
+
+
+def test_bundled_reports_in_the_library(corpus_library: Library) -> None:
+    found = {r.source: (r.title, r.date, r.unit) for r in corpus_library.reports()}
+    assert found == BUNDLED
+
+
+def _v2_database(path: Path) -> None:
+    """A library file as the previous version wrote it (schema 2), holding one government work report."""
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        INSERT INTO meta VALUES ('schema_version', '2'), ('last_ingest', '2026-11-22T18:37:04+00:00');
+        CREATE TABLE reports (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL UNIQUE, title TEXT NOT NULL,
+            sha256 TEXT NOT NULL, kind TEXT NOT NULL, encoding TEXT, chars INTEGER NOT NULL,
+            paragraph_count INTEGER NOT NULL, passage_count INTEGER NOT NULL, ingested_at TEXT NOT NULL,
+            seq INTEGER NOT NULL
+        );
+        CREATE TABLE sections (report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+            idx INTEGER NOT NULL, level INTEGER NOT NULL, heading TEXT NOT NULL, paragraph INTEGER NOT NULL,
+            PRIMARY KEY (report_id, idx));
+        CREATE TABLE paragraphs (report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+            number INTEGER NOT NULL, kind TEXT NOT NULL, section_idx INTEGER, text TEXT NOT NULL,
+            PRIMARY KEY (report_id, number));
+        CREATE TABLE passages (id INTEGER PRIMARY KEY AUTOINCREMENT,
+            report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE, paragraph INTEGER NOT NULL,
+            kind TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, section TEXT NOT NULL,
+            terms TEXT NOT NULL, norm TEXT NOT NULL);
+        CREATE TABLE subscribers (chat_id INTEGER PRIMARY KEY, language TEXT NOT NULL DEFAULT 'zh',
+            subscribed_at TEXT NOT NULL, last_digest_day TEXT, last_report_seq INTEGER NOT NULL DEFAULT 0,
+            last_passage_id INTEGER NOT NULL DEFAULT 0);
+        CREATE TABLE watches (chat_id INTEGER NOT NULL, term TEXT NOT NULL, created_at TEXT NOT NULL,
+            PRIMARY KEY (chat_id, term));
+        INSERT INTO reports VALUES (1, 'gd.txt', '各位代表', 'abc', 'txt', 'utf-8', 60, 5, 1,
+            '2026-11-22T18:37:04+00:00', 1);
+        INSERT INTO paragraphs VALUES (1, 1, 'body', NULL, '政府工作报告'),
+            (1, 2, 'body', NULL, '——2026年1月26日在广东省第十四届'),
+            (1, 3, 'body', NULL, '人民代表大会第五次会议上'),
+            (1, 4, 'body', NULL, '各位代表：'),
+            (1, 5, 'body', NULL, '现在，我代表省人民政府，向大会报告工作，请予审议。');
+        INSERT INTO passages VALUES (1, 1, 5, 'body', 0, 24, '', '代表 省 人民政府', '现在，我代表省人民政府');
+        INSERT INTO subscribers VALUES (42, 'zh', '2026-11-22T18:37:04+00:00', NULL, 1, 1);
+        INSERT INTO watches VALUES (42, '首发经济', '2026-11-22T18:37:04+00:00');
+        """
+    )
+    conn.commit()
+    conn.close()
+
+
+def test_an_earlier_library_upgrades_in_place(tmp_path: Path, segmenter: Segmenter) -> None:
+    db = tmp_path / "old.db"
+    _v2_database(db)
+    library = Library(Store(db), segmenter)
+    try:
+        assert library.store.meta("schema_version") == str(SCHEMA_VERSION)
+        (report,) = library.reports()
+        # nothing lost, and the metadata read from the stored text: the salutation is no longer the title
+        assert (report.id, report.source, report.sha256, report.seq) == (1, "gd.txt", "abc", 1)
+        assert (report.title, report.date, report.unit) == ("政府工作报告", "2026-01-26", "广东省人民政府")
+        assert library.store.subscriber(42) is not None and library.store.watches(42) == ["首发经济"]
+        assert library.store.meta("last_ingest") == "2026-11-22T18:37:04+00:00"
+        assert library.store.counts() == {"reports": 1, "paragraphs": 5, "passages": 1}
+    finally:
+        library.store.close()
+    # opened again: nothing to migrate, the same card
+    again = Library(Store(db), segmenter)
+    try:
+        assert again.refresh_metadata() == 0 and again.reports() == [report]
+    finally:
+        again.store.close()
+
+
+def test_corrections_outlive_reingesting(library: Library, tmp_path: Path) -> None:
+    report = library.edit(4, {"date": "2023-10-31", "unit": "X局党组", "title": "第二批主题教育10月份总结"})
+    assert (report.title, report.date, report.unit, report.year) == (
+        "第二批主题教育10月份总结",
+        "2023-10-31",
+        "X局党组",
+        2023,
+    )
+    copy = tmp_path / "again" / report.source
+    copy.parent.mkdir()
+    copy.write_text((REPORTS / report.source).read_text(encoding="utf-8") + "\n新增一段。\n", encoding="utf-8")
+    result = library.ingest_file(copy)
+    assert result.status == "replaced"
+    assert (result.report.title, result.report.date, result.report.unit) == (
+        "第二批主题教育10月份总结",
+        "2023-10-31",
+        "X局党组",
+    )
+    # a forced re-read of every report's metadata keeps the correction too
+    assert library.refresh_metadata(force=True) == 5
+    assert library.store.report(4).unit == "X局党组"
+    # the library's quotes use the corrected title at once
+    assert {q.title for q in library.search("读书班").passages if q.report_id == 4} <= {"第二批主题教育10月份总结"}
+    back = library.uncorrect(4, ["title", "unit"])
+    assert (back.title, back.date, back.unit) == ("第二批主题教育10月份阶段性总结", "2023-10-31", "X党组")
+    assert ingest_paths(library, [REPORTS]).ok
