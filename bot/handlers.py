@@ -251,8 +251,13 @@ async def start(update: Update, context: Context) -> None:
 
 
 async def help_command(update: Update, context: Context) -> None:
-    """/help: how to ask and every command."""
-    await send(update.effective_message, [Reply(t("help", lang_of(update), username=context.bot.username))])
+    """/help: how to ask and every command; admins also read how to add and delete reports."""
+    lang = lang_of(update)
+    text = t("help", lang, username=context.bot.username)
+    user = update.effective_user
+    if services(context).settings.is_admin(user.id if user else None):
+        text += t("help_admin", lang)
+    await send(update.effective_message, [Reply(text)])
 
 
 async def reports_command(update: Update, context: Context) -> None:

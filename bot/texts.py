@@ -29,6 +29,11 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "/unwatch TERM stop watching\n/watches your watched terms\n/stats numbers\n\n"
         "In groups, mention me or reply to my message. Inline: type @{username} and a query in any chat.",
     ),
+    "help_admin": (
+        "\n\n<b>管理员</b>\n发送报告文件即可添加（同名文件会更新）；/delete 编号 删除报告（需按按钮确认）。",
+        "\n\n<b>Admins</b>\nSend a report file to add it (a file of the same name updates it); /delete ID deletes a "
+        "report (after you confirm with a button).",
+    ),
     "empty": ("请输入问题。", "Please type a question."),
     "usage_trend": (
         "用法：/trend 词语，例如 /trend 新质生产力（也可以问“新质生产力历年提及情况”）",

@@ -77,6 +77,8 @@ async def test_admin_deletes_with_a_confirmation_button(api: FakeBotApi, library
         assert "364.2亿元" in before.text
         nav = next(data for label, data in buttons(before) if "下一页" in label)
 
+        assert "/delete" not in (await ask(api, "/help", chat_id=OTHER, user_id=OTHER)).text
+        assert "/delete 编号 删除报告" in (await ask(api, "/help", chat_id=ADMIN, user_id=ADMIN)).text
         refused = await ask(api, "/delete 2", chat_id=OTHER, user_id=OTHER)
         assert "只有管理员可以删除报告" in refused.text and not buttons(refused)
         assert "用法：/delete" in (await ask(api, "/delete", chat_id=ADMIN, user_id=ADMIN)).text
