@@ -132,6 +132,7 @@ def build_application(settings: BotSettings, library: Library) -> Application:  
         )
     )
     application.add_handler(MessageHandler(filters.Document.ALL, timed("document", handlers.document)))
+    application.add_handler(MessageHandler(filters.PHOTO, timed("photo", handlers.photo)))
     # The delete confirmation is the one admin action behind a button: a handler of its own, which checks.
     application.add_handler(CallbackQueryHandler(timed("delete-button", handlers.delete_button), pattern=r"^d:"))
     application.add_handler(CallbackQueryHandler(timed("button", handlers.button)))

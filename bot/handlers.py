@@ -10,7 +10,7 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
-from telegram import CallbackQuery, Chat, InlineQueryResultArticle, InputTextMessageContent, Message, Update
+from telegram import CallbackQuery, Chat, File, InlineQueryResultArticle, InputTextMessageContent, Message, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
@@ -558,28 +558,58 @@ async def inline_query(update: Update, context: Context) -> None:
 
 async def document(update: Update, context: Context) -> None:
     """A file sent to the bot: admins add reports; anyone else gets a polite refusal."""
-    svc = services(context)
     message = update.effective_message
-    user = update.effective_user
     assert message is not None and message.document is not None
-    lang = lang_of(update)
-    if message.chat.type != ChatType.PRIVATE and not svc.settings.is_admin(user.id if user else None):
-        return  # files shared in groups are not meant for the bot
-    if not svc.settings.is_admin(user.id if user else None):
-        await send(message, [Reply(t("upload_refused", lang))])
+    if not await _may_upload(update, context):
         return
     doc = message.document
     name = doc.file_name or f"{doc.file_unique_id}.txt"
     if not name.lower().endswith(tuple(SUPPORTED_SUFFIXES)):
-        await send(message, [Reply(t("upload_unsupported", lang))])
+        await send(message, [Reply(t("upload_unsupported", lang_of(update)))])
         return
+    await _add_upload(update, context, name, doc.file_size, doc.get_file)
+
+
+async def photo(update: Update, context: Context) -> None:
+    """A photo sent to the bot: admins add it as a report, read by OCR; anyone else gets a polite refusal."""
+    message = update.effective_message
+    assert message is not None and message.photo
+    if not await _may_upload(update, context):
+        return
+    largest = message.photo[-1]  # Telegram lists the sizes it made, smallest first
+    # The same photo sent again has the same unique id: it is recognised as unchanged, not added twice.
+    await _add_upload(update, context, f"photo_{largest.file_unique_id}.jpg", largest.file_size, largest.get_file)
+
+
+async def _may_upload(update: Update, context: Context) -> bool:
+    """Admins may add reports; anyone else is told so in a private chat (files in groups are not for the bot)."""
+    svc = services(context)
+    message = update.effective_message
+    user = update.effective_user
+    assert message is not None
+    if svc.settings.is_admin(user.id if user else None):
+        return True
+    if message.chat.type == ChatType.PRIVATE:
+        await send(message, [Reply(t("upload_refused", lang_of(update)))])
+    return False
+
+
+async def _add_upload(
+    update: Update, context: Context, name: str, size: int | None, get_file: Callable[[], Awaitable[File]]
+) -> None:
+    """Download an admin's file and add it as a report (conversion and OCR run in child processes, off the
+    event loop); the reply says what became of it."""
+    svc = services(context)
+    message = update.effective_message
+    assert message is not None
+    lang = lang_of(update)
     limit = svc.settings.max_upload_mb * 1024 * 1024
-    if doc.file_size is not None and doc.file_size > limit:
-        size = f"{doc.file_size / 1024 / 1024:.1f}"
-        await send(message, [Reply(t("upload_too_large", lang, size=size, limit=svc.settings.max_upload_mb))])
+    if size is not None and size > limit:
+        shown = f"{size / 1024 / 1024:.1f}"
+        await send(message, [Reply(t("upload_too_large", lang, size=shown, limit=svc.settings.max_upload_mb))])
         return
     try:
-        file = await doc.get_file()
+        file = await get_file()
         data = bytes(await file.download_as_bytearray())
     except TelegramError as exc:
         log.warning("download of %s failed: %s", name, exc)

@@ -192,8 +192,9 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "The file is too large ({size} MB); the limit is {limit} MB.",
     ),
     "upload_unsupported": (
-        "支持的文件：.txt、.md、.docx、.doc、.wps、.rtf、.odt、.pdf、.html、.htm。",
-        "Supported files: .txt, .md, .docx, .doc, .wps, .rtf, .odt, .pdf, .html and .htm.",
+        "支持的文件：.txt、.md、.docx、.doc、.wps、.rtf、.odt、.pdf、.html、.htm 和图片（.jpg、.png 等，也可以直接发送照片）。",
+        "Supported files: .txt, .md, .docx, .doc, .wps, .rtf, .odt, .pdf, .html, .htm and images (.jpg, .png, ...;"
+        " photos can be sent as they are).",
     ),
     "upload_added": (
         "已添加报告 #{id} 《{title}》，共{paragraphs}段。",

@@ -9,16 +9,28 @@ clear reason. Nothing here downloads anything.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-__all__ = ["DEFAULT_LIMITS", "ConversionFailed", "ConvertLimits", "find_libreoffice", "office_to_docx"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "ConversionFailed",
+    "ConvertLimits",
+    "OcrBox",
+    "OcrPage",
+    "find_libreoffice",
+    "office_to_docx",
+    "run_ocr",
+]
 
 
 @dataclass(frozen=True)
@@ -136,3 +148,79 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):  # it may have exited at the last moment
         os.killpg(proc.pid, signal.SIGKILL)
     proc.communicate()
+
+
+# --------------------------------------------------------------------------------------------
+# OCR
+
+
+@dataclass(frozen=True)
+class OcrBox:
+    """One text line found by OCR: its text and its box in pixels (x grows right, y grows down)."""
+
+    text: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+@dataclass(frozen=True)
+class OcrPage:
+    """What OCR found on one page or photo."""
+
+    width: int
+    height: int
+    boxes: tuple[OcrBox, ...]
+
+
+# The OCR child's exit status when rapidocr (or its onnxruntime) cannot be imported.
+OCR_MISSING_EXIT: Final = 3
+
+
+def run_ocr(
+    kind: str, data: bytes, numbers: Sequence[int], *, limits: ConvertLimits = DEFAULT_LIMITS
+) -> list[OcrPage]:
+    """OCR the pages `numbers` (0-based) of a PDF (kind "pdf") or the frames of an image ("image") in a child
+    process, one OcrPage each, in that order.
+
+    The child renders and recognises; the caller has counted the pages and checked them against the limit.
+    """
+    package_root = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    # The child imports this very package, wherever it was imported from (a checkout or site-packages).
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    # onnxruntime and OpenCV would otherwise start a thread per core in every OCR run.
+    threads = str(limits.ocr_threads)
+    env.update(OMP_NUM_THREADS=threads, OPENCV_FOR_THREADS_NUM=threads)
+    timeout = limits.ocr_timeout_s + limits.ocr_timeout_s_per_page * len(numbers)
+    with tempfile.TemporaryDirectory(prefix="reportbot-ocr-") as tmp:
+        out = Path(tmp) / "pages.json"
+        argv = [sys.executable, "-m", "retrieval.ocr", kind, str(out), threads, ",".join(map(str, numbers))]
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                env=env,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise ConversionFailed("failed", str(exc)) from exc
+        try:
+            _, stderr = proc.communicate(data, timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            _kill_group(proc)
+            raise ConversionFailed("timeout", f"{timeout:.0f} s") from exc
+        except BaseException:
+            _kill_group(proc)
+            raise
+        if proc.returncode == OCR_MISSING_EXIT:
+            raise ConversionFailed("missing_ocr", stderr.decode("utf-8", "replace").strip()[-300:])
+        if proc.returncode != 0 or not out.exists():
+            raise ConversionFailed("failed", stderr.decode("utf-8", "replace").strip()[-300:])
+        raw = json.loads(out.read_text(encoding="utf-8"))
+    return [
+        OcrPage(page["width"], page["height"], tuple(OcrBox(*box) for box in page["boxes"])) for page in raw
+    ]

@@ -38,7 +38,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from .convert import DEFAULT_LIMITS, ConversionFailed, ConvertLimits, office_to_docx
+from .convert import DEFAULT_LIMITS, ConversionFailed, ConvertLimits, OcrBox, OcrPage, office_to_docx, run_ocr
 from .errors import UnreadableReport
 from .normalize import valid_text
 
@@ -60,7 +60,11 @@ __all__ = [
 # Office formats LibreOffice converts to .docx (.wps is Kingsoft WPS: a Word binary or an OOXML zip under that name).
 OFFICE_SUFFIXES: frozenset[str] = frozenset({".doc", ".wps", ".rtf", ".odt"})
 HTML_SUFFIXES: frozenset[str] = frozenset({".html", ".htm"})
-SUPPORTED_SUFFIXES: frozenset[str] = frozenset({".txt", ".md", ".docx", ".pdf", *OFFICE_SUFFIXES, *HTML_SUFFIXES})
+# Photos and scans, read by OCR.
+IMAGE_SUFFIXES: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
+SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
+    {".txt", ".md", ".docx", ".pdf", *OFFICE_SUFFIXES, *HTML_SUFFIXES, *IMAGE_SUFFIXES}
+)
 DEFAULT_MAX_BYTES: Final = 20 * 1024 * 1024
 
 # All failure reasons in one place so the wording stays consistent and is easy to review.
@@ -70,9 +74,10 @@ MESSAGES: Final[Mapping[str, tuple[str, str, str]]] = types.MappingProxyType(
     {
         "unsupported": (
             "unsupported",
-            "不支持的文件类型（{suffix}），支持 .txt、.md、.docx、.doc、.wps、.rtf、.odt、.pdf、.html、.htm",
-            "unsupported file type ({suffix}); supported are .txt, .md, .docx, .doc, .wps, .rtf, .odt, .pdf, .html"
-            " and .htm",
+            "不支持的文件类型（{suffix}），支持 .txt、.md、.docx、.doc、.wps、.rtf、.odt、.pdf、.html、.htm"
+            " 和图片（.jpg、.png 等）",
+            "unsupported file type ({suffix}); supported are .txt, .md, .docx, .doc, .wps, .rtf, .odt, .pdf, .html,"
+            " .htm and images (.jpg, .png, ...)",
         ),
         "needs_libreoffice": (
             "missing_program",
@@ -190,8 +195,8 @@ MESSAGES: Final[Mapping[str, tuple[str, str, str]]] = types.MappingProxyType(
         ),
         "no_text": (
             "no_text",
-            "PDF 中没有文字层（可能是扫描件或图片），请提供可以复制文字的版本",
-            "the PDF has no text layer (probably a scan or images); please provide a version with selectable text",
+            "PDF 中没有可以读取的文字（没有文字层，文字识别也没有识别出文字）",
+            "the PDF has no readable text (no text layer, and OCR recognised none)",
         ),
         "io_error": (
             "io_error",
@@ -440,8 +445,11 @@ def extract(
         lines, levels, title = _extract_docx(name, data, budget)
         return _result(name, "docx", None, lines, levels, title, digest)
     if kind == "pdf":
-        lines, levels, title = _extract_pdf(name, data, budget)
+        lines, levels, title = _extract_pdf(name, data, budget, limits)
         return _result(name, "pdf", None, lines, levels, title, digest)
+    if kind == "image":
+        lines, levels, title = _extract_image(name, data, limits)
+        return _result(name, "image", None, [budget.add(line) for line in lines], levels, title, digest)
     if kind in ("ole", "rtf", "odt"):
         return _extract_office(name, suffix, kind, data, digest, limits, budget)
     if kind == "html":
@@ -450,7 +458,7 @@ def extract(
         return _result(name, "html", None, lines, levels, title, digest)
     if kind == "zip":
         raise _error(name, "docx_not_word")
-    if kind in ("image", "binary"):
+    if kind == "binary":
         raise _error(name, "binary")
 
     text, encoding = _decode(name, data)
@@ -471,7 +479,7 @@ def _result(
     digest: str,
 ) -> ExtractedText:
     if not lines:
-        raise _error(name, "no_text" if kind == "pdf" else "empty")
+        raise _error(name, {"pdf": "no_text", "image": "no_text_image"}.get(kind, "empty"))
     return ExtractedText(
         source=name,
         kind=kind,
@@ -1301,6 +1309,77 @@ def _collect_run(run: _Element, parts: list[str]) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# Scans and photos (OCR)
+
+# A space OCR put next to a Chinese character is not in the text ("2024 年" -> "2024年"); ASCII punctuation it
+# read after a Chinese character is the full-width mark a Chinese text uses ("，" rather than ",").
+_CJK_SPACE = re.compile(r"(?<=[^\x00-\u2e7f]) +| +(?=[^\x00-\u2e7f])")
+_CJK_PUNCT = re.compile(r"(?<=[\u4e00-\u9fff])[,;:?!]")
+_FULL_WIDTH: Final = str.maketrans(",;:?!", "，；：？！")
+# Pages with fewer characters than this in their text layer are scans (a page number or a stray mark is not text).
+_MIN_TEXT_CHARS: Final = 10
+
+
+def _ocr_text(text: str) -> str:
+    text = _CJK_SPACE.sub("", text)
+    return _CJK_PUNCT.sub(lambda m: m.group(0).translate(_FULL_WIDTH), text)
+
+
+def _extract_image(name: str, data: bytes, limits: ConvertLimits) -> tuple[list[str], dict[int, int], str | None]:
+    """A photo or a scanned image (each frame of a multi-page TIFF a page) through OCR."""
+    try:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as image:
+            frames = int(getattr(image, "n_frames", 1))
+    except Exception as exc:  # not an image Pillow knows, damaged, or a decompression bomb
+        raise _error(name, "broken_image") from exc
+    if frames > limits.ocr_max_pages:
+        raise _error(name, "scan_too_long", pages=str(frames), limit=str(limits.ocr_max_pages))
+    numbers = list(range(frames))
+    pages = _ocr_lines(_ocr(name, "image", data, numbers, limits), numbers)
+    return _paragraphs_and_headings(_drop_running_lines(pages))
+
+
+def _ocr(name: str, kind: str, data: bytes, numbers: Sequence[int], limits: ConvertLimits) -> list[OcrPage]:
+    try:
+        return run_ocr(kind, data, numbers, limits=limits)
+    except ConversionFailed as exc:
+        if exc.reason == "failed":
+            raise _error(name, "broken_image" if kind == "image" else "broken_pdf") from exc
+        raise _conversion_error(name, f".{kind}", exc) from exc
+
+
+def _ocr_lines(
+    pages: Sequence[OcrPage], numbers: Sequence[int], widths: Sequence[float] | None = None
+) -> list[list[_VisualLine]]:
+    """OCR's text boxes -> printed lines, top to bottom: boxes whose middles share a band are one line, left to
+    right (OCR splits a line where a wide gap or a change of type interrupts it). With `widths` (the pages' widths
+    in points), positions are scaled from pixels to points."""
+    result: list[list[_VisualLine]] = []
+    for k, (number, page) in enumerate(zip(numbers, pages, strict=True)):
+        scale = widths[k] / page.width if widths is not None and page.width else 1.0
+        rows: list[list[OcrBox]] = []
+        for box in sorted(page.boxes, key=lambda b: (b.y0 + b.y1) / 2):
+            middle = (box.y0 + box.y1) / 2
+            if rows and min(b.y0 for b in rows[-1]) <= middle <= max(b.y1 for b in rows[-1]):
+                rows[-1].append(box)
+            else:
+                rows.append([box])
+        lines = []
+        for row in rows:
+            row.sort(key=lambda b: b.x0)
+            text = clean_line(_join_parts([_ocr_text(b.text.strip()) for b in row if b.text.strip()]))
+            if text:
+                top, bottom = min(b.y0 for b in row), max(b.y1 for b in row)
+                lines.append(
+                    _VisualLine(text, row[0].x0 * scale, row[-1].x1 * scale, top * scale, bottom * scale, number)
+                )
+        result.append(lines)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
 # PDF
 
 # Characters that end a paragraph when they end a line; any other line end is a soft wrap if
@@ -1334,7 +1413,9 @@ class _VisualLine:
     page: int
 
 
-def _extract_pdf(name: str, data: bytes, budget: _Budget) -> tuple[list[str], dict[int, int], str | None]:
+def _extract_pdf(
+    name: str, data: bytes, budget: _Budget, limits: ConvertLimits
+) -> tuple[list[str], dict[int, int], str | None]:
     # Without an end-of-file marker the file was cut off; a reader would try to reconstruct it
     # and silently return only part of the text.  (An incremental update may leave an older
     # complete revision in a truncated file; that revision is still a valid document.)
@@ -1358,14 +1439,37 @@ def _extract_pdf(name: str, data: bytes, budget: _Budget) -> tuple[list[str], di
             pages.append(_pdf_page_lines(document, index))
             extracted.add_chars(sum(len(line.text) for line in pages[-1]))
         title = _pdf_title(document)
+        # Pages without a text layer but with a picture are scans: OCR reads them. (A page without either is
+        # blank, or its text is drawn as outlines; rendering it for OCR would cost seconds for nothing.)
+        scans = [i for i, lines in enumerate(pages) if _is_scanned_page(document, i, lines)]
+        widths = [document[i].get_width() for i in scans]
     except UnreadableReport:
         raise
     except Exception as exc:
         raise _error(name, "broken_pdf") from exc
     finally:
         document.close()
+    if scans:
+        if len(scans) > limits.ocr_max_pages:
+            raise _error(name, "scan_too_long", pages=str(len(scans)), limit=str(limits.ocr_max_pages))
+        recognised = _ocr(name, "pdf", data, scans, limits)
+        # OCR measures in pixels of the rendered page; the text layer's pages are in points.
+        for i, page_lines in zip(scans, _ocr_lines(recognised, scans, widths), strict=True):
+            pages[i] = page_lines
     paragraphs, levels, shown_title = _paragraphs_and_headings(_drop_running_lines(pages))
     return [budget.add(paragraph) for paragraph in paragraphs], levels, title or shown_title
+
+
+def _is_scanned_page(document: Any, index: int, lines: Sequence[_VisualLine]) -> bool:
+    if sum(len(line.text) for line in lines) >= _MIN_TEXT_CHARS:
+        return False
+    import pypdfium2.raw as raw
+
+    page = document[index]
+    try:
+        return any(True for _ in page.get_objects(filter=[raw.FPDF_PAGEOBJ_IMAGE], max_depth=2))
+    finally:
+        page.close()
 
 
 def _pdf_page_lines(document: Any, index: int) -> list[_VisualLine]:

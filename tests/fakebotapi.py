@@ -1586,6 +1586,50 @@ class FakeBotApi:
             )
         )
 
+    def make_photo_update(
+        self,
+        jpeg: bytes,
+        width: int,
+        height: int,
+        chat_id: int,
+        user_id: int,
+        caption: str | None = None,
+        *,
+        chat_type: str = "private",
+        language_code: str | None = "zh-hans",
+    ) -> JSONDict:
+        """Build a ``message`` update carrying a photo as Telegram sends one: the sizes it made, smallest first (a
+        thumbnail, whose bytes are the same here, and the photo itself), each registered for getFile."""
+        sizes = []
+        for scale in (8, 1):
+            stored = self.register_file(jpeg, mime_type="image/jpeg", kind="photos")
+            sizes.append(
+                {
+                    "file_id": stored.file_id,
+                    "file_unique_id": stored.file_unique_id,
+                    "file_size": stored.file_size,
+                    "width": max(1, width // scale),
+                    "height": max(1, height // scale),
+                }
+            )
+        user = self._user(user_id, first_name=None, username=None, language_code=language_code)
+        chat = self._chat_for_push(chat_id, chat_type, user, None)
+        msg: JSONDict = {
+            "message_id": self._next_message_id(chat_id),
+            "from": user,
+            "chat": chat,
+            "date": _now(),
+            "photo": sizes,
+        }
+        if caption is not None:
+            msg["caption"] = caption
+        self._store_message(msg)
+        return {"update_id": next(self._update_ids), "message": msg}
+
+    def push_photo(self, jpeg: bytes, width: int, height: int, chat_id: int, user_id: int, **kwargs: Any) -> JSONDict:
+        """Queue a photo message from a user; see :meth:`make_photo_update`."""
+        return self.push_update(self.make_photo_update(jpeg, width, height, chat_id, user_id, **kwargs))
+
     async def deliver_to_webhook(self, update: JSONDict) -> int:
         """POST ``update`` to the webhook set via setWebhook, like Telegram would; returns the status.
 

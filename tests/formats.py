@@ -6,6 +6,7 @@ benchmark."""
 from __future__ import annotations
 
 import html
+import io
 import re
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ import docx
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docx.shared import Pt
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from retrieval.normalize import normalize
 
@@ -121,3 +123,68 @@ def government_page(title: str, paragraphs: Sequence[str], *, encoding: str = "u
 <p>版权所有：**县人民政府 网站标识码：1234000001 ICP备12345678号</p></div>
 </body></html>"""
     return page.encode(encoding)
+
+
+SERIF_CJK = "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"
+_SC_INDEX = 2  # the collection's simplified-Chinese face
+
+
+def rendered_pages(
+    title: str, paragraphs: Sequence[str], *, header: str = HEADER, dpi: int = 150, rows: int = 14
+) -> list[Image.Image]:
+    """Pages as a scanner sees a printed report: the title large and centred on the first page, paragraphs in
+    12 pt with a two-character first-line indent, wrapped at the column, `rows` lines a page (short pages keep
+    OCR in the tests quick), the running header above a rule on every page and "- N -" below."""
+    size = round(12 * dpi / 72)
+    font = ImageFont.truetype(SERIF_CJK, size, index=_SC_INDEX)
+    large = ImageFont.truetype(SERIF_CJK, round(size * 1.6), index=_SC_INDEX)
+    small = ImageFont.truetype(SERIF_CJK, round(size * 0.8), index=_SC_INDEX)
+    width, margin, pitch = round(8.27 * dpi), dpi, round(size * 1.7)
+    column = width - 2 * margin
+    lines: list[tuple[str, int, ImageFont.FreeTypeFont]] = []  # text, x, font
+    for text in paragraphs:
+        current, x = "", margin + 2 * size
+        for ch in text:
+            if font.getlength(current + ch) > width - margin - x:
+                lines.append((current, x, font))
+                current, x = "", margin
+            current += ch
+        lines.append((current, x, font))
+    pages: list[Image.Image] = []
+    chunks = [lines[i : i + rows] for i in range(0, len(lines), rows)]
+    for number, chunk in enumerate(chunks, start=1):
+        height = 2 * margin + pitch * (rows + (3 if number == 1 else 0))
+        page = Image.new("L", (width, height), 255)
+        draw = ImageDraw.Draw(page)
+        draw.text((margin, margin // 3), header, font=small, fill=0)
+        draw.line((margin, margin // 3 + size, width - margin, margin // 3 + size), fill=0, width=2)
+        y = margin
+        if number == 1:
+            draw.text(((width - large.getlength(title)) / 2, y), title, font=large, fill=0)
+            y += 3 * pitch
+        for text, x, face in chunk:
+            draw.text((x, y), text, font=face, fill=0)
+            y += pitch
+        footer = f"- {number} -"
+        draw.text(((width - small.getlength(footer)) / 2, height - margin // 2), footer, font=small, fill=0)
+        pages.append(page)
+    assert column > 0
+    return pages
+
+
+def scanned_pdf(pages: Sequence[Image.Image], *, dpi: int = 150) -> bytes:
+    """A PDF of page images and nothing else, as a scanner writes one."""
+    buffer = io.BytesIO()
+    pages[0].save(buffer, format="PDF", save_all=True, append_images=list(pages[1:]), resolution=dpi)
+    return buffer.getvalue()
+
+
+def photo_jpeg(paragraphs: Sequence[str]) -> tuple[bytes, int, int]:
+    """A phone photo of a few printed paragraphs: grey paper, JPEG. Returns (bytes, width, height)."""
+    page = rendered_pages("", paragraphs, header="", rows=100)[0]
+    left, top, right, bottom = ImageOps.invert(page).getbbox() or (0, 0, page.width, page.height)
+    page = page.crop((max(0, left - 60), max(0, top - 60), right + 60, bottom + 60))  # the camera frames the text
+    paper = Image.eval(page, lambda v: 30 + v * 205 // 255).convert("RGB")
+    buffer = io.BytesIO()
+    paper.save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue(), paper.width, paper.height

@@ -16,7 +16,7 @@ from retrieval.ingest import ingest_paths
 from retrieval.segment import Segmenter
 from tests.botharness import ADMIN, GROUP, OTHER, USER, ask, bot_settings, buttons, running_bot
 from tests.fakebotapi import FakeBotApi, running_fake_bot_api
-from tests.formats import libreoffice_export, word_document
+from tests.formats import libreoffice_export, photo_jpeg, word_document
 from tests.support import REPORTS
 
 
@@ -354,3 +354,22 @@ async def test_admin_uploads_a_word_97_file(api: FakeBotApi, library: Library) -
         assert "已添加报告 #6 《旧版Word格式的报告》" in (await api.wait_for("sendMessage", since=mark)).text
         answer = await ask(api, "哪些报告提到5G基站")
         assert "《旧版Word格式的报告》" in answer.text
+
+
+async def test_admin_photo_becomes_a_report_while_the_bot_keeps_answering(api: FakeBotApi, library: Library) -> None:
+    paragraph = "我们坚持四下基层，深入一线了解群众急难愁盼问题。"
+    jpeg, width, height = photo_jpeg([paragraph])
+    async with running_bot(api, library):
+        mark = api.mark()
+        api.push_photo(jpeg, width, height, ADMIN, ADMIN)
+        # OCR runs in a child process off the event loop: a question asked meanwhile is answered at once
+        answer = await ask(api, "哪些报告提到四下基层")
+        assert "共有 <b>2</b> 份报告" in answer.text
+        added = await api.wait_for("sendMessage", chat_id_is(ADMIN), timeout=240, since=mark)
+        assert added.seq > answer.seq
+        assert "已添加报告 #6" in added.text
+        assert "共有 <b>3</b> 份报告" in (await ask(api, "哪些报告提到四下基层")).text
+        # anyone else's photo gets the polite refusal, never silence
+        mark = api.mark()
+        api.push_photo(jpeg, width, height, OTHER, OTHER)
+        assert "只有管理员" in (await api.wait_for("sendMessage", chat_id_is(OTHER), since=mark)).text

@@ -662,8 +662,8 @@ def test_kind_comes_from_content() -> None:
         ("whitespace", " \n\t\r\n\u3000\xa0\n\ufeff".encode(), "empty"),
         ("utf16-whitespace", "\ufeff \n\u3000\n".encode("utf-16-le"), "empty"),
         ("markers", b"##paidbegin##\n\n##paidend##\n", "empty"),
-        ("png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00", "binary"),
-        ("jpeg", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", "binary"),
+        ("png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00", "broken_image"),  # read by OCR
+        ("jpeg", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", "broken_image"),
         ("controls", b"abc\x01\x02\x03\x04def" * 20, "binary"),
         ("nul-padded", "正文。".encode() + b"\x00\x00\x00", "binary"),
         ("bom-lone-surrogate", codecs.BOM_UTF16_LE + b"a\x00\x00\xd8b\x00", "undecodable"),

@@ -3,6 +3,8 @@ LibreOffice), and what is indexed is the source's text, term for term. Bad files
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import io
 import random
 import re
@@ -11,7 +13,9 @@ from pathlib import Path
 
 import msoffcrypto.format.ooxml
 import pytest
+from PIL import Image
 
+from retrieval.convert import DEFAULT_LIMITS
 from retrieval.errors import UnreadableReport
 from retrieval.extract import SUPPORTED_SUFFIXES, extract, read_report_file, sniff
 
@@ -20,7 +24,10 @@ from .formats import (
     government_page,
     libreoffice_export,
     mention_counts,
+    photo_jpeg,
+    rendered_pages,
     sample_terms,
+    scanned_pdf,
     source_paragraphs,
     word_document,
 )
@@ -233,3 +240,84 @@ def test_a_web_page_without_an_article() -> None:
         extract("index.html", page)
     assert caught.value.code == "empty"
     assert sniff(page) == "html"
+
+
+# ------------------------------------------------------------------------------------------
+# Scans and photos: real OCR (rapidocr with the PP-OCR Chinese models of its wheel)
+
+SCAN_TITLE = "第二批主题教育阶段性总结"
+
+
+@pytest.fixture(scope="module")
+def scan_paragraphs() -> list[str]:
+    return source_paragraphs(REPORTS / "003_76e823c6e0fb73eb.txt")[:4]
+
+
+def test_scanned_pdf_reads_as_the_source(scan_paragraphs: list[str]) -> None:
+    pages = rendered_pages(SCAN_TITLE, scan_paragraphs)
+    assert len(pages) == 3  # paragraphs run over page breaks
+    result = extract("扫描件.pdf", scanned_pdf(pages))
+    # running header and page numbers dropped, paragraphs joined across lines and pages, the large headline is
+    # the title (not the running header above it)
+    assert list(result.lines) == [SCAN_TITLE, *scan_paragraphs]
+    assert result.title == SCAN_TITLE
+    terms = sample_terms(scan_paragraphs, every=11)
+    assert len(terms) > 100
+    assert mention_counts(result.lines, terms) == mention_counts([SCAN_TITLE, *scan_paragraphs], terms)
+
+
+def test_photo_of_a_page(scan_paragraphs: list[str]) -> None:
+    expected = scan_paragraphs[1:3]
+    jpeg, _, _ = photo_jpeg(expected)
+    result = extract("IMG_0001.JPG", jpeg)
+    assert result.kind == "image"
+    # A photo is lossy (grey paper, JPEG): the paragraphs are rebuilt exactly, a character here and there may be
+    # misread, so most terms, not all, are counted as in the source.
+    assert len(result.lines) == len(expected)
+    for got, want in zip(result.lines, expected, strict=True):
+        assert difflib.SequenceMatcher(None, got, want, autojunk=False).ratio() >= 0.98, (got, want)
+    terms = sample_terms(expected, every=7)
+    found, wanted = mention_counts(result.lines, terms), mention_counts(expected, terms)
+    assert sum(found[t] == wanted[t] for t in terms) >= 0.9 * len(terms)
+
+
+def test_image_without_text() -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (800, 600), (240, 240, 235)).save(buffer, format="PNG")
+    with pytest.raises(UnreadableReport) as caught:
+        extract("空白.png", buffer.getvalue())
+    assert caught.value.code == "no_text" and caught.value.zh == "图片中没有识别出文字"
+
+
+def test_a_200_page_scan_is_refused_before_any_ocr() -> None:
+    pages = [Image.new("L", (60, 80), 200) for _ in range(200)]
+    with pytest.raises(UnreadableReport) as caught:
+        extract("全年档案.pdf", scanned_pdf(pages, dpi=10))
+    assert caught.value.code == "too_large"
+    assert "200 页" in caught.value.zh and f"{DEFAULT_LIMITS.ocr_max_pages} 页" in caught.value.zh
+
+
+def test_broken_image() -> None:
+    with pytest.raises(UnreadableReport) as caught:
+        extract("照片.png", b"\x89PNG\r\n\x1a\n" + random.Random(3).randbytes(2000))
+    assert caught.value.code == "broken_image"
+
+
+def test_ocr_time_limit(scan_paragraphs: list[str]) -> None:
+    jpeg, _, _ = photo_jpeg(scan_paragraphs[1:2])
+    hurried = dataclasses.replace(DEFAULT_LIMITS, ocr_timeout_s=0.2, ocr_timeout_s_per_page=0.0)
+    with pytest.raises(UnreadableReport) as caught:
+        extract("照片.jpg", jpeg, limits=hurried)
+    assert caught.value.code == "timeout" and "超时" in caught.value.zh
+
+
+def test_without_the_ocr_package_the_reason_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a machine where rapidocr cannot be imported (here: its import fails as it does without onnxruntime)
+    fake = tmp_path / "rapidocr_onnxruntime"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise ImportError('No module named onnxruntime')\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    jpeg, _, _ = photo_jpeg(["正文。"])
+    with pytest.raises(UnreadableReport) as caught:
+        extract("照片.jpg", jpeg)
+    assert caught.value.code == "missing_program" and "rapidocr-onnxruntime" in caught.value.zh
