@@ -35,6 +35,8 @@ from retrieval.trend import trend, trend_png, trend_question
 
 from . import render
 from .delivery import with_retries
+from .followups import follow_up, turn_reply
+from .followups import read as read_follow_up
 from .render import Reply
 from .services import Foreign, Owner, services
 from .texts import EXAMPLES, language_of, t
@@ -117,8 +119,11 @@ def mentions_for_chat(library: Library, term: str) -> Answer:
     return library.mentions(term, limit=render.SEARCH_LIMIT, quoted=render.MENTIONS_PER_PAGE)
 
 
-async def answer_and_send(update: Update, context: Context, ask: Callable[[Library], AnyAnswer]) -> None:
-    """Rate-limit, ask the library off the loop, render page one with paging buttons, send."""
+async def answer_and_send(
+    update: Update, context: Context, ask: Callable[[Library], AnyAnswer], *, remember: str | None = None
+) -> None:
+    """Rate-limit, ask the library off the loop, render page one with paging buttons, send; `remember` the
+    question for follow-ups in the chat."""
     message = update.effective_message
     if message is None:
         return
@@ -135,7 +140,14 @@ async def answer_and_send(update: Update, context: Context, ask: Callable[[Libra
         with contextlib.suppress(TelegramError):
             await context.bot.send_chat_action(message.chat_id, "typing")
     answer: AnyAnswer = await work
+    if remember is not None and answer_shown(answer):
+        svc.conversations.remember(message.chat_id, remember, answer)
     await send(message, [reply_for(answer, lang, update, context)])
+
+
+def answer_shown(answer: AnyAnswer) -> bool:
+    """Whether an answer was given (not refused as empty or too long): what a follow-up can refer to."""
+    return isinstance(answer, PartAnswer) or answer.refusal is None
 
 
 def owner_of(update: Update) -> Owner:
@@ -178,15 +190,48 @@ async def question(update: Update, context: Context) -> None:
     if (term := trend_question(text)) is not None:
         await send_trend(update, context, term)
         return
-    await answer_and_send(update, context, lambda library: ask_for_chat(library, text))
+    if await _followed_up(update, context, text):
+        return
+    await answer_and_send(update, context, lambda library: ask_for_chat(library, text), remember=text)
 
 
-async def _with_argument(update: Update, context: Context, usage: str, ask: Callable[[Library, str], Answer]) -> None:
-    """Commands that take a query: usage when it is missing, otherwise the answer."""
+async def _followed_up(update: Update, context: Context, text: str) -> bool:
+    """Answer `text` as a follow-up of the chat's previous question (那2019年呢, 更多, 只看存在问题) if it is one."""
+    message = update.effective_message
+    assert message is not None
+    svc = services(context)
+    asked = svc.conversations.last(message.chat_id)
+    if asked is None:
+        return False
+    reading = await asyncio.to_thread(read_follow_up, svc.library, asked, text)
+    if reading is None:
+        return False
+    lang = lang_of(update)
+    if _rate_limited(update, context):
+        await send(message, [Reply(t("rate_limited", lang, limit=svc.settings.rate_limit))])
+        return True
+    found = await asyncio.to_thread(follow_up, svc.library, reading, lang)
+    if isinstance(found, Reply):
+        await send(message, [found])
+        return True
+    svc.conversations.remember(message.chat_id, found.question, found.answer, found.page)
+    pages = render.page_count(found.answer, lang)
+    token = svc.answers.put(found.answer, owner_of(update)) if pages > 1 else None
+    await send(message, [turn_reply(found, lang, token)])
+    return True
+
+
+async def _with_argument(
+    update: Update, context: Context, usage: str, ask: Callable[[Library, str], Answer], question: str = "{}"
+) -> None:
+    """Commands that take a query: usage when it is missing, otherwise the answer (remembered for follow-ups as
+    `question` with the argument in it)."""
     found = await _term_or_usage(update, context, usage)
     if found is not None:
         argument = found[0]
-        await answer_and_send(update, context, lambda library: ask(library, argument))
+        await answer_and_send(
+            update, context, lambda library: ask(library, argument), remember=question.format(argument)
+        )
 
 
 async def search_command(update: Update, context: Context) -> None:
@@ -196,7 +241,7 @@ async def search_command(update: Update, context: Context) -> None:
 
 async def mentions_command(update: Update, context: Context) -> None:
     """/mentions TERM: every report that contains the term."""
-    await _with_argument(update, context, "usage_mentions", mentions_for_chat)
+    await _with_argument(update, context, "usage_mentions", mentions_for_chat, "哪些报告提到“{}”")
 
 
 async def compare_command(update: Update, context: Context) -> None:
@@ -209,6 +254,7 @@ async def compare_command(update: Update, context: Context) -> None:
     if answer is None:
         await send(message, [Reply(t("usage_compare", lang_of(update)))])
         return
+    services(context).conversations.remember(message.chat_id, text, answer)
     await send(message, [reply_for(answer, lang_of(update), update, context)])
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from telegram.ext import Application, ContextTypes
 
 from retrieval import AnyAnswer, Library
+from retrieval.followup import Conversations
 
 from .settings import BotSettings
 
@@ -106,6 +107,7 @@ class Services:
     library: Library
     settings: BotSettings
     answers: AnswerCache = field(default_factory=AnswerCache)
+    conversations: Conversations = field(default_factory=Conversations)  # what each chat asked last
     limiter: RateLimiter = field(init=False)
     # one digest run at a time: the daily job and a catch-up run must not both send to a chat
     digest_lock: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -9,13 +9,17 @@ from typing import TextIO
 
 from retrieval import Library, UnknownReport
 from retrieval.compare import compare_question
+from retrieval.followup import Conversations
 from retrieval.query import MAX_QUERY_CHARS
 from retrieval.trend import trend, trend_question
 
 from . import render
+from .followups import Turn, follow_up, turn_reply
+from .followups import read as read_follow_up
 from .handlers import ask_for_chat, mentions_for_chat
 from .texts import ZH, t
 
+TERMINAL_CHAT = 0  # the terminal chat is one conversation
 _TAG = re.compile(r"<(/?)([a-z-]+)[^>]*>")
 
 
@@ -45,14 +49,32 @@ def to_terminal(text: str, *, color: bool) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-def answer_text(library: Library, question: str, *, color: bool = False, lang: str = ZH) -> str:
-    """Exactly what the bot would send first for `question` (or for one of the browsing commands), as text."""
+def answer_text(
+    library: Library,
+    question: str,
+    *,
+    color: bool = False,
+    lang: str = ZH,
+    conversation: Conversations | None = None,
+) -> str:
+    """Exactly what the bot would send first for `question` (or for one of the browsing commands), as text; with
+    a `conversation`, a follow-up (那2019年呢, 下一页) refers to its previous question as in the bot."""
     replies = _command_replies(library, question.strip(), lang)
     if replies is None and (term := trend_question(question)) is not None:
         replies = render.trend_replies(trend(library, term), lang)  # the chat has no picture: the table
+    if replies is None and conversation is not None:
+        found = read_follow_up(library, conversation.last(TERMINAL_CHAT), question)
+        if found is not None:
+            turn = follow_up(library, found, lang)
+            if isinstance(turn, Turn):
+                conversation.remember(TERMINAL_CHAT, turn.question, turn.answer, turn.page)
+                turn = turn_reply(turn, lang, None)
+            replies = [turn]
     if replies is None:
         answer = ask_for_chat(library, question)
         refusal = render.refusal_reply(answer, lang, MAX_QUERY_CHARS)
+        if conversation is not None and refusal is None:
+            conversation.remember(TERMINAL_CHAT, question, answer)
         replies = [refusal or render.answer_reply(answer, lang, page=0)]
     return "\n\n".join(to_terminal(reply.text, color=color) for reply in replies)
 
@@ -92,6 +114,7 @@ def chat(library: Library, stdin: TextIO | None = None, stdout: TextIO | None = 
     stdin = stdin or sys.stdin  # looked up per call: the streams may have been replaced since import
     stdout = stdout or sys.stdout
     interactive = stdin.isatty() and stdout.isatty()
+    conversation = Conversations()
     if interactive:
         stdout.write(
             to_terminal(t("start", ZH), color=True) + "\n（没有设置 TELEGRAM_BOT_TOKEN：在终端中问答，Ctrl-D 退出）\n"
@@ -105,5 +128,5 @@ def chat(library: Library, stdin: TextIO | None = None, stdout: TextIO | None = 
             break
         if not line.strip():
             continue
-        stdout.write(answer_text(library, line.strip(), color=interactive) + "\n\n")
+        stdout.write(answer_text(library, line.strip(), color=interactive, conversation=conversation) + "\n\n")
         stdout.flush()

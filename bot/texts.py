@@ -35,6 +35,16 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "report (after you confirm with a button).",
     ),
     "empty": ("请输入问题。", "Please type a question."),
+    "followup_scope": ("按“{words}”重新回答：", "The same question for “{words}”:"),
+    "followup_term": ("按“{term}”重新回答：", "The same question for “{term}”:"),
+    "followup_nth": ("只看上一个回答的第{n}份：#{id}《{title}》", "Only report {n} of the last answer: #{id}《{title}》"),
+    "followup_part": ("只看上一个回答中各报告的“{part}”部分：", "Only the “{part}” part of the last answer's reports:"),
+    "followup_page": ("上一个回答的第 {page} 页：", "Page {page} of the last answer:"),
+    "followup_no_more": ("上一个回答已经全部显示了。", "That was all of the last answer."),
+    "followup_no_report": (
+        "上一个回答只有 {count} 份报告，没有第{n}份。",
+        "The last answer has {count} reports; there is no report {n}.",
+    ),
     "usage_trend": (
         "用法：/trend 词语，例如 /trend 新质生产力（也可以问“新质生产力历年提及情况”）",
         "Usage: /trend TERM, e.g. /trend 新质生产力 (or ask “新质生产力历年提及情况”)",
