@@ -101,17 +101,23 @@ def list_files(paths: Iterable[Path]) -> Listing:
         if not path.is_dir():
             files.append(path)
             continue
-        found: tuple[list[Path], list[Path], list[Path]] = ([], [], [])
+        found_files: list[Path] = []
+        found_other: list[Path] = []
+        found_ignored: list[Path] = []
         for folder, folders, names in os.walk(path):
             base = Path(folder)
-            found[2].extend(base / name for name in folders if ignorable(name))
+            found_ignored.extend(base / name for name in folders if ignorable(name))
             folders[:] = [name for name in folders if not ignorable(name)]
             for name in names:
-                kind = 2 if ignorable(name) else 0 if PurePath(name).suffix.lower() in SUPPORTED_SUFFIXES else 1
-                found[kind].append(base / name)
-        for into, paths_found in zip((files, other, ignored), found, strict=True):
+                if ignorable(name):
+                    found_ignored.append(base / name)
+                elif PurePath(name).suffix.lower() in SUPPORTED_SUFFIXES:
+                    found_files.append(base / name)
+                else:
+                    found_other.append(base / name)
+        for into, found in ((files, found_files), (other, found_other), (ignored, found_ignored)):
             # by parts: Path's own comparison is ~5x slower, and it shows in a folder of 25,000
-            into.extend(sorted(paths_found, key=lambda p: p.parts))
+            into.extend(sorted(found, key=lambda p: p.parts))
     return Listing(list(dict.fromkeys(files)), list(dict.fromkeys(other)), list(dict.fromkeys(ignored)))
 
 
