@@ -40,8 +40,10 @@ class Ours:
     def top(self, query: Sequence[str], k: int) -> list[int]:
         return [p for p, _ in self.index.top(query, k)]
 
-    def top_scored(self, query: Sequence[str], k: int) -> list[tuple[int, float]]:
-        return self.index.top(query, k)
+    def top_scored(
+        self, query: Sequence[str], k: int, within: npt.NDArray[np.int64] | None = None
+    ) -> list[tuple[int, float]]:
+        return self.index.top(query, k, within)
 
 
 class RankBm25:
@@ -138,10 +140,18 @@ def reference_top(scores: npt.NDArray[np.float64], k: int) -> list[int]:
 
 
 def compare_top(
-    ours: Sequence[tuple[int, float]], scores: npt.NDArray[np.float64], k: int, tolerance: float = 1e-6
+    ours: Sequence[tuple[int, float]],
+    scores: npt.NDArray[np.float64],
+    k: int,
+    tolerance: float = 1e-6,
+    within: npt.NDArray[np.int64] | None = None,
 ) -> str | None:
-    """None when our top-k equals the reference's (positions in order, scores within `tolerance`)."""
-    expected = reference_top(scores, k)
+    """None when our top-k equals the reference's (positions in order, scores within `tolerance`); with `within`
+    (ascending positions), the reference's ranking restricted to those documents, its scores unchanged."""
+    if within is None:
+        expected = reference_top(scores, k)
+    else:
+        expected = [int(within[i]) for i in reference_top(scores[within], k)]
     got = [p for p, _ in ours]
     if got != expected:
         return f"positions differ: ours {got} vs reference {expected}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
+import itertools
 import json
 import os
 import subprocess
@@ -38,9 +39,16 @@ from bench.corpus import (
 )
 from bench.engines import Bm25s, Engine, Ours, RankBm25, Tantivy, compare_top
 from retrieval.index import Bm25Index, MentionFinder
+from retrieval.library import _Positions
 
 K = 10
 ADD_BATCH = 40  # about one report's passages
+# Scoped questions: the corpus read as reports of REPORT_PASSAGES passages each, made in YEARS years (report r in
+# year r % YEARS): a question scoped to one report, or to one year (a tenth of the library)
+REPORT_PASSAGES = 40
+YEARS = 10
+SCOPED_REPORTS = 3  # reports and years each question is asked about
+SCOPED_YEARS = 2
 
 
 def rss_mb() -> float:
@@ -149,6 +157,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ours.index.warm()  # as the bot does at start: a large index loads its compiled loops before the first question
     per_query, our_tops = timed_runs(lambda q: ours.top_scored(q, K), queries, reps)
     out["engines"]["ours"]["ranked"] = latency_block(per_query, classes)
+    # --- ours: scoped ranked questions -------------------------------------------------------------------
+    report_of = _Positions()
+    report_of.extend(np.arange(size), np.arange(size) // REPORT_PASSAGES, np.ones(size, dtype=np.bool_))
+    scopes = scoped_reports(size)
+    scoped = [(query, ids) for query in queries for _, ids in scopes]
+    per_scoped, scoped_tops = timed_runs(
+        lambda item: ours.top_scored(item[0], K, report_of.of_reports(item[1])), scoped, reps
+    )
+    out["engines"]["ours"]["scoped"] = latency_block(per_scoped, [kind for _ in queries for kind, _ in scopes])
     # --- ours: mentions --------------------------------------------------------------------------------
     finder = MentionFinder()
     before = rss_mb()
@@ -194,12 +211,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         reference = RankBm25()
         out["engines"]["rank-bm25"] = build_engine(reference, terms)
         per_query = []
+        scoped_checks = iter(zip(scoped, scoped_tops, strict=True))
         for query, top in zip(queries, our_tops, strict=True):
             t_ns = time.perf_counter_ns()
             reference.top(query, K)
             per_query.append([(time.perf_counter_ns() - t_ns) / 1e6])
-            problem = compare_top(top, reference.scores(query), K)
+            scores = reference.scores(query)
+            problem = compare_top(top, scores, K)
             checks.append({"query": " ".join(query), "ok": problem is None, "problem": problem})
+            for (_, ids), scoped_top in itertools.islice(scoped_checks, len(scopes)):
+                within = report_of.of_reports(ids)
+                problem = compare_top(scoped_top, scores, K, within=within)
+                label = f"within {len(ids)} reports ({within.size} passages): " + " ".join(query)
+                checks.append({"query": label, "ok": problem is None, "problem": problem, "scoped": True})
         out["engines"]["rank-bm25"]["ranked"] = latency_block(per_query, classes)
         if size <= args.after_add_check_max:
             checks.extend(after_add_check(terms, held_terms, queries, size))
@@ -212,6 +236,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     out["exactness"] = {
         "reference": "rank-bm25" if checks else None,
         "checked": len(checks),
+        "scoped_checked": sum(1 for c in checks if c.get("scoped")),
         "mismatches": [c for c in checks if not c["ok"]],
     }
     mention_checks = []
@@ -224,6 +249,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "mismatches": [c for c in mention_checks if not c["ok"]],
     }
     return out
+
+
+def scoped_reports(size: int) -> list[tuple[str, list[int]]]:
+    """The scopes of the scoped questions: (kind, report ids) for a few single reports and a few years, spread
+    over the corpus (report r holds positions r * REPORT_PASSAGES onwards and was made in year r % YEARS)."""
+    reports = max(1, -(-size // REPORT_PASSAGES))
+    one = [("one report", [reports * (2 * i + 1) // (2 * SCOPED_REPORTS)]) for i in range(SCOPED_REPORTS)]
+    years = [("one year", list(range(year, reports, YEARS))) for year in range(min(SCOPED_YEARS, reports))]
+    return one + years
 
 
 def add_measurement(

@@ -73,9 +73,10 @@ _COMPILED_MIN = 100_000  # positions from which a ranked question may be scored 
 # ... instead of walking on, once (documents met) x (terms) x this exceeds the postings to add plus a quarter of the
 # positions to scan: a candidate scored through numpy costs ~4x a posting added by the compiled loop
 _TERM_AT_A_TIME = 4.0
-# A scoped question scores its documents one by one when (documents in scope) x (terms) x this stays within the
-# postings of its terms plus a quarter of the positions (what scoring term at a time would cost)
-_WITHIN_DIRECT = 4.0
+# A scoped question scores its documents one by one while (documents in scope) x (terms) stays under this (a few
+# reports); a wider scope (a year of an archive) walks the impact lists like any question, only deeper: a tenth of
+# the documents in scope means reading about ten times as far down the lists, still far less than scoring them all
+_WITHIN_ONE_BY_ONE = 1 << 14
 _ROW_SHARE = 6  # a term in at least 1/6 of a segment's documents also gets a row of its tfs (a byte per document);
 # 1/6 rather than 1/8: ~27 rows (27 MB) at 1M passages instead of ~45, for ~3% more time, keeps the serving process
 # clear of its 1 GB budget
@@ -872,8 +873,7 @@ class Bm25Index:
             within = within[self._alive[within]] if within.size else within
             if within.size == 0:
                 return []
-            postings = sum(sum(r[1] - r[0] for r in (s.range(tid) for s in self._segments)) for tid in order)
-            if within.size * len(idf) * _WITHIN_DIRECT <= postings + self.size // 4:
+            if within.size * len(idf) <= _WITHIN_ONE_BY_ONE:
                 return self._score_within(order, idf, k, within)
             eligible = np.zeros(self.size, dtype=np.bool_)
             eligible[within] = True
@@ -957,9 +957,17 @@ class Bm25Index:
     ) -> list[tuple[int, float]]:
         """The `k` best of the live positions `within`, each scored exactly (rank-bm25's sums): cheaper than any
         walk of the index when they are few."""
-        scorer = _Scorer(self, order, idf, {})
+        positions = within.astype(np.int32)
+        norm = self._norms().take(positions)
+        contribution = {}
+        for tid, weight in idf.items():
+            tf = self._tf(tid, positions)
+            contribution[tid] = weight * (tf * (K1 + 1) / (tf + norm))  # rank-bm25's expression, then its sum
+        scores = contribution[order[0]].copy()
+        for tid in order[1:]:
+            scores += contribution[tid]
         best = _Best(k)
-        best.take(*scorer.score(within.astype(np.int32), None))
+        best.take(positions, scores)
         return best.ranked()
 
     def _term_at_a_time(

@@ -30,6 +30,10 @@ def test_quick_benchmark_runs_and_writes_its_results(tmp_path: Path) -> None:
     (size,) = results["sizes"]
     assert size["n"] == 1000
     assert size["exactness"]["checked"] > 0 and not size["exactness"]["mismatches"]
+    # scoped questions (one report, one year) were timed and checked against rank-bm25 restricted to the scope
+    assert size["exactness"]["scoped_checked"] > 0
+    assert {"one report", "one year"} <= set(size["engines"]["ours"]["scoped"])
+    assert "### Scoped questions" in (out / "results.md").read_text(encoding="utf-8")
     assert size["mention_exactness"]["checked"] > 0 and not size["mention_exactness"]["mismatches"]
     assert size["serve"]["same_answers"]
     assert size["add"]["visible"]

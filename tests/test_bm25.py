@@ -198,7 +198,7 @@ def _reference_top_within(scores: np.ndarray, within: list[int], k: int) -> list
 @pytest.fixture(params=["one by one", "walk"])
 def within_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """A scoped question scored document by document (a narrow scope) or by walking the index (a wide one)."""
-    monkeypatch.setattr(index_module, "_WITHIN_DIRECT", 0.0 if request.param == "one by one" else 1e18)
+    monkeypatch.setattr(index_module, "_WITHIN_ONE_BY_ONE", 1 << 62 if request.param == "one by one" else 0)
     return str(request.param)
 
 
