@@ -77,6 +77,7 @@ _TERM_AT_A_TIME = 4.0
 # reports); a wider scope (a year of an archive) walks the impact lists like any question, only deeper: a tenth of
 # the documents in scope means reading about ten times as far down the lists, still far less than scoring them all
 _WITHIN_ONE_BY_ONE = 1 << 14
+_OUTSIDE_COST = 1.0  # a document met outside a question's scope costs about as much as scoring this many terms
 _ROW_SHARE = 6  # a term in at least 1/6 of a segment's documents also gets a row of its tfs (a byte per document);
 # 1/6 rather than 1/8: ~27 rows (27 MB) at 1M passages instead of ~45, for ~3% more time, keeps the serving process
 # clear of its 1 GB budget
@@ -870,13 +871,12 @@ class Bm25Index:
         if k <= 0 or not positive:
             return []
         if within is not None:
-            within = within[self._alive[within]] if within.size else within
-            if within.size == 0:
-                return []
             if within.size * len(idf) <= _WITHIN_ONE_BY_ONE:
-                return self._score_within(order, idf, k, within)
+                within = within[self._alive[within]] if within.size else within
+                return self._score_within(order, idf, k, within) if within.size else []
             eligible = np.zeros(self.size, dtype=np.bool_)
             eligible[within] = True
+            eligible &= self._alive
         else:
             eligible = self._alive
         counts = Counter(order)
@@ -906,20 +906,29 @@ class Bm25Index:
         stamp = self._next_stamp()
         mark = self._mark
         best = _Best(k)
-        read = 0
+        share = 1.0 if within is None else min(1.0, within.size / max(1, self._live))  # of documents met, in scope
+        outside = min(1.0, _OUTSIDE_COST / len(idf))  # see `read`
+        cost_of_met = share + (1 - share) * outside
+        read = 0.0
         while pieces:
             met = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+            met_all = met.size
+            if within is not None:  # documents outside the scope are dropped before anything else is done
+                met = met[eligible[met]]
             met = met[mark[met] != stamp]
             mark[met] = stamp
             met = np.sort(met, kind="stable")
             if met.size > 1:
                 met = met[np.concatenate([np.ones(1, dtype=np.bool_), met[1:] != met[:-1]])]
-            met = met[eligible[met]]
-            read += met.size
+            if within is None:
+                met = met[eligible[met]]
+                met_all = met.size
+            # a document met outside the scope costs one lookup, not a score (`_OUTSIDE_COST`)
+            read += met.size + (met_all - met.size) * outside
             best.take(*scorer.score(met, best.threshold))
             steps = self._deeper(lists, drift, best.threshold)
             pieces = []
-            more = 0 if steps is None else sum(depth - walk.depth for walk, depth in steps)
+            more = 0 if steps is None else sum(depth - walk.depth for walk, depth in steps) * cost_of_met
             if compiled and (steps is None or (steps and (read + more) * len(idf) * _TERM_AT_A_TIME > whole)):
                 return self._term_at_a_time(order, idf, k, eligible)
             if steps is None:
