@@ -93,14 +93,14 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str]]:
             )
     size = by_n.get(1_000_000)
     scoped = None if size is None else size["engines"]["ours"].get("scoped")
-    unscoped = None if size is None else _lat(size, "ours")
+    unscoped = None if scoped is None else scoped.get("unscoped")
     if scoped and unscoped:
         worst = max(scoped[kind]["p95"] for kind in ("one report", "one year"))
         rows.append(
             (
                 "a question scoped to one report or one year at 1M answers within the unscoped p95",
                 f"p95 one report {scoped['one report']['p95']:.2f} ms, one year {scoped['one year']['p95']:.2f} ms "
-                f"vs unscoped {unscoped['p95']:.2f} ms",
+                f"vs unscoped {unscoped['p95']:.2f} ms (the same questions, asked alternately)",
                 verdict(worst <= unscoped["p95"]),
             )
         )
@@ -233,7 +233,8 @@ def markdown(results: dict[str, Any]) -> str:
         "### Scoped questions (ours, ms)",
         "",
         f"The corpus read as reports of {REPORT_PASSAGES} passages made over {YEARS} years (report r in year r % "
-        f"{YEARS}); every ranked question asked within {SCOPED_REPORTS} single reports and {SCOPED_YEARS} years,",
+        f"{YEARS}); every ranked question asked unscoped, then within {SCOPED_REPORTS} single reports and "
+        f"{SCOPED_YEARS} years, back to back (so the unscoped columns here are this phase's own, not the table above),",
         "timed from the report ids (their positions looked up, then the index walk restricted to them), and checked",
         "against rank-bm25's scores over the whole corpus restricted to the scope wherever rank-bm25 runs.",
         "",
@@ -242,7 +243,7 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     for size in sizes:
         scoped = size["engines"]["ours"].get("scoped")
-        ours = _lat(size, "ours")
+        ours = None if scoped is None else scoped.get("unscoped")
         if not scoped or not ours:
             continue
         checked = [c for c in size["exactness"]["mismatches"] if c.get("scoped")]
