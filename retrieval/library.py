@@ -30,7 +30,7 @@ from .parts import Part
 from .prepare import PreparedReport, prepare_report
 from .quantity import QuantityQuestion, answer_tier, numbers_beside, quantity_question, quantity_terms
 from .query import MAX_QUERY_CHARS, QUESTION_WORDS, Grouping, parse_question, part_question
-from .scope import Catalogue, InScope, OutOfScope, ReportFacts, Resolution, place_in_name
+from .scope import Catalogue, InScope, OutOfScope, ReportFacts, Resolution, place_in_name, unit_place
 from .segment import Segmenter
 from .store import CORRECTABLE, NewPassage, Report, Store, StoredParagraph, StoredSection
 from .structure import build_structure
@@ -169,7 +169,11 @@ class Answer:
             return []
         grouped: dict[str | int | None, list[ReportMentions]] = defaultdict(list)
         for m in self.reports:
-            grouped[report_unit(m.report) if self.group == "unit" else report_year(m.report)].append(m)
+            if self.group == "unit":
+                unit = report_unit(m.report)
+                grouped[None if unit is None else unit_place(unit)].append(m)
+            else:
+                grouped[report_year(m.report)].append(m)
         groups = [MentionGroup(self.group, key, tuple(entries)) for key, entries in grouped.items()]
         if self.group == "year":
             return sorted(groups, key=lambda g: (g.key is None, -(g.key if isinstance(g.key, int) else 0)))

@@ -47,6 +47,7 @@ _TITLE_LIKE = re.compile(r"(?:报告|汇报|总结|情况|计划|材料|方案|�
 # may be dropped, and the short forms of province-level names (广东省 -> 广东, 广西壮族自治区 -> 广西).
 _UNIT_SUFFIXES = ("人民政府办公室", "人民政府办公厅", "人民政府", "政府办公室", "政府办公厅", "政府")
 _PLACE_SUFFIXES = ("维吾尔自治区", "壮族自治区", "回族自治区", "特别行政区", "自治区", "省", "市")
+_PLACE_ENDINGS = ("省", "市", "自治区", "特别行政区", "县", "区", "州", "盟", "旗")
 _PLACE_IN_NAME = re.compile(
     r"^(?:\d{4}年度?)?(?P<place>[\u4e00-\u9fff*＊xX]{1,12}?"
     r"(?:维吾尔自治区|壮族自治区|回族自治区|特别行政区|自治区|自治州|省|市|县|区|州|盟|旗))(?:人民)?政府"
@@ -194,6 +195,16 @@ def unit_aliases(name: str) -> set[str]:
                 aliases.add(place[: -len(suffix)])
                 break
     return {a for a in aliases if len(a) >= 2 and a not in _GENERIC_UNITS}
+
+
+def unit_place(unit: str) -> str:
+    """A unit as a reader of a provincial archive names it: 广东省人民政府 -> 广东省; an office or a body that is not a
+    government (县政府办公室, *县委, X党组) as it is."""
+    for suffix in ("人民政府", "政府"):
+        place = unit.removesuffix(suffix)
+        if place != unit and len(place) >= 2 and place.endswith(_PLACE_ENDINGS):
+            return place
+    return unit
 
 
 def place_in_name(name: str) -> str | None:

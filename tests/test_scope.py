@@ -30,6 +30,7 @@ from retrieval.scope import (
     Scope,
     place_in_name,
     unit_aliases,
+    unit_place,
 )
 from tests.support import ROOT
 
@@ -352,3 +353,97 @@ def test_cli_ask_json_carries_the_scope(
     assert payload["intent"] == "part" and [r["report_id"] for r in payload["reports"]] == [4]
     text = runner.invoke(cli, ["ask", "#9 存在哪些问题"], obj={}).output
     assert "范围：#9" in text and "没有#9；共有5份报告（#1–#5）" in text
+
+
+def test_unit_places() -> None:
+    assert unit_place("广东省人民政府") == "广东省"
+    assert unit_place("宁夏回族自治区人民政府") == "宁夏回族自治区"
+    assert unit_place("县政府办公室") == "县政府办公室"
+    assert unit_place("*县委") == "*县委"
+    assert unit_place("**区") == "**区"
+
+
+# --- an archive of several years ------------------------------------------------------------------------------
+
+_YEARLY = {
+    2019: ("2.8%", "2.6%"),
+    2021: ("3.2%左右", "3.6%左右"),
+    2024: ("3%", "3%"),
+}
+
+
+@pytest.fixture(scope="module")
+def yearly(tmp_path_factory: pytest.TempPathFactory, segmenter: Segmenter) -> Iterator[Library]:
+    """Three government work reports of different years, each speaking of its own year as 今年."""
+    folder = tmp_path_factory.mktemp("yearly-files")
+    for year, (this_year, last_year) in _YEARLY.items():
+        (folder / f"{year}年政府工作报告.txt").write_text(
+            f"政府工作报告\n——{year}年3月5日在全国人民代表大会上\n各位代表：\n一、{year - 1}年工作回顾\n"
+            f"过去一年，经济运行总体平稳，去年赤字率为{last_year}，财政收支保持平衡，就业形势稳定。\n"
+            f"二、{year}年政府工作任务\n今年赤字率拟按{this_year}安排，积极的财政政策要提质增效。"
+            "稳步推进高质量发展，扎实做好各项工作。\n",
+            encoding="utf-8",
+        )
+    library = Library(Store(tmp_path_factory.mktemp("yearly") / "reports.db"), segmenter)
+    assert ingest_paths(library, [folder]).ok
+    assert sorted(r.year for r in library.reports() if r.year) == [2019, 2021, 2024]
+    yield library
+    library.store.close()
+
+
+def _year_of(library: Library, report_id: int) -> int | None:
+    return library.store.report(report_id).year
+
+
+@pytest.mark.parametrize(
+    ("question", "year"), [("2019年的赤字率", 2019), ("二〇二一年赤字率是多少", 2021), ("24年赤字率", 2024)]
+)
+def test_a_year_means_the_report_of_that_year(yearly: Library, question: str, year: int) -> None:
+    answer = yearly.ask(question)
+    assert isinstance(answer, Answer) and isinstance(answer.scope, InScope)
+    assert {_year_of(yearly, q.report_id) for q in answer.passages} == {year}
+    assert f"今年赤字率拟按{_YEARLY[year][0]}" in answer.passages[0].text  # the year's own 今年 first
+    assert render.answer_reply(answer, "zh").text.startswith(f"<i>范围：{year}年</i>")
+
+
+def test_a_missing_year_names_the_years_there_are(yearly: Library) -> None:
+    answer = yearly.ask("2020年的赤字率是多少")
+    assert isinstance(answer, Answer) and isinstance(answer.scope, OutOfScope)
+    assert answer.scope.problem == MissingYears((2020,), (2019, 2021, 2024))
+    assert "没有2020年的报告；有2019年、2021年、2024年的。" in render.answer_reply(answer, "zh").text
+    both = yearly.ask("2019年和2021年的赤字率")
+    assert isinstance(both, Answer) and {_year_of(yearly, q.report_id) for q in both.passages} == {2019, 2021}
+
+
+def test_which_years_is_a_mention_answer_grouped_by_year(yearly: Library) -> None:
+    answer = yearly.ask("哪几年提到赤字率")
+    assert isinstance(answer, Answer) and answer.group == "year"
+    assert [(g.key, [m.mentions for m in g.reports]) for g in answer.groups()] == [
+        (2024, [2]),
+        (2021, [2]),
+        (2019, [2]),
+    ]
+    text = render.answer_reply(answer, "zh").text
+    assert "共有 <b>3</b> 个年份（3 份报告）提到“赤字率”" in text
+    assert text.index("<b>2024年</b>") < text.index("<b>2021年</b>") < text.index("<b>2019年</b>")
+    scoped = yearly.ask("2019年和2024年哪些报告提到赤字率")
+    assert isinstance(scoped, Answer) and sorted(_year_of(yearly, m.report.id) or 0 for m in scoped.reports) == [
+        2019,
+        2024,
+    ]
+    assert answer.to_json()["groups"][0] == {
+        "key": 2024,
+        "mentions": 2,
+        "reports": [answer.groups()[0].reports[0].report.id],
+    }
+
+
+def test_the_provinces_year_is_everything_and_other_years_are_not_there(provincial: Library) -> None:
+    everything = provincial.ask("2026年地区生产总值增长目标是多少")
+    assert isinstance(everything, Answer) and isinstance(everything.scope, InScope) and everything.scope.everything
+    assert render.answer_reply(everything, "zh").text.startswith("<i>范围：2026年（全部报告）</i>")
+    assert len({q.report_id for q in everything.passages}) > 1
+    missing = provincial.ask("2024年赤字率是多少")
+    assert isinstance(missing, Answer) and isinstance(missing.scope, OutOfScope)
+    assert "没有2024年的报告；有2026年的。" in render.answer_reply(missing, "zh").text
+    assert "There is no report of 2024; there are 2026." in render.answer_reply(missing, "en").text
