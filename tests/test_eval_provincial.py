@@ -1,0 +1,72 @@
+"""The evaluation set on a real archive (tests/eval_provincial.json, the 31 provincial government work reports of
+2026 in tests/corpora/provincial-2026): every report's title, date and unit; unit-scoped facts whose answer differs
+from province to province; mention questions in a provincial archive's phrasing, their truth computed here from the
+files; the standard parts of named reports; quantity questions. All of it must pass."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from retrieval import Library, Segmenter, Store
+from retrieval.library import PartAnswer
+from retrieval.ingest import ingest_paths
+from retrieval.normalize import normalize
+from tests.support import PROVINCIAL, ROOT
+
+EVAL: dict[str, list[dict[str, Any]]] = json.loads(
+    (ROOT / "tests" / "eval_provincial.json").read_text(encoding="utf-8")
+)
+TEXTS = {path.name: normalize(path.read_text(encoding="utf-8")) for path in sorted(PROVINCIAL.glob("*.txt"))}
+
+
+def _ids(items: list[dict[str, Any]]) -> list[str]:
+    return [f"{i:02d}" for i in range(len(items))]
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory, segmenter: Segmenter) -> Iterator[Library]:
+    library = Library(Store(Path(tmp_path_factory.mktemp("provincial")) / "reports.db"), segmenter)
+    assert ingest_paths(library, [PROVINCIAL]).ok
+    yield library
+    library.store.close()
+
+
+def test_the_set_is_large_enough() -> None:
+    assert sum(len(items) for items in EVAL.values()) >= 80
+    assert len(EVAL["metadata"]) == len(TEXTS) == 31
+    assert len(EVAL["scoped"]) >= 25
+    assert len({item["expect"] for item in EVAL["scoped"]}) > 10, "the facts must differ from province to province"
+
+
+@pytest.mark.parametrize("item", EVAL["scoped"], ids=_ids(EVAL["scoped"]))
+def test_a_unit_scoped_fact_comes_from_that_unit(archive: Library, item: dict[str, Any]) -> None:
+    answer = archive.ask(item["question"])
+    assert answer.passages, item["question"]
+    assert {q.source for q in answer.passages} == {item["file"]}, "a scoped question is answered from its unit only"
+    top = answer.passages[: item["top"]]
+    assert any(normalize(item["expect"]) in normalize(q.text) for q in top), [q.text[:60] for q in top]
+
+
+@pytest.mark.parametrize("item", EVAL["mentions"], ids=_ids(EVAL["mentions"]))
+def test_which_provinces_mention_a_term(archive: Library, item: dict[str, Any]) -> None:
+    needle = normalize(item["term"])
+    truth = {name: text.count(needle) for name, text in TEXTS.items() if needle in text}
+    answer = archive.ask(item["question"])
+    assert answer.intent == "mention" and answer.term == item["term"]
+    assert {m.report.source: m.mentions for m in answer.reports} == truth
+    assert answer.group == "unit", "哪些省份 is answered grouped by unit"
+
+
+@pytest.mark.parametrize("item", EVAL["parts"], ids=_ids(EVAL["parts"]))
+def test_a_part_of_a_named_report(archive: Library, item: dict[str, Any]) -> None:
+    answer = archive.ask(item["question"])
+    assert isinstance(answer, PartAnswer), type(answer).__name__
+    assert answer.part == item["part"]
+    assert [block.report.source for block in answer.blocks] == [item["file"]], "the part of the named report only"
+    text = normalize("\n".join([answer.blocks[0].heading, *(p.text for p in answer.blocks[0].paragraphs)]))
+    assert normalize(item["expect"]) in text
