@@ -6,6 +6,7 @@ files; the standard parts of named reports; quantity questions. All of it must p
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -70,3 +71,34 @@ def test_a_part_of_a_named_report(archive: Library, item: dict[str, Any]) -> Non
     assert [block.report.source for block in answer.blocks] == [item["file"]], "the part of the named report only"
     text = normalize("\n".join([answer.blocks[0].heading, *(p.text for p in answer.blocks[0].paragraphs)]))
     assert normalize(item["expect"]) in text
+
+
+@pytest.mark.parametrize("item", EVAL["quantity"], ids=_ids(EVAL["quantity"]))
+def test_a_quantity_question_brings_its_number_marked(archive: Library, item: dict[str, Any]) -> None:
+    answer = archive.ask(item["question"])
+    top = answer.passages[: item["top"]]
+    hits = [q for q in top if q.source == item["file"] and item["expect"] in q.text]
+    assert hits, [q.text[:60] for q in top]
+    quote = hits[0]
+    number = re.search(r"[0-9][0-9.]*(?:[%％]|万人|亿元)?", item["expect"])
+    assert number is not None
+    at = quote.text.index(item["expect"]) + number.start()
+    assert any(start <= at and at + len(number.group()) <= end for start, end in quote.highlights), (
+        "the number is marked",
+        [quote.text[s:e] for s, e in quote.highlights],
+    )
+
+
+@pytest.mark.parametrize("item", EVAL["metadata"], ids=_ids(EVAL["metadata"]))
+def test_every_report_knows_its_title_date_and_unit(archive: Library, item: dict[str, Any]) -> None:
+    (report,) = [r for r in archive.reports() if r.source == item["file"]]
+    assert report.date == item["date"]
+    assert report.unit is not None and item["short"] in report.unit
+    assert "政府工作报告" in report.title
+    for furniture in ("下载", "打印", "来源", "各位代表", "首页", "(anonymous)"):
+        assert furniture not in report.title
+
+
+def test_reports_are_told_apart(archive: Library) -> None:
+    shown = [(r.title, r.unit, r.date) for r in archive.reports()]
+    assert len(set(shown)) == len(shown) == 31
