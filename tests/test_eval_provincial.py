@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from retrieval import Library, Segmenter, Store
+from retrieval import Library
 from retrieval.library import PartAnswer
-from retrieval.ingest import ingest_paths
 from retrieval.normalize import normalize
 from tests.support import PROVINCIAL, ROOT
 
@@ -29,12 +26,9 @@ def _ids(items: list[dict[str, Any]]) -> list[str]:
     return [f"{i:02d}" for i in range(len(items))]
 
 
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory: pytest.TempPathFactory, segmenter: Segmenter) -> Iterator[Library]:
-    library = Library(Store(Path(tmp_path_factory.mktemp("provincial")) / "reports.db"), segmenter)
-    assert ingest_paths(library, [PROVINCIAL]).ok
-    yield library
-    library.store.close()
+@pytest.fixture
+def archive(provincial_library: Library) -> Library:
+    return provincial_library
 
 
 def test_the_set_is_large_enough() -> None:
