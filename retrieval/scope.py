@@ -14,6 +14,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .normalize import normalize
 
@@ -174,7 +175,8 @@ def _small_number(text: str) -> int | None:
     return total + current or None
 
 
-def unit_aliases(name: str) -> set[str]:
+@lru_cache(maxsize=1 << 16)  # a library's units repeat; its catalogue is rebuilt after every write
+def unit_aliases(name: str) -> frozenset[str]:
     """The ways a question names a unit: the name, without 人民政府/政府, a province's short form, an office's
     abbreviation (县政府办公室 -> 县政府办, 政府办公室, 政府办)."""
     name = normalize(name).replace(" ", "")
@@ -194,7 +196,7 @@ def unit_aliases(name: str) -> set[str]:
             if place.endswith(suffix) and len(place) - len(suffix) >= 2:
                 aliases.add(place[: -len(suffix)])
                 break
-    return {a for a in aliases if len(a) >= 2 and a not in _GENERIC_UNITS}
+    return frozenset(a for a in aliases if len(a) >= 2 and a not in _GENERIC_UNITS)
 
 
 def unit_place(unit: str) -> str:
@@ -207,8 +209,11 @@ def unit_place(unit: str) -> str:
     return unit
 
 
+@lru_cache(maxsize=1 << 16)
 def place_in_name(name: str) -> str | None:
     """The body a title or file name says it is of (2026年广东省政府工作报告 -> 广东省), if it says so."""
+    if "政府" not in name:  # (the same characters in traditional Chinese) most titles: no need to normalise
+        return None
     match = _PLACE_IN_NAME.match(normalize(name).replace(" ", ""))
     return match.group("place") if match else None
 
@@ -222,9 +227,14 @@ class Catalogue:
     by_year: dict[int, set[int]] = field(init=False)
     by_alias: dict[str, set[int]] = field(init=False)
     longest: int = field(init=False)
+    ordered: tuple[int, ...] = field(init=False)  # report ids ascending: 第N份报告 is ordered[N - 1]
+    all_ids: frozenset[int] = field(init=False)
+    _titles: tuple[tuple[int, str], ...] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.reports = tuple(sorted(self.reports, key=lambda r: r.id))
+        self.ordered = tuple(r.id for r in self.reports)
+        self.all_ids = frozenset(self.ordered)
         self.by_year = defaultdict(set)
         self.by_alias = defaultdict(set)
         for report in self.reports:
@@ -236,10 +246,6 @@ class Catalogue:
                 for alias in unit_aliases(name):
                     self.by_alias[alias].add(report.id)
         self.longest = max((len(a) for a in self.by_alias), default=0)
-
-    @property
-    def all_ids(self) -> frozenset[int]:
-        return frozenset(r.id for r in self.reports)
 
     def years(self) -> tuple[int, ...]:
         """The years of the reports, ascending."""
@@ -327,8 +333,10 @@ class Catalogue:
         wanted = normalize(title).replace(" ", "")
         if len(wanted) < 2:
             return set()
-        exact = {r.id for r in self.reports if normalize(r.title).replace(" ", "") == wanted}
-        return exact or {r.id for r in self.reports if wanted in normalize(r.title).replace(" ", "")}
+        if self._titles is None:  # normalised once, with the first title a question quotes
+            self._titles = tuple((r.id, normalize(r.title).replace(" ", "")) for r in self.reports)
+        exact = {rid for rid, norm in self._titles if norm == wanted}
+        return exact or {rid for rid, norm in self._titles if wanted in norm}
 
     # --- resolving -------------------------------------------------------------------------------------------
 
@@ -342,7 +350,7 @@ class Catalogue:
                 return OutOfScope(scope, MissingTitle(scope.titles[0]))
             parts.append((Scope(titles=scope.titles), found))
         if scope.numbers or scope.ids:
-            ordered = [r.id for r in self.reports]
+            ordered = self.ordered
             found = {ordered[n - 1] for n in scope.numbers if 1 <= n <= len(ordered)}
             found |= {i for i in scope.ids if i in everything}
             if not found:
