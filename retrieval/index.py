@@ -930,7 +930,7 @@ class Bm25Index:
             pieces = []
             more = 0 if steps is None else sum(depth - walk.depth for walk, depth in steps) * cost_of_met
             if compiled and (steps is None or (steps and (read + more) * len(idf) * _TERM_AT_A_TIME > whole)):
-                return self._term_at_a_time(order, idf, k, eligible)
+                return self._term_at_a_time(order, idf, k, eligible, within)
             if steps is None:
                 self._maxscore(scorer, best, mark, stamp, eligible)
                 break
@@ -940,7 +940,7 @@ class Bm25Index:
                 and (read + more) * len(idf) > _SWITCH * self._essential_cost(scorer, best.threshold)
             ):
                 if compiled:
-                    return self._term_at_a_time(order, idf, k, eligible)
+                    return self._term_at_a_time(order, idf, k, eligible, within)
                 self._maxscore(scorer, best, mark, stamp, eligible)
                 break
             for walk, depth in steps:
@@ -959,7 +959,10 @@ class Bm25Index:
         scores.fill(0.0)
         for segment in self._segments:  # the loops as questions call them: each segment's dtypes
             kernels.accumulate(scores, segment.docs[:0], segment.tfs[:0], norm, 0.0, K1)
+            kernels.accumulate_within(scores, segment.docs[:0], segment.tfs[:0], norm, 0.0, K1, self._alive)
         kernels.best(scores, self._alive, 1, np.empty(1, dtype=np.int64), np.empty(1, dtype=np.float64))
+        none = np.empty(0, dtype=np.int64)
+        kernels.best_within(scores, none, 1, np.empty(1, dtype=np.int64), np.empty(1, dtype=np.float64))
 
     def _score_within(
         self, order: list[int], idf: dict[int, float], k: int, within: IntArray
@@ -980,22 +983,35 @@ class Bm25Index:
         return best.ranked()
 
     def _term_at_a_time(
-        self, order: list[int], idf: dict[int, float], k: int, eligible: npt.NDArray[np.bool_] | None = None
+        self,
+        order: list[int],
+        idf: dict[int, float],
+        k: int,
+        eligible: npt.NDArray[np.bool_] | None = None,
+        within: IntArray | None = None,
     ) -> list[tuple[int, float]]:
         """The `k` best positions (of those `eligible`: live and in scope), every document scored: each term's
         postings added in query order into the scratch array by a compiled loop (rank-bm25's sums exactly), then
-        one pass keeps the best and clears it."""
+        one pass keeps the best and clears it. With a scope (`within`, ascending, and `eligible` its live
+        positions), only its documents are added up and only its positions passed over."""
         from . import kernels  # numba loads with the first such question (never for a small index)
 
         scores, norm = self._scratch(), self._norms()
         for tid in order:
             for segment in self._segments:
                 docs, tfs = segment.postings(tid)
-                if docs.size:
+                if not docs.size:
+                    continue
+                if within is None or eligible is None:
                     kernels.accumulate(scores, docs, tfs, norm, idf[tid], K1)
+                else:
+                    kernels.accumulate_within(scores, docs, tfs, norm, idf[tid], K1, eligible)
         positions = np.empty(k, dtype=np.int64)
         values = np.empty(k, dtype=np.float64)
-        n = kernels.best(scores, self._alive if eligible is None else eligible, k, positions, values)
+        if within is not None and eligible is not None:
+            n = kernels.best_within(scores, within, k, positions, values)
+        else:
+            n = kernels.best(scores, self._alive if eligible is None else eligible, k, positions, values)
         ranked = np.lexsort((positions[:n], -values[:n]))
         return [(int(positions[i]), float(values[i])) for i in ranked]
 

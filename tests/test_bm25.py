@@ -260,5 +260,9 @@ def test_scoped_term_at_a_time_equals_rank_bm25_bit_for_bit(
     assert [p for p, _ in got] == _reference_top_within(expected, in_scope, k)
     assert [s for _, s in got] == [expected[p] for p, _ in got]
     assert not index._scratch().any()
-    one_by_one = index._score_within(order, idf, k, np.asarray(in_scope, dtype=np.int64)) if order else []
+    within = np.asarray(in_scope, dtype=np.int64)
+    one_by_one = index._score_within(order, idf, k, within) if order else []
     assert one_by_one == got
+    # the loops that add up and pass over only the scope's documents
+    assert index._term_at_a_time(order, idf, k, eligible, within) == got
+    assert not index._scratch().any()
