@@ -552,8 +552,20 @@ def outline_replies(outline: Outline, lang: str) -> list[Reply]:
     lines = [f"{'　' * (s.level - 1)}{label(s.heading, 200)} <i>(§{s.paragraph})</i>" for s in outline.sections]
     if not lines:
         lines = [t("outline_empty", lang)]
+    if outline.parts:
+        runs = [
+            f"{part_name(run.part, lang)} <i>(§{run.first}" + (f"–{run.last})</i>" if run.last > run.first else ")</i>")
+            for run in outline.parts
+        ]
+        lines.append(t("outline_parts", lang, parts=" · ".join(runs)))
     messages = pack([head, *lines], separator="\n")
-    rows = tuple(((f"{_short(s.heading, 18)}", callback("s", r.id, s.index)),) for s in outline.sections[:40])
+    rows: tuple[tuple[tuple[str, str], ...], ...] = tuple(
+        ((f"{_short(s.heading, 18)}", callback("s", r.id, s.index)),) for s in outline.sections[:40]
+    )
+    # one button per part (its runs read together, whole), above the sections
+    parts = tuple(dict.fromkeys(run.part for run in outline.parts))
+    if parts:
+        rows = (tuple((part_name(part, lang), callback("w", r.id, part)) for part in parts), *rows)
     return [Reply(m, rows if i == len(messages) - 1 else ()) for i, m in enumerate(messages)]
 
 

@@ -37,7 +37,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "empty": ("请输入问题。", "Please type a question."),
     "followup_scope": ("按“{words}”重新回答：", "The same question for “{words}”:"),
     "followup_term": ("按“{term}”重新回答：", "The same question for “{term}”:"),
-    "followup_nth": ("只看上一个回答的第{n}份：#{id}《{title}》", "Only report {n} of the last answer: #{id}《{title}》"),
+    "followup_nth": (
+        "只看上一个回答的第{n}份：#{id}《{title}》",
+        "Only report {n} of the last answer: #{id}《{title}》",
+    ),
     "followup_part": ("只看上一个回答中各报告的“{part}”部分：", "Only the “{part}” part of the last answer's reports:"),
     "followup_page": ("上一个回答的第 {page} 页：", "Page {page} of the last answer:"),
     "followup_no_more": ("上一个回答已经全部显示了。", "That was all of the last answer."),
@@ -141,6 +144,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "#{id} 《{title}》\n{paragraphs}段 · 来源：{source}",
         "#{id} 《{title}》\n{paragraphs} ¶ · file: {source}",
     ),
+    "outline_parts": ("部分：{parts}", "Parts: {parts}"),
     "outline_empty": ("（这份报告没有分节标题）", "(this report has no section headings)"),
     "unknown_report": (
         "没有编号为 {id} 的报告，发送 /reports 查看列表。",

@@ -295,11 +295,17 @@ def show(ctx: click.Context, report: str, paragraph: int | None, as_json: bool) 
                 sections = [
                     {"level": s.level, "heading": s.heading, "paragraph": s.paragraph} for s in outline.sections
                 ]
-                emit_json(report_json(r) | {"sections": sections})
+                parts = [{"part": run.part, "first": run.first, "last": run.last} for run in outline.parts]
+                emit_json(report_json(r) | {"sections": sections, "parts": parts})
                 return
             click.echo(f"#{r.id} 《{r.title}》 {r.date or '—'} {r.unit or '—'} {r.paragraph_count}段 ← {r.source}")
             for s in outline.sections:
                 click.echo(f"{'  ' * s.level}{s.heading}  (第{s.paragraph}段)")
+            if outline.parts:
+                click.echo(
+                    "部分："
+                    + " · ".join(f"{_PART_NAMES[run.part]} {_span(run.first, run.last)}" for run in outline.parts)
+                )
         else:
             r, p = library.paragraph(report, paragraph)
             if as_json:
@@ -332,6 +338,10 @@ def format_answer(answer: AnyAnswer) -> str:
     if isinstance(answer, Answer):
         return _format_passages(answer)
     assert_never(answer)
+
+
+def _span(first: int, last: int) -> str:
+    return f"第{first}段" if first == last else f"第{first}–{last}段"
 
 
 def _format_part(answer: PartAnswer) -> str:
@@ -518,8 +528,10 @@ def compare(
             click.echo(f"  · {point}")
 
 
-@cli.command(help="A term's mentions per year (per unit when the reports are of one year, per report otherwise), "
-    "with the mention answer's own counts: trend TERM [--by year|unit|report] [--png FILE].")
+@cli.command(
+    help="A term's mentions per year (per unit when the reports are of one year, per report otherwise), "
+    "with the mention answer's own counts: trend TERM [--by year|unit|report] [--png FILE]."
+)
 @click.argument("term")
 @click.option("--by", type=click.Choice(["year", "unit", "report"]), help="Group by year, unit or report.")
 @click.option("--png", type=click.Path(dir_okay=False, path_type=Path), help="Also draw the chart into FILE.")

@@ -178,9 +178,7 @@ class OcrPage:
 OCR_MISSING_EXIT: Final = 3
 
 
-def run_ocr(
-    kind: str, data: bytes, numbers: Sequence[int], *, limits: ConvertLimits = DEFAULT_LIMITS
-) -> list[OcrPage]:
+def run_ocr(kind: str, data: bytes, numbers: Sequence[int], *, limits: ConvertLimits = DEFAULT_LIMITS) -> list[OcrPage]:
     """OCR the pages `numbers` (0-based) of a PDF (kind "pdf") or the frames of an image ("image") in a child
     process, one OcrPage each, in that order.
 
@@ -221,6 +219,4 @@ def run_ocr(
         if proc.returncode != 0 or not out.exists():
             raise ConversionFailed("failed", stderr.decode("utf-8", "replace").strip()[-300:])
         raw = json.loads(out.read_text(encoding="utf-8"))
-    return [
-        OcrPage(page["width"], page["height"], tuple(OcrBox(*box) for box in page["boxes"])) for page in raw
-    ]
+    return [OcrPage(page["width"], page["height"], tuple(OcrBox(*box) for box in page["boxes"])) for page in raw]

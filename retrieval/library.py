@@ -32,7 +32,7 @@ from .quantity import QuantityQuestion, answer_tier, numbers_beside, quantity_qu
 from .query import MAX_QUERY_CHARS, QUESTION_WORDS, Grouping, parse_question, part_question
 from .scope import Catalogue, InScope, OutOfScope, ReportFacts, Resolution, place_in_name, unit_place
 from .segment import Segmenter
-from .store import CORRECTABLE, NewPassage, Report, Store, StoredParagraph, StoredSection
+from .store import CORRECTABLE, NewPassage, PartRun, Report, Store, StoredParagraph, StoredSection
 from .structure import build_structure
 
 log = logging.getLogger(__name__)
@@ -297,10 +297,11 @@ class IngestResult:
 
 @dataclass(frozen=True)
 class Outline:
-    """A report and its headings."""
+    """A report, its headings and where its parts run."""
 
     report: Report
     sections: tuple[StoredSection, ...]
+    parts: tuple[PartRun, ...] = ()
 
 
 class _Positions:
@@ -981,9 +982,9 @@ class Library:
         return dated + [r for r in reports if not r.date]
 
     def outline(self, report_id: int | str) -> Outline:
-        """A report and its headings; UnknownReport if there is no such id."""
+        """A report, its headings and its parts; UnknownReport if there is no such id."""
         report = self.store.report(report_id)
-        return Outline(report, tuple(self.store.sections(report.id)))
+        return Outline(report, tuple(self.store.sections(report.id)), tuple(self.store.part_runs(report.id)))
 
     def paragraph(self, report_id: int | str, number: int) -> tuple[Report, StoredParagraph]:
         """One paragraph in full; UnknownReport / UnknownParagraph when it does not exist."""

@@ -178,6 +178,15 @@ class StoredParagraph:
 
 
 @dataclass(frozen=True)
+class PartRun:
+    """Consecutive paragraphs of a report in one part: the part, its first and last paragraph numbers."""
+
+    part: Part
+    first: int
+    last: int
+
+
+@dataclass(frozen=True)
 class PassageRecord:
     """A passage as the index needs it: where it is and its terms."""
 
@@ -495,6 +504,20 @@ class Store:
             (report_id, first, last),
         )
         return [_paragraph(r) for r in rows]
+
+    def part_runs(self, report_id: int) -> list[PartRun]:
+        """A report's parts in order: each run of consecutive paragraphs in one part, first and last numbers."""
+        rows = self._rows("SELECT number, part FROM paragraphs WHERE report_id = ? ORDER BY number", (report_id,))
+        runs: list[PartRun] = []
+        previous: str | None = None
+        for row in rows:
+            part = row["part"]
+            if part is not None and part == previous:
+                runs[-1] = PartRun(runs[-1].part, runs[-1].first, row["number"])
+            elif part is not None:
+                runs.append(PartRun(part, row["number"], row["number"]))
+            previous = part
+        return runs
 
     def part_paragraphs(self, part: Part, report_ids: Sequence[int] | None = None) -> list[StoredParagraph]:
         """The paragraphs in `part` of every report (or of the given ones), by report id and number."""

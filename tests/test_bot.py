@@ -169,7 +169,12 @@ async def test_browsing_commands(api: FakeBotApi, library: Library) -> None:
         assert ("#1 主题教育工作开展情况", "o:1") in buttons(listing)
         outline = await ask(api, "/report 4")
         assert "二、主要做法及成效" in outline.text and "（一）下好理论学习先手棋" in outline.text
-        assert len(buttons(outline)) == 7
+        assert len([data for _, data in buttons(outline) if data.startswith("s:")]) == 7  # one per section
+        assert [data for _, data in buttons(outline) if data.startswith("w:")] == [
+            "w:4:progress",
+            "w:4:problems",
+            "w:4:plans",
+        ]  # and one per part
         section_button = next(data for label, data in buttons(outline) if label.startswith("三、存在问题"))
         mark = api.mark()
         api.push_callback_query(section_button, USER, USER, outline.result["message_id"])

@@ -192,3 +192,48 @@ def test_scoped_part_questions(provincial_library: Library, corpus_library: Libr
     fourth = corpus_library.ask("第四份报告存在哪些问题")
     assert isinstance(fourth, PartAnswer) and [b.report.source[:3] for b in fourth.blocks] == ["003"]
     assert fourth.blocks[0].paragraphs[-1].text.startswith("一是部分党员学习主动性不够")
+
+
+def test_an_outline_shows_where_the_parts_run(corpus_library: Library) -> None:
+    outline = corpus_library.outline(5)
+    assert [(run.part, run.first, run.last) for run in outline.parts] == [
+        ("progress", 2, 6),
+        ("problems", 7, 9),
+        ("plans", 10, 15),
+    ]
+    assert "部分：主要做法及成效 (§2–6) · 存在问题 (§7–9) · 下一步打算 (§10–15)" in answer_text(
+        corpus_library, "/report 5"
+    )
+
+
+async def test_bot_outline_part_buttons_read_a_part(api: FakeBotApi, library: Library) -> None:
+    async with running_bot(api, library):
+        outline = await ask(api, "/report 5")
+        assert "部分：" in outline.text and "存在问题 <i>(§7–9)</i>" in outline.text
+        assert ("存在问题", "w:5:problems") in buttons(outline)
+        mark = api.mark()
+        api.push_callback_query("w:5:problems", USER, USER, outline.result["message_id"])
+        part = await api.wait_for("sendMessage", since=mark)
+        mark = api.mark()
+        api.push_callback_query("w:5:nonsense", USER, USER, outline.result["message_id"])
+        refused = await api.wait_for("sendMessage", since=mark)
+    assert "“存在问题”部分" in part.text and "但也还存在以下问题：" in part.text and "二是破解工学矛盾" in part.text
+    assert "请重新提问" in refused.text
+
+
+def test_cli_show_carries_the_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REPORTBOT_DB", str(tmp_path / "cli.db"))
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["ingest", str(REPORTS)], obj={}).exit_code == 0
+    payload = json.loads(runner.invoke(cli, ["show", "4", "--json"], obj={}).output)
+    assert payload["parts"] == [
+        {"part": "progress", "first": 3, "last": 8},
+        {"part": "problems", "first": 9, "last": 10},
+        {"part": "plans", "first": 11, "last": 12},
+    ]
+    assert (
+        "部分：主要做法及成效 第3–8段 · 存在问题 第9–10段 · 下一步打算 第11–12段"
+        in runner.invoke(cli, ["show", "4"], obj={}).output
+    )

@@ -55,7 +55,8 @@ def test_counts_equal_the_mention_answer(corpus_library: Library, provincial_lib
     by_unit = trend(provincial_library, "新质生产力")
     grouped = provincial_library.ask("哪些省份提到新质生产力")
     assert [(p.key, p.mentions, p.reports) for p in by_unit.points] == [
-        (g.key, g.mentions, len(g.reports)) for g in grouped.groups()  # type: ignore[union-attr]
+        (g.key, g.mentions, len(g.reports))
+        for g in grouped.groups()  # type: ignore[union-attr]
     ]
     assert len(by_unit.points) == 31 and by_unit.mentions == 122
     assert trend(provincial_library, "没有这个词语").points == ()
