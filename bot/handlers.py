@@ -576,21 +576,22 @@ async def inline_query(update: Update, context: Context) -> None:
         await query.answer([], cache_time=5, is_personal=True)
         return
     answer = await asyncio.to_thread(services(context).library.ask, text, limit=INLINE_RESULTS, quoted=INLINE_RESULTS)
-    if isinstance(answer, PartAnswer):
-        await query.answer(render.part_inline_results(answer, lang)[:INLINE_RESULTS], cache_time=60, is_personal=False)
-        return
-    quotes = answer.passages  # mention answers: the quotes of the first reports
-    results = [
-        InlineQueryResultArticle(
-            id=f"{q.passage_id}",
-            title=f"《{q.title}》 · 第{q.paragraph}段" if lang != "en" else f"《{q.title}》 · ¶{q.paragraph}",
-            description=q.text[:120],
-            input_message_content=InputTextMessageContent(
-                render.quote_block(q, lang), parse_mode=ParseMode.HTML, disable_web_page_preview=True
-            ),
-        )
-        for q in quotes[:INLINE_RESULTS]
-    ]
+    results: list[InlineQueryResultArticle]
+    if isinstance(answer, PartAnswer):  # each report's part, its opening
+        results = render.part_inline_results(answer, lang)[:INLINE_RESULTS]
+    else:
+        quotes = answer.passages  # mention answers: the quotes of the first reports
+        results = [
+            InlineQueryResultArticle(
+                id=f"{q.passage_id}",
+                title=f"《{q.title}》 · 第{q.paragraph}段" if lang != "en" else f"《{q.title}》 · ¶{q.paragraph}",
+                description=q.text[:120],
+                input_message_content=InputTextMessageContent(
+                    render.quote_block(q, lang), parse_mode=ParseMode.HTML, disable_web_page_preview=True
+                ),
+            )
+            for q in quotes[:INLINE_RESULTS]
+        ]
     if services(context).settings.allowed_chats:
         # a private deployment: Telegram must not show these results to an outsider typing the same query, nor
         # keep them for a user dropped from the allow-list

@@ -15,7 +15,7 @@ from bot.render import MAX_MESSAGE, units
 from bot.terminal import answer_text
 from retrieval import Answer, Library, PartAnswer
 from retrieval.query import part_question
-from tests.botharness import USER, ask, buttons, running_bot
+from tests.botharness import USER, ask, bot_settings, buttons, running_bot
 from tests.fakebotapi import FakeBotApi, running_fake_bot_api
 from tests.support import REPORTS
 
@@ -179,6 +179,13 @@ async def test_inline_part_question(api: FakeBotApi, library: Library) -> None:
         answered = await api.wait_for("answerInlineQuery", since=mark)
     results = answered.params["results"]
     assert len(results) == 3 and all("存在问题" in r["title"] for r in results)
+    private = bot_settings(api, Path(library.store.path), REPORTBOT_ALLOWED_CHATS=str(USER))
+    async with running_bot(api, library, private):
+        mark = api.mark()
+        api.push_inline_query("存在哪些问题", USER)
+        behind = await api.wait_for("answerInlineQuery", since=mark)
+    # a private deployment's part answers are personal and uncached like every other inline answer
+    assert behind.params["results"] and behind.params.get("is_personal") in (True, "true")
 
 
 def test_scoped_part_questions(provincial_library: Library, corpus_library: Library) -> None:
