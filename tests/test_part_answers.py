@@ -61,6 +61,17 @@ def test_plans_of_every_bundled_report(corpus_library: Library) -> None:
     assert by_source["004"].paragraphs[-1].text.startswith("四要扎实推进整改落实")
 
 
+def test_newest_report_first(corpus_library: Library, provincial_library: Library) -> None:
+    """Blocks come newest report first where reports are dated (the 2023 汇报 before the undated ones), then by id."""
+    plans = corpus_library.ask("下一步有什么打算")
+    assert isinstance(plans, PartAnswer)
+    assert [b.report.source[:3] for b in plans.blocks] == ["002", "000", "001", "003", "004"]
+    problems = provincial_library.ask("存在哪些问题")
+    assert isinstance(problems, PartAnswer)
+    dates = [b.report.date or "" for b in problems.blocks]
+    assert all(dates) and dates == sorted(dates, reverse=True)
+
+
 def test_problems_and_progress_of_the_bundled_reports(corpus_library: Library) -> None:
     problems = corpus_library.ask("各单位存在哪些问题")
     assert isinstance(problems, PartAnswer)
