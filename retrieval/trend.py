@@ -97,9 +97,12 @@ def default_by(library: Library) -> TrendBy:
 
 def trend(library: Library, term: str, *, by: TrendBy | None = None) -> Trend:
     """The term's mentions grouped by year (every year of the library, with its zeros, oldest first), by unit
-    (most mentions first) or by report (each report that mentions it, by id)."""
+    (most mentions first) or by report (each report that mentions it, by id); no points when no report mentions
+    it."""
     chosen = by or default_by(library)
     answer = library.mentions(term, quoted=0)
+    if not answer.reports:  # nothing to chart: not a row of zeros
+        return Trend(answer.term or term, chosen, (), answer)
     if chosen == "report":
         points = tuple(
             TrendPoint(m.report.id, f"#{m.report.id}", m.mentions, 1)

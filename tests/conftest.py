@@ -55,3 +55,24 @@ def provincial_library(tmp_path_factory: pytest.TempPathFactory, segmenter: Segm
     assert summary.ok and len(summary.results) == 31
     yield library
     library.store.close()
+
+
+def yearly_report(year: int, mentions: int) -> bytes:
+    """A small county work report of `year`, dated at its end, mentioning 新质生产力 `mentions` times."""
+    return (
+        f"{year}年某县人民政府工作报告\n\n某县人民政府\n\n一、工作回顾\n过去一年，我们推进工作。"
+        + "发展新质生产力。" * mentions
+        + "\n二、存在问题\n一是基础薄弱。二是人才不足。\n三、下一步打算\n继续推进。\n\n某县人民政府\n"
+        + f"{year}年1月20日\n"
+    ).encode()
+
+
+@pytest.fixture(scope="session")
+def yearly_library(tmp_path_factory: pytest.TempPathFactory, segmenter: Segmenter) -> Iterator[Library]:
+    """Four reports of one county, of 2019, 2021, 2022 and 2024 (2, 3 and 1 mentions of 新质生产力 from 2021);
+    shared, so tests must not modify it."""
+    library = Library(Store(tmp_path_factory.mktemp("yearly") / "reports.db"), segmenter)
+    for year, mentions in ((2019, 0), (2021, 2), (2022, 3), (2024, 1)):
+        library.ingest_bytes(f"{year}年某县政府工作报告.txt", yearly_report(year, mentions))
+    yield library
+    library.store.close()

@@ -60,7 +60,8 @@ def test_compare_scoped(corpus_library: Library, provincial_library: Library) ->
     assert isinstance(one, PartAnswer) and [b.report.id for b in one.blocks] == [4]
     two = compare(provincial_library, "problems", units=["广东", "江苏"])
     assert isinstance(two, PartAnswer)
-    assert sorted(r["unit"] for r in compare_json(two)["reports"]) == ["广东省", "江苏省"]
+    assert sorted(r["unit"][:2] for r in compare_json(two)["reports"]) == ["广东", "江苏"]
+    assert all(r["date"].startswith("2026-") for r in compare_json(two)["reports"])
     everyone = compare(provincial_library, "problems")
     assert isinstance(everyone, PartAnswer) and len(everyone.blocks) == 31
     missing = compare(corpus_library, "problems", years=[2019])
@@ -78,10 +79,15 @@ def test_cli_compare(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
     assert payload["part"] == "problems"
-    assert [r["source"] for r in payload["reports"]] == ["2026年广东省政府工作报告.txt", "2026年江苏省政府工作报告.txt"]
+    assert sorted(r["source"] for r in payload["reports"]) == [
+        "2026年广东省政府工作报告.txt",
+        "2026年江苏省政府工作报告.txt",
+    ]
+    dates = [r["date"] for r in payload["reports"]]
+    assert dates == sorted(dates, reverse=True)  # newest first
     assert all(r["text"] and r["section"] for r in payload["reports"])
     text = runner.invoke(cli, ["compare", "plans", "--reports", "12"], env=env)
-    assert text.exit_code == 0 and "#12 《政府工作报告》" in text.output and "下一步打算" in text.output
+    assert text.exit_code == 0 and "#12 《2026年广东省政府工作报告》" in text.output and "下一步打算" in text.output
     bad = runner.invoke(cli, ["compare", "天气"], env=env)
     assert bad.exit_code == 2 and "name a part" in bad.output
     assert runner.invoke(cli, ["compare", "problems", "--years", "twenty"], env=env).exit_code == 2
@@ -105,6 +111,13 @@ async def test_bot_compare(api: FakeBotApi, library: Library) -> None:
         assert "范围：2019年" in none.text and "没有2019年" in none.text
         english = await ask(api, "/compare", language_code="en")
         assert "Usage: /compare" in english.text
+
+
+def test_compare_by_year(yearly_library: Library) -> None:
+    answer = compare(yearly_library, "problems", years=[2021, 2024])
+    assert isinstance(answer, PartAnswer)
+    assert [r["date"] for r in compare_json(answer)["reports"]] == ["2024-01-20", "2021-01-20"]
+    assert compare_json(answer)["reports"][0]["points"] == ["一是基础薄弱。", "二是人才不足。"]
 
 
 def test_terminal_compare(corpus_library: Library) -> None:
