@@ -135,6 +135,9 @@ def build_application(settings: BotSettings, library: Library) -> Application:  
     application.add_handler(MessageHandler(filters.PHOTO, timed("photo", handlers.photo)))
     # The delete confirmation is the one admin action behind a button: a handler of its own, which checks.
     application.add_handler(CallbackQueryHandler(timed("delete-button", handlers.delete_button), pattern=r"^d:"))
+    # Buttons under answers: each kind its own handler, which checks the data and whose answer it is.
+    application.add_handler(CallbackQueryHandler(timed("export-button", handlers.export_button), pattern=r"^e:"))
+    application.add_handler(CallbackQueryHandler(timed("feedback-button", handlers.feedback_button), pattern=r"^f:"))
     application.add_handler(CallbackQueryHandler(timed("button", handlers.button)))
     application.add_handler(InlineQueryHandler(timed("inline", handlers.inline_query)))
     application.add_error_handler(handlers.error_handler)

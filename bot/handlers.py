@@ -10,7 +10,16 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
-from telegram import CallbackQuery, Chat, File, InlineQueryResultArticle, InputTextMessageContent, Message, Update
+from telegram import (
+    CallbackQuery,
+    Chat,
+    File,
+    ForceReply,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    Message,
+    Update,
+)
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
@@ -27,7 +36,9 @@ from retrieval import (
 )
 from retrieval.compare import compare_question
 from retrieval.digest import build_digest
+from retrieval.export import export_files
 from retrieval.extract import SUPPORTED_SUFFIXES
+from retrieval.feedback import Vote, record_vote
 from retrieval.normalize import valid_text
 from retrieval.parts import PARTS
 from retrieval.query import MAX_QUERY_CHARS
@@ -157,12 +168,13 @@ def owner_of(update: Update) -> Owner:
 
 
 def reply_for(answer: AnyAnswer, lang: str, update: Update, context: Context) -> Reply:
-    """The first page of an answer; the answer is kept for paging (for the user who asked) when it has more pages."""
+    """The first page of an answer with its buttons; the answer is kept (for the user who asked) for paging,
+    export and feedback."""
     refusal = render.refusal_reply(answer, lang, MAX_QUERY_CHARS)
     if refusal is not None:
         return refusal
-    token = services(context).answers.put(answer, owner_of(update)) if render.page_count(answer, lang) > 1 else None
-    return render.answer_reply(answer, lang, page=0, token=token)
+    token = services(context).answers.put(answer, owner_of(update))  # for its pages, 导出 and 👍/👎
+    return render.with_actions(render.answer_reply(answer, lang, page=0, token=token), token, lang)
 
 
 def _addressed_text(message: Message, context: Context) -> str | None:
@@ -186,6 +198,8 @@ async def question(update: Update, context: Context) -> None:
         return
     text = _addressed_text(message, context)
     if text is None:
+        return
+    if await _comment(update, context):
         return
     if (term := trend_question(text)) is not None:
         await send_trend(update, context, term)
@@ -215,9 +229,25 @@ async def _followed_up(update: Update, context: Context, text: str) -> bool:
         await send(message, [found])
         return True
     svc.conversations.remember(message.chat_id, found.question, found.answer, found.page)
-    pages = render.page_count(found.answer, lang)
-    token = svc.answers.put(found.answer, owner_of(update)) if pages > 1 else None
-    await send(message, [turn_reply(found, lang, token)])
+    token = svc.answers.put(found.answer, owner_of(update))
+    reply = turn_reply(found, lang, token)
+    await send(message, [reply if not answer_shown(found.answer) else render.with_actions(reply, token, lang)])
+    return True
+
+
+async def _comment(update: Update, context: Context) -> bool:
+    """A reply to the bot's "what did you expect?" after a 👎, by the reader who voted: stored with the vote."""
+    message, user = update.effective_message, update.effective_user
+    replied = message.reply_to_message if message else None
+    if message is None or replied is None:
+        return False
+    svc = services(context)
+    feedback_id = svc.comment_prompts.take(message.chat_id, replied.message_id, user.id if user else None)
+    if feedback_id is None:
+        return False
+    comment = valid_text(message.text or "").strip()[:FEEDBACK_COMMENT_MAX_CHARS]
+    await asyncio.to_thread(svc.library.store.add_feedback_comment, feedback_id, comment)
+    await send(message, [Reply(t("feedback_saved", lang_of(update)))])
     return True
 
 
@@ -368,9 +398,14 @@ async def _section_for(context: Context, report_id: str, index: int, lang: str) 
 
 
 async def stats_command(update: Update, context: Context) -> None:
-    """/stats: reports, paragraphs, passages, last ingest."""
-    numbers = await asyncio.to_thread(services(context).library.stats)
-    text = t("stats", lang_of(update), **{**numbers, "last_ingest": render.esc(str(numbers["last_ingest"] or "—"))})
+    """/stats: reports, paragraphs, passages, last ingest; for admins also the readers' feedback."""
+    svc = services(context)
+    lang = lang_of(update)
+    numbers = await asyncio.to_thread(svc.library.stats)
+    text = t("stats", lang, **{**numbers, "last_ingest": render.esc(str(numbers["last_ingest"] or "—"))})
+    user = update.effective_user
+    if svc.settings.is_admin(user.id if user else None):  # readers' votes are for the people who run the bot
+        text += "\n" + t("stats_feedback", lang, **await asyncio.to_thread(svc.library.store.feedback_counts))
     await send(update.effective_message, [Reply(text)])
 
 
@@ -506,7 +541,7 @@ async def button(update: Update, context: Context) -> None:
         quoted = await asyncio.to_thread(svc.library.with_quotes, answer, *render.page_range(answer, lang, page))
         if quoted is not answer:
             svc.answers.replace(parts[0], quoted)
-        reply = render.answer_reply(quoted, lang, page=page, token=parts[0])
+        reply = render.with_actions(render.answer_reply(quoted, lang, page=page, token=parts[0]), parts[0], lang)
         await _ack(query)
         await _edit(query.edit_message_text, reply)
     elif kind == "p" and len(parts) == 2 and parts[1].isdigit():
@@ -540,6 +575,100 @@ async def button(update: Update, context: Context) -> None:
             await send(message, [reply_for(answer, lang, update, context)])
     else:
         await _ack(query, t("expired", lang))
+
+
+EXPORT_BUTTON = re.compile(r"e:([A-Za-z0-9_-]{1,32})")
+FEEDBACK_BUTTON = re.compile(r"f:([A-Za-z0-9_-]{1,32}):(up|down)")
+FEEDBACK_COMMENT_MAX_CHARS = 1000
+
+
+async def _kept_answer(update: Update, context: Context, token: str) -> AnyAnswer | None:
+    """The kept answer a button names, for the user who asked it; None after saying why not (forgotten, someone
+    else's)."""
+    query = update.callback_query
+    assert query is not None
+    answer = services(context).answers.get(token, owner_of(update))
+    if answer is None:
+        await _ack(query, t("expired", lang_of(update)))
+        return None
+    if isinstance(answer, Foreign):
+        await _ack(query, t("not_your_answer", lang_of(update)))
+        return None
+    return answer
+
+
+async def export_button(update: Update, context: Context) -> None:
+    """导出 under an answer: the answer as a .docx and, for a mention answer, its counts as a spreadsheet."""
+    query = update.callback_query
+    assert query is not None
+    pressed = EXPORT_BUTTON.fullmatch(query.data or "")
+    if pressed is None:
+        await _ack(query, t("expired", lang_of(update)))
+        return
+    answer = await _kept_answer(update, context, pressed[1])
+    message = query.message if isinstance(query.message, Message) else None
+    if answer is None or message is None:
+        return
+    lang = lang_of(update)
+    if _rate_limited(update, context):
+        await _ack(query, t("rate_limited", lang, limit=services(context).settings.rate_limit))
+        return
+    await _ack(query)
+    files = await asyncio.to_thread(export_files, services(context).library, answer)
+    question = render.label(answer.query, 40)
+    for name, data in files:
+        caption = t("export_docx" if name.endswith(".docx") else "export_counts", lang, question=question)
+        await with_retries(
+            lambda name=name, data=data, caption=caption: message.reply_document(  # type: ignore[misc]
+                data, filename=name, caption=caption, do_quote=False
+            ),
+            what=f"export to {message.chat_id}",
+        )
+
+
+async def feedback_button(update: Update, context: Context) -> None:
+    """👍 / 👎 under an answer: stored with the question, what it showed and who voted; a 👎 asks what was
+    expected (a reply to that question is stored with the vote)."""
+    query = update.callback_query
+    assert query is not None
+    pressed = FEEDBACK_BUTTON.fullmatch(query.data or "")
+    if pressed is None:
+        await _ack(query, t("expired", lang_of(update)))
+        return
+    answer = await _kept_answer(update, context, pressed[1])
+    if answer is None:
+        return
+    lang = lang_of(update)
+    svc = services(context)
+    chat, user = update.effective_chat, update.effective_user
+    vote: Vote = "up" if pressed[2] == "up" else "down"
+    feedback_id = await asyncio.to_thread(
+        record_vote,
+        svc.library.store,
+        answer_key=pressed[1],
+        chat_id=chat.id if chat else None,
+        user_id=user.id if user else None,
+        vote=vote,
+        answer=answer,
+    )
+    await _ack_toast(query, t("feedback_thanks", lang))
+    message = query.message if isinstance(query.message, Message) else None
+    if vote == "down" and message is not None:
+        prompt = await with_retries(
+            lambda: message.reply_html(
+                t("feedback_ask", lang),
+                reply_markup=ForceReply(selective=True, input_field_placeholder=t("feedback_placeholder", lang)),
+                do_quote=False,
+            ),
+            what=f"feedback question to {message.chat_id}",
+        )
+        svc.comment_prompts.add(prompt.chat_id, prompt.message_id, feedback_id, user.id if user else None)
+
+
+async def _ack_toast(query: CallbackQuery, text: str) -> None:
+    """Answer a button press with a short notice that goes away by itself."""
+    with contextlib.suppress(TelegramError):
+        await query.answer(text)
 
 
 async def _ack(query: CallbackQuery, alert: str | None = None) -> None:

@@ -645,3 +645,13 @@ def trend_replies(trend: Trend, lang: str) -> list[Reply]:
         for p in trend.points
     ]
     return [Reply(m) for m in pack([head, *lines], separator="\n")]
+
+
+def with_actions(reply: Reply, token: str, lang: str) -> Reply:
+    """An answer's page with 导出 / 👍 / 👎 under it (for the kept answer `token`)."""
+    row = (
+        (t("export", lang), callback("e", token)),
+        ("👍", callback("f", token, "up")),
+        ("👎", callback("f", token, "down")),
+    )
+    return Reply(reply.text, (*reply.keyboard, row))

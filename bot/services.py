@@ -78,6 +78,28 @@ class Foreign(enum.Enum):
 FOREIGN = Foreign.FOREIGN
 
 
+class CommentPrompts:
+    """The bot's "what did you expect?" messages after a 👎, by (chat, message id): a reply to one is stored with
+    that feedback, when it comes from the reader who voted. Lost on restart (the vote itself is stored)."""
+
+    def __init__(self, capacity: int = 1000) -> None:
+        self._items: OrderedDict[tuple[int, int], tuple[int, int | None]] = OrderedDict()
+        self._capacity = capacity
+
+    def add(self, chat_id: int, message_id: int, feedback_id: int, user_id: int | None) -> None:
+        self._items[(chat_id, message_id)] = (feedback_id, user_id)
+        if len(self._items) > self._capacity:
+            self._items.popitem(last=False)
+
+    def take(self, chat_id: int, message_id: int, user_id: int | None) -> int | None:
+        """The feedback a reply to this prompt by this user belongs to (once), or None."""
+        found = self._items.get((chat_id, message_id))
+        if found is None or found[1] != user_id:
+            return None
+        del self._items[(chat_id, message_id)]
+        return found[0]
+
+
 class RateLimiter:
     """At most `limit` questions per user in any 60-second window."""
 
@@ -108,6 +130,7 @@ class Services:
     settings: BotSettings
     answers: AnswerCache = field(default_factory=AnswerCache)
     conversations: Conversations = field(default_factory=Conversations)  # what each chat asked last
+    comment_prompts: CommentPrompts = field(default_factory=CommentPrompts)
     limiter: RateLimiter = field(init=False)
     # one digest run at a time: the daily job and a catch-up run must not both send to a chat
     digest_lock: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -35,6 +35,20 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "report (after you confirm with a button).",
     ),
     "empty": ("请输入问题。", "Please type a question."),
+    "export": ("导出", "Export"),
+    "export_docx": ("“{question}”的回答（Word 文档）", "The answer to “{question}” (Word document)"),
+    "export_counts": ("各报告提及次数（表格）", "Mentions per report (spreadsheet)"),
+    "feedback_thanks": ("谢谢反馈！", "Thanks for the feedback!"),
+    "feedback_ask": (
+        "抱歉没有答好。请直接回复这条消息，简单说说您期望的答案（哪份报告、哪一段或什么内容）。",
+        "Sorry the answer missed. Reply to this message with what you expected (which report, paragraph or content).",
+    ),
+    "feedback_placeholder": ("期望的答案…", "What you expected…"),
+    "feedback_saved": ("已记录，谢谢！", "Noted, thank you!"),
+    "stats_feedback": (
+        "反馈：👍 {up} · 👎 {down} · 留言 {comments}（reportbot feedback 导出）",
+        "Feedback: 👍 {up} · 👎 {down} · {comments} comments (reportbot feedback exports them)",
+    ),
     "followup_scope": ("按“{words}”重新回答：", "The same question for “{words}”:"),
     "followup_term": ("按“{term}”重新回答：", "The same question for “{term}”:"),
     "followup_nth": (

@@ -453,18 +453,43 @@ def _questions(args: tuple[str, ...]) -> Iterator[str]:
 @cli.command(help="Answer questions given as arguments, or one per line from stdin.")
 @click.argument("questions", nargs=-1)
 @click.option("--limit", default=5, show_default=True, type=click.IntRange(1, 50), help="Passages per answer.")
+@click.option("--docx", type=click.Path(dir_okay=False, path_type=Path), help="Also write the answers to a .docx.")
+@click.option("--xlsx", type=click.Path(dir_okay=False, path_type=Path), help="Mention answers' counts to a .xlsx.")
+@click.option("--csv", "csv_file", type=click.Path(dir_okay=False, path_type=Path), help="The same counts as CSV.")
 @json_option
 @click.pass_context
-def ask(ctx: click.Context, questions: tuple[str, ...], limit: int, as_json: bool) -> None:
-    """Answer each question as it arrives."""
+def ask(
+    ctx: click.Context,
+    questions: tuple[str, ...],
+    limit: int,
+    docx: Path | None,
+    xlsx: Path | None,
+    csv_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Answer each question as it arrives; the files are written when every question is answered."""
+    from .export import answers_docx, complete, counts_csv, counts_xlsx, is_counted
+
     library = library_from(ctx)
+    answers: list[AnyAnswer] = []
     for question in _questions(questions):
         answer = library.ask(question, limit=limit)
+        if docx or xlsx or csv_file:
+            answers.append(complete(library, answer))
         if as_json:
             emit_json(answer.to_json())
         else:
             click.echo(format_answer(answer) + "\n")
         sys.stdout.flush()
+    counted = [a for a in answers if isinstance(a, Answer) and is_counted(a)]
+    if (xlsx or csv_file) and not counted:
+        raise click.ClickException("--xlsx/--csv: no mention answer with reports to count (哪些报告提到…)")
+    if docx:
+        docx.write_bytes(answers_docx(answers))
+    if xlsx:
+        xlsx.write_bytes(counts_xlsx(counted))
+    if csv_file:
+        csv_file.write_text(counts_csv(counted), encoding="utf-8")
 
 
 def _listed(values: tuple[str, ...]) -> list[str]:
@@ -554,6 +579,37 @@ def trend(ctx: click.Context, term: str, by: str | None, png: Path | None, as_js
     click.echo(caption(found, limit=10_000))
     for point in found.points:
         click.echo(f"{point.label}\t{point.mentions}处\t{point.reports}份报告")
+
+
+def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?", value):
+        raise click.BadParameter("a date like 2026-12-01 (or 2026-12-01T08:00)")
+    return value
+
+
+@cli.command(help="Readers' feedback on answers (👍/👎 in the bot, with what they expected): feedback [--since DATE].")
+@click.option("--since", callback=_since, help="Only feedback from this date (2026-12-01) or time on.")
+@json_option
+@click.pass_context
+def feedback(ctx: click.Context, since: str | None, as_json: bool) -> None:
+    """One line (or JSON object) per vote, oldest first; a last line with the counts."""
+    from .feedback import feedback_json
+
+    store = Store(_settings(ctx).db)  # the votes only: no index to load
+    try:
+        rows = store.feedback(since)
+    finally:
+        store.close()
+    for row in rows:
+        if as_json:
+            emit_json(feedback_json(row))
+        else:
+            vote = "👍" if row["vote"] == "up" else "👎"
+            comment = f"\t期望：{row['comment']}" if row["comment"] else ""
+            click.echo(f"{row['at']}\t{vote}\tuser {row['user_id']}\t{row['question']}{comment}")
+    if not as_json:
+        up = sum(r["vote"] == "up" for r in rows)
+        click.echo(f"{len(rows)} 条反馈：👍 {up} · 👎 {len(rows) - up} · 留言 {sum(bool(r['comment']) for r in rows)}")
 
 
 @cli.command(help="Counts of reports, paragraphs and passages, and the last ingest time.")

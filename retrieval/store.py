@@ -29,7 +29,8 @@ from .structure import ReportStructure
 # 3: paragraphs.part, the standard part of the report each paragraph is in (retrieval.parts)
 # 4: reports.text_fingerprint, of the normalised text (the same report in another format is a duplicate)
 # 5: reports.date, reports.unit and reports.extracted (what ingest read, under admins' corrections); corrections
-SCHEMA_VERSION = 5
+# 6: feedback, the 👍/👎 readers give answers (a new table: made by the schema statements, nothing to convert)
+SCHEMA_VERSION = 6
 BUSY_TIMEOUT_S = 5.0
 
 _SCHEMA = """
@@ -105,6 +106,20 @@ CREATE TABLE IF NOT EXISTS watches (
     created_at TEXT NOT NULL,
     PRIMARY KEY (chat_id, term)
 );
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    answer_key TEXT NOT NULL,
+    at TEXT NOT NULL,
+    chat_id INTEGER,
+    user_id INTEGER,
+    vote TEXT NOT NULL,
+    question TEXT NOT NULL,
+    intent TEXT NOT NULL,
+    shown TEXT NOT NULL,
+    comment TEXT,
+    UNIQUE (answer_key, user_id)
+);
+CREATE INDEX IF NOT EXISTS feedback_at ON feedback(at);
 """
 
 # Version 4 for a file of an earlier version; the values are read from the stored text by the library when it opens
@@ -829,6 +844,54 @@ class Store:
                 " WHERE chat_id = ?",
                 (day, report_seq, passage_id, chat_id),
             )
+
+    # --- feedback -----------------------------------------------------------------------------------------
+
+    def add_feedback(
+        self,
+        *,
+        answer_key: str,
+        chat_id: int | None,
+        user_id: int | None,
+        vote: str,
+        question: str,
+        intent: str,
+        shown: str,
+    ) -> int:
+        """A reader's vote on an answer (`shown`: JSON of what the answer showed); a second press by the same
+        reader on the same answer changes the vote. Returns the feedback's id."""
+        with self.write() as db:
+            db.execute(
+                "INSERT INTO feedback (answer_key, at, chat_id, user_id, vote, question, intent, shown)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (answer_key, user_id) DO UPDATE SET vote = excluded.vote, at = excluded.at",
+                (answer_key, now_iso(), chat_id, user_id, vote, question, intent, shown),
+            )
+            row = db.execute(
+                "SELECT id FROM feedback WHERE answer_key = ? AND user_id IS ?", (answer_key, user_id)
+            ).fetchone()
+            return int(row[0])
+
+    def add_feedback_comment(self, feedback_id: int, comment: str) -> bool:
+        """What the reader expected, after a 👎; False when that feedback is gone."""
+        with self.write() as db:
+            return db.execute("UPDATE feedback SET comment = ? WHERE id = ?", (comment, feedback_id)).rowcount > 0
+
+    def feedback(self, since: str | None = None) -> list[dict[str, Any]]:
+        """Every feedback (from `since`, an ISO date or time, when given), oldest first."""
+        return self._rows(
+            "SELECT id, at, chat_id, user_id, vote, question, intent, shown, comment FROM feedback"
+            " WHERE at >= ? ORDER BY at, id",
+            (since or "",),
+        )
+
+    def feedback_counts(self) -> dict[str, int]:
+        """👍, 👎 and the comments given with them."""
+        row = self._rows(
+            "SELECT coalesce(sum(vote = 'up'), 0) AS up, coalesce(sum(vote = 'down'), 0) AS down,"
+            " count(comment) AS comments FROM feedback"
+        )[0]
+        return {k: int(v) for k, v in row.items()}
 
     def add_watch(self, chat_id: int, term: str) -> bool:
         """Watch a term; False if it already was watched."""

@@ -1,0 +1,187 @@
+"""Answers as files to keep and pass on: a Word document (.docx: the question, each quote with its source line, a
+table of counts for mention answers) and, for mention answers, a spreadsheet of report × count (.xlsx or .csv)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+from typing import Any, assert_never
+
+from .library import Answer, AnyAnswer, Library, PartAnswer, Quote, report_unit
+from .store import Report
+
+COUNT_COLUMNS = ("报告编号", "标题", "文件", "日期", "单位", "提及次数")
+_PART_NAMES = {"progress": "主要做法及成效", "problems": "存在问题", "plans": "下一步打算"}
+_UNSAFE = re.compile(r'[\\/:*?"<>|\s\x00-\x1f]+')
+
+
+def complete(library: Library, answer: AnyAnswer) -> AnyAnswer:
+    """The answer with a quote for every mentioned report (a chat quotes only the pages it showed)."""
+    if isinstance(answer, Answer) and answer.reports:
+        return library.with_quotes(answer, 0, len(answer.reports))
+    return answer
+
+
+def file_stem(answer: AnyAnswer) -> str:
+    """A file name for an answer: 提及-四下基层, 存在问题, 检索-全县生产总值…"""
+    if isinstance(answer, PartAnswer):
+        stem = _PART_NAMES[answer.part]
+    elif answer.intent == "mention" and answer.term:
+        stem = f"提及-{answer.term}"
+    else:
+        stem = f"检索-{answer.query}"
+    return _UNSAFE.sub("_", stem)[:40].strip("_") or "回答"
+
+
+def _source_line(quote: Quote) -> str:
+    return f"——《{quote.title}》 · {quote.section or '正文'} · 第{quote.paragraph}段"
+
+
+def count_rows(answer: Answer) -> list[tuple[Any, ...]]:
+    """Report × count: one row per mentioned report, most mentions first."""
+    return [_count_row(m.report, m.mentions) for m in answer.reports]
+
+
+def _count_row(report: Report, mentions: int) -> tuple[Any, ...]:
+    date: str | None = getattr(report, "date", None)
+    return (report.id, report.title, report.source, date or "", report_unit(report) or "", mentions)
+
+
+def answer_docx(answer: AnyAnswer) -> bytes:
+    """The answer as a Word document."""
+    return answers_docx([answer])
+
+
+def answers_docx(answers: Sequence[AnyAnswer]) -> bytes:
+    """Answers as one Word document, each under its question."""
+    from docx import Document
+
+    document = Document()
+    for answer in answers:
+        _add_answer(document, answer)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def _add_answer(document: Any, answer: AnyAnswer) -> None:
+    from docx.shared import Pt, RGBColor
+
+    document.add_heading(answer.query, level=1)
+    grey = RGBColor(0x66, 0x66, 0x66)
+
+    def quote_paragraphs(quote: Quote) -> None:
+        body = document.add_paragraph()
+        body.paragraph_format.left_indent = Pt(18)
+        last = 0
+        for start, end in quote.highlights:
+            body.add_run(quote.text[last:start])
+            body.add_run(quote.text[start:end]).bold = True
+            last = end
+        body.add_run(quote.text[last:])
+        source = document.add_paragraph().add_run(_source_line(quote))
+        source.font.size, source.font.color.rgb = Pt(9), grey
+
+    if isinstance(answer, PartAnswer):
+        document.add_paragraph(f"共有{len(answer.blocks)}份报告有“{_PART_NAMES[answer.part]}”部分。")
+        for block in answer.blocks:
+            document.add_heading(f"#{block.report.id} 《{block.report.title}》 {block.heading}".strip(), level=2)
+            for paragraph in block.paragraphs:
+                if paragraph.kind == "heading" and paragraph.text == block.heading:
+                    continue  # in the block's own heading
+                if paragraph.kind == "heading":
+                    document.add_paragraph().add_run(paragraph.text).bold = True
+                else:
+                    document.add_paragraph(paragraph.text)
+    elif isinstance(answer, Answer):
+        if answer.intent == "mention" and answer.reports:
+            document.add_paragraph(f"共有{len(answer.reports)}份报告提到“{answer.term}”。")
+            table = document.add_table(rows=1, cols=len(COUNT_COLUMNS))
+            table.style = "Table Grid"
+            for cell, name in zip(table.rows[0].cells, COUNT_COLUMNS, strict=True):
+                cell.text = name
+            for row in count_rows(answer):
+                for cell, value in zip(table.add_row().cells, row, strict=True):
+                    cell.text = str(value)
+            for entry in answer.reports:
+                document.add_heading(f"#{entry.report.id} 《{entry.report.title}》 · {entry.mentions}处", level=2)
+                if entry.quote is not None:
+                    quote_paragraphs(entry.quote)
+        elif answer.refusal is not None:
+            document.add_paragraph("（问题为空或太长，没有回答）")
+        else:
+            if answer.intent == "mention":
+                document.add_paragraph(f"没有报告提到“{answer.term}”。")
+            elif not answer.passages:
+                document.add_paragraph("没有找到相关内容。")
+            for quote in answer.passages:
+                quote_paragraphs(quote)
+    else:
+        assert_never(answer)
+
+
+def quotes_docx(title: str, intro: str, quotes: Sequence[tuple[str, Quote]]) -> bytes:
+    """A document of headed quotes (the copies answer): a title, a line, then each heading and its quote."""
+    from docx import Document
+
+    document = Document()
+    document.add_heading(title, level=1)
+    document.add_paragraph(intro)
+    for heading, quote in quotes:
+        document.add_heading(heading, level=2)
+        document.add_paragraph(quote.text)
+        document.add_paragraph(_source_line(quote))
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def counts_xlsx(answers: Sequence[Answer]) -> bytes:
+    """Report × count of mention answers as a spreadsheet: one sheet per answer, named by its term."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    for blank in workbook.worksheets:  # a new workbook has one empty sheet; each answer gets its own
+        workbook.remove(blank)
+    for number, answer in enumerate(answers, 1):
+        name = _UNSAFE.sub("_", answer.term or "")[:28] or "sheet"
+        sheet = workbook.create_sheet(f"{number}-{name}"[:31])
+        sheet.append(list(COUNT_COLUMNS))
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for row in count_rows(answer):
+            sheet.append(list(row))
+        sheet.column_dimensions["B"].width = 48
+        sheet.column_dimensions["C"].width = 36
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def counts_csv(answers: Sequence[Answer]) -> str:
+    """Report × count of mention answers as CSV (UTF-8 with a BOM, so Excel reads the Chinese): the term first."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["词语", *COUNT_COLUMNS])
+    for answer in answers:
+        for row in count_rows(answer):
+            writer.writerow([answer.term, *row])
+    return "\ufeff" + out.getvalue()
+
+
+def is_counted(answer: AnyAnswer) -> bool:
+    """Whether an answer has a report × count table (a mention answer that found reports)."""
+    return isinstance(answer, Answer) and answer.intent == "mention" and bool(answer.reports)
+
+
+def export_files(library: Library, answer: AnyAnswer) -> list[tuple[str, bytes]]:
+    """The files 导出 sends for an answer: (file name, bytes) of the .docx and, for a mention answer, the .xlsx."""
+    answer = complete(library, answer)
+    stem = file_stem(answer)
+    files = [(f"{stem}.docx", answer_docx(answer))]
+    if isinstance(answer, Answer) and is_counted(answer):
+        files.append((f"{stem}.xlsx", counts_xlsx([answer])))
+    return files

@@ -1,0 +1,47 @@
+"""Readers' feedback on answers (👍/👎 and what they expected): what an answer showed, as it is stored with the
+vote, and the export `reportbot feedback` prints."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal, assert_never
+
+from .library import Answer, AnyAnswer, PartAnswer
+from .store import Store
+
+Vote = Literal["up", "down"]
+
+
+def shown(answer: AnyAnswer) -> list[dict[str, Any]]:
+    """What an answer showed the reader: its passages (report, paragraph, text), its mentioned reports with their
+    counts, or the reports whose part it gave."""
+    if isinstance(answer, PartAnswer):
+        return [
+            {"report_id": b.report.id, "paragraphs": [p.number for p in b.paragraphs], "heading": b.heading}
+            for b in answer.blocks
+        ]
+    if isinstance(answer, Answer):
+        if answer.reports:
+            return [{"report_id": m.report.id, "mentions": m.mentions} for m in answer.reports]
+        return [{"report_id": q.report_id, "paragraph": q.paragraph, "text": q.text} for q in answer.passages]
+    assert_never(answer)
+
+
+def record_vote(
+    store: Store, *, answer_key: str, chat_id: int | None, user_id: int | None, vote: Vote, answer: AnyAnswer
+) -> int:
+    """Store a vote with the question and what the answer showed; the feedback's id."""
+    return store.add_feedback(
+        answer_key=answer_key,
+        chat_id=chat_id,
+        user_id=user_id,
+        vote=vote,
+        question=answer.query,
+        intent=answer.intent,
+        shown=json.dumps(shown(answer), ensure_ascii=False),
+    )
+
+
+def feedback_json(row: dict[str, Any]) -> dict[str, Any]:
+    """One stored feedback as `reportbot feedback --json` prints it."""
+    return {**row, "shown": json.loads(row["shown"])}
