@@ -99,13 +99,13 @@ def test_cli_trend(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
     assert payload["term"] == "新质生产力" and payload["by"] == "unit"
-    assert payload["points"][0] == {"unit": "四川省人民政府", "mentions": 7, "reports": 1}
+    assert payload["points"][0] == {"unit": "四川省", "mentions": 7, "reports": 1}
     assert sum(p["mentions"] for p in payload["points"]) == 122
     assert chart.read_bytes().startswith(PNG)
     by_report = json.loads(runner.invoke(cli, ["trend", "新质生产力", "--by", "report", "--json"], env=env).output)
     assert by_report["points"][0] == {"report_id": 1, "mentions": 3, "reports": 1}
     text = runner.invoke(cli, ["trend", "新质生产力"], env=env)
-    assert text.exit_code == 0 and "四川省人民政府\t7处\t1份报告" in text.output
+    assert text.exit_code == 0 and "四川省\t7处\t1份报告" in text.output
     assert runner.invoke(cli, ["trend", "x", "--by", "month"], env=env).exit_code == 2
 
 
