@@ -42,14 +42,15 @@ _PROBLEMS_HEADING = re.compile(
 )
 _PLANS_HEADING = re.compile(
     r"下一步|下步|下阶段|下一阶段|今后|明年|工作计划|工作打算|打算|工作安排|工作思路|工作举措|努力方向|主要任务"
-    r"|(?:今年|明年)(?:的)?(?:重点|主要)?(?:工作|任务)"
+    r"|(?:今年|明年)[^，。、]{0,6}(?:工作|任务)(?!报告|汇报)|(?:总体要求|政策取向|预期目标)"
 )
 _PROGRESS_HEADING = re.compile(
     r"主要做法|做法(?:及|和|与)成效|经验做法|主要成效|工作成效|取得的成效|进展情况|开展情况|推进情况|落实情况|完成情况"
     r"|工作进展|回顾|工作总结|发展成就|主要成就|主要成绩|工作成绩|取得的成绩"
 )
 # Past or future depending on where they stand in the report (see `_heading_part`).
-_AMBIGUOUS_HEADING = re.compile(r"(?:主要|重点)工作|(?:\d{4}年|年度)(?:的)?(?:重点|主要)?(?:工作|任务)")
+# (not the title repeated as a bare line: 陕西省2026年政府工作报告)
+_AMBIGUOUS_HEADING = re.compile(r"(?:主要|重点)工作|(?:\d{4}年|年度)[^，。、]{0,6}(?:工作|任务)(?!报告|汇报)")
 # A heading about acting on problems (整改存在的问题) names work done or planned, not the problems part.
 _ACTING_ON = re.compile(r"解决|整改|破解|针对|聚焦|查找|检视|化解|补齐|弥补")
 _FIVE_YEARS = re.compile(r"十[一二三四五六七八九]五|五年")

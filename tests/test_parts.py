@@ -216,3 +216,26 @@ def test_a_year_end_summary_as_offices_write_it() -> None:
         ("四、意见建议", 1),
         "建议上级加大支持。",
     ) == [None, "progress", "progress", "progress", "problems", "problems", "plans", "plans", None, None]
+
+
+def test_a_national_government_work_report() -> None:
+    """The State Council's report: the review, its problems, the year's overall requirements and its tasks."""
+    assert _labels(
+        "各位代表：",
+        ("一、2023年工作回顾", 1),
+        "过去一年，经济回升向好。",
+        "在肯定成绩的同时，我们也清醒看到面临的困难和挑战。",
+        ("二、2024年经济社会发展总体要求和政策取向", 1),
+        "今年发展主要预期目标是：国内生产总值增长5%左右。",
+        ("三、2024年政府工作任务", 1),
+        ("（一）大力推进现代化产业体系建设", 2),
+        "充分发挥创新主导作用。",
+        "各位代表！让我们更加紧密地团结在以习近平同志为核心的党中央周围，奋力谱写新篇章！",
+    ) == [None, "progress", "progress", "problems", "plans", "plans", "plans", "plans", "plans", None]
+    # an older one: 对今年政府工作的建议
+    assert _labels(("一、过去五年工作回顾", 1), "五年来。", ("二、对今年政府工作的建议", 1), "今年。") == [
+        "progress",
+        "progress",
+        "plans",
+        "plans",
+    ]
