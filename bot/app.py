@@ -31,6 +31,7 @@ from retrieval import Library
 from . import handlers
 from .jobs import CATCH_UP_JOB, DIGEST_JOB, WARM_JOB, digest_job, warm_job
 from .logs import install_redaction
+from .processing import PerChatProcessor
 from .services import SERVICES_KEY, Services
 from .settings import BotSettings
 from .texts import COMMANDS
@@ -88,7 +89,7 @@ def build_application(settings: BotSettings, library: Library) -> Application:  
         ApplicationBuilder()
         .token(token)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
-        .concurrent_updates(settings.concurrent_updates)
+        .concurrent_updates(PerChatProcessor(settings.concurrent_updates))
         # httpcore scans every pooled connection for each request: a smaller pool is faster under load
         .connection_pool_size(settings.connection_pool_size)
         .post_init(post_init)
@@ -103,7 +104,10 @@ def build_application(settings: BotSettings, library: Library) -> Application:  
     application.bot_data[SERVICES_KEY] = Services(library=library, settings=settings)
 
     # Allow-list first: chats not on it get a refusal and nothing else.
-    application.add_handler(TypeHandler(Update, handlers.gatekeeper), group=-1)
+    application.add_handler(TypeHandler(Update, handlers.gatekeeper), group=-2)
+    # Then the per-user rate limit, for everything that asks the bot for something (a group of its own: only
+    # one handler of a group runs).
+    application.add_handler(TypeHandler(Update, handlers.rate_gate), group=-1)
     # Commands.
     for name, callback in (
         ("start", handlers.start),

@@ -9,6 +9,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from typing import Final
 
 from telegram import (
     CallbackQuery,
@@ -49,7 +50,7 @@ from .delivery import with_retries
 from .followups import follow_up, turn_reply
 from .followups import read as read_follow_up
 from .render import Reply
-from .services import Foreign, Owner, services
+from .services import Foreign, Owner, Verdict, services
 from .texts import EXAMPLES, language_of, t
 
 log = logging.getLogger(__name__)
@@ -112,9 +113,46 @@ async def gatekeeper(update: Update, context: Context) -> None:
     raise ApplicationHandlerStop
 
 
-def _rate_limited(update: Update, context: Context) -> bool:
+async def rate_gate(update: Update, context: Context) -> None:
+    """Every question, command, inline query and button that sends a message counts against the user's limit;
+    over it the user is told once per window and then ignored (each refusal is itself a message)."""
+    if not _counts(update, context):
+        return
+    svc = services(context)
     user = update.effective_user
-    return not services(context).limiter.allow(user.id if user else None)
+    verdict = svc.limiter.check(user.id if user else None)
+    if verdict is Verdict.ALLOW:
+        return
+    lang = lang_of(update)
+    refusal = t("rate_limited", lang, limit=svc.settings.rate_limit)
+    if update.inline_query:
+        with contextlib.suppress(TelegramError):
+            await update.inline_query.answer([], cache_time=0, is_personal=True)
+    elif update.callback_query:
+        await _ack(update.callback_query, refusal if verdict is Verdict.REFUSE else None)
+    elif verdict is Verdict.REFUSE:
+        await send(update.effective_message, [Reply(refusal)])
+    raise ApplicationHandlerStop
+
+
+# buttons that send a new message (the others edit the message they sit on)
+_SENDING_BUTTONS: Final = frozenset({"p", "s", "o", "w", "x", "e", "f"})
+
+
+def _counts(update: Update, context: Context) -> bool:
+    """Whether an update asks the bot for something (and so counts against the rate limit)."""
+    if update.inline_query is not None:
+        return bool(update.inline_query.query.strip())
+    if update.callback_query is not None:
+        kind, _, rest = (update.callback_query.data or "").partition(":")
+        # "p:6:2:3" turns a page in place; "f:token:up" sends a prompt
+        return kind in _SENDING_BUTTONS and (rest.count(":") <= 1 or kind == "f")
+    message = update.message  # edited messages and channel posts are not handled at all
+    if message is None or message.document is not None:
+        return False
+    if (message.text or "").startswith("/"):
+        return True
+    return message.text is not None and _addressed_text(message, context) is not None
 
 
 # --- questions -----------------------------------------------------------------------------------------------
@@ -140,9 +178,6 @@ async def answer_and_send(
         return
     lang = lang_of(update)
     svc = services(context)
-    if _rate_limited(update, context):
-        await send(message, [Reply(t("rate_limited", lang, limit=svc.settings.rate_limit))])
-        return
     work = asyncio.ensure_future(asyncio.to_thread(ask, svc.library))
     done, _ = await asyncio.wait({work}, timeout=TYPING_AFTER_S)
     if not done:
@@ -221,9 +256,6 @@ async def _followed_up(update: Update, context: Context, text: str) -> bool:
     if reading is None:
         return False
     lang = lang_of(update)
-    if _rate_limited(update, context):
-        await send(message, [Reply(t("rate_limited", lang, limit=svc.settings.rate_limit))])
-        return True
     found = await asyncio.to_thread(follow_up, svc.library, reading, lang)
     if isinstance(found, Reply):
         await send(message, [found])
@@ -301,9 +333,6 @@ async def send_trend(update: Update, context: Context, term: str) -> None:
     assert message is not None
     lang = lang_of(update)
     svc = services(context)
-    if _rate_limited(update, context):
-        await send(message, [Reply(t("rate_limited", lang, limit=svc.settings.rate_limit))])
-        return
     if len(term) > MAX_QUERY_CHARS:
         await send(message, [Reply(t("too_long", lang, limit=MAX_QUERY_CHARS))])
         return
@@ -363,15 +392,15 @@ async def _outline_for(context: Context, report_id: str, lang: str) -> list[Repl
     return render.outline_replies(outline, lang)
 
 
-async def _paragraph_for(context: Context, report_id: str, number: int, lang: str) -> list[Reply]:
-    """A paragraph in full, or the reason it cannot be shown."""
+async def _paragraph_for(context: Context, report_id: str, number: int, lang: str, page: int = 0) -> list[Reply]:
+    """A page of a paragraph in full, or the reason it cannot be shown."""
     try:
         report, paragraph = await asyncio.to_thread(services(context).library.paragraph, report_id, number)
     except UnknownReport:
         return [Reply(t("unknown_report", lang, id=render.esc(report_id[:20])))]
     except UnknownParagraph:
         return [Reply(t("unknown_paragraph", lang, id=render.esc(report_id[:20]), n=number))]
-    return render.paragraph_replies(report, paragraph, lang)
+    return [render.paragraph_page(report, paragraph, lang, page)]
 
 
 async def _part_for(update: Update, context: Context, report_id: str, part: str, lang: str) -> list[Reply]:
@@ -386,15 +415,15 @@ async def _part_for(update: Update, context: Context, report_id: str, part: str,
     return [reply_for(answer, lang, update, context)]
 
 
-async def _section_for(context: Context, report_id: str, index: int, lang: str) -> list[Reply]:
-    """A section in full, or the reason it cannot be shown."""
+async def _section_for(context: Context, report_id: str, index: int, lang: str, page: int = 0) -> list[Reply]:
+    """A page of a section in full, or the reason it cannot be shown."""
     try:
         report, section, paragraphs = await asyncio.to_thread(services(context).library.section, report_id, index)
     except UnknownReport:
         return [Reply(t("unknown_report", lang, id=render.esc(report_id[:20])))]
     except UnknownParagraph:
         return [Reply(t("expired", lang))]
-    return render.section_replies(report, section, paragraphs, lang)
+    return [render.section_page(report, section, paragraphs, lang, page)]
 
 
 async def stats_command(update: Update, context: Context) -> None:
@@ -548,6 +577,12 @@ async def button(update: Update, context: Context) -> None:
         await _ack(query)
         if message is not None:
             await send(message, await _paragraph_for(context, parts[0], int(parts[1]), lang))
+    elif kind in ("p", "s") and len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+        # a page of a long paragraph or section, turned in place
+        show = _paragraph_for if kind == "p" else _section_for
+        replies = await show(context, parts[0], int(parts[1]), lang, int(parts[2]))
+        await _ack(query)
+        await _edit(query.edit_message_text, replies[0])
     elif kind == "w" and len(parts) == 2:
         await _ack(query)
         if message is not None:
@@ -568,9 +603,6 @@ async def button(update: Update, context: Context) -> None:
         await _ack(query)
         example = EXAMPLES[lang][int(parts[0])]
         if message is not None:
-            if _rate_limited(update, context):
-                await send(message, [Reply(t("rate_limited", lang, limit=services(context).settings.rate_limit))])
-                return
             answer = await asyncio.to_thread(ask_for_chat, services(context).library, example)
             await send(message, [reply_for(answer, lang, update, context)])
     else:
@@ -610,9 +642,6 @@ async def export_button(update: Update, context: Context) -> None:
     if answer is None or message is None:
         return
     lang = lang_of(update)
-    if _rate_limited(update, context):
-        await _ack(query, t("rate_limited", lang, limit=services(context).settings.rate_limit))
-        return
     await _ack(query)
     files = await asyncio.to_thread(export_files, services(context).library, answer)
     question = render.label(answer.query, 40)
@@ -701,7 +730,7 @@ async def inline_query(update: Update, context: Context) -> None:
     assert query is not None
     text = query.query.strip()
     lang = lang_of(update)
-    if not text or _rate_limited(update, context):
+    if not text:
         await query.answer([], cache_time=5, is_personal=True)
         return
     answer = await asyncio.to_thread(services(context).library.ask, text, limit=INLINE_RESULTS, quoted=INLINE_RESULTS)
@@ -722,8 +751,6 @@ async def inline_query(update: Update, context: Context) -> None:
             for q in quotes[:INLINE_RESULTS]
         ]
     if services(context).settings.allowed_chats:
-        # a private deployment: Telegram must not show these results to an outsider typing the same query, nor
-        # keep them for a user dropped from the allow-list
         await query.answer(results, cache_time=0, is_personal=True)
     else:
         await query.answer(results, cache_time=60, is_personal=False)

@@ -507,6 +507,34 @@ def paragraph_replies(report: Report, paragraph: StoredParagraph, lang: str) -> 
     return replies
 
 
+def paragraph_page(report: Report, paragraph: StoredParagraph, lang: str, page: int = 0) -> Reply:
+    """One message of a paragraph in full, with 上一页/下一页 buttons that edit it in place when there are more:
+    a paragraph of two million characters is a bounded number of sends, not seven hundred."""
+    replies = paragraph_replies(report, paragraph, lang)
+    page, pages = _page_of(len(replies), 1, page)
+    return _with_page_buttons(replies[page], lang, page, pages, ("p", report.id, paragraph.number))
+
+
+def section_page(
+    report: Report, section: StoredSection, paragraphs: Sequence[StoredParagraph], lang: str, page: int = 0
+) -> Reply:
+    """One message of a section read in full, paged like `paragraph_page`."""
+    replies = section_replies(report, section, paragraphs, lang)
+    page, pages = _page_of(len(replies), 1, page)
+    return _with_page_buttons(replies[page], lang, page, pages, ("s", report.id, section.index))
+
+
+def _with_page_buttons(reply: Reply, lang: str, page: int, pages: int, key: tuple[object, ...]) -> Reply:
+    if pages == 1:
+        return reply
+    nav = []
+    if page > 0:
+        nav.append((t("prev", lang), callback(*key, page - 1)))
+    if page < pages - 1:
+        nav.append((t("next", lang), callback(*key, page + 1)))
+    return Reply(reply.text, (*reply.keyboard, tuple(nav)))
+
+
 def section_replies(
     report: Report, section: StoredSection, paragraphs: Sequence[StoredParagraph], lang: str
 ) -> list[Reply]:

@@ -100,26 +100,45 @@ class CommentPrompts:
         return found[0]
 
 
+class Verdict(enum.Enum):
+    """What the rate limiter says about one more thing a user asks for."""
+
+    ALLOW = "allow"
+    REFUSE = "refuse"  # over the limit: say so, once in the window
+    QUIET = "quiet"  # over the limit and already told: nothing more (each refusal is itself a message)
+
+
 class RateLimiter:
-    """At most `limit` questions per user in any 60-second window."""
+    """At most `limit` things asked (questions, commands, buttons that send, inline queries) per user in any
+    60-second window; over it, one refusal per window and then silence."""
 
     def __init__(self, limit: int, window: float = 60.0) -> None:
         self.limit = limit
         self.window = window
         self._seen: dict[int, deque[float]] = {}
+        self._refused: dict[int, float] = {}
 
-    def allow(self, user_id: int | None, now: float | None = None) -> bool:
-        """Record a question; False when the user is over the limit."""
+    def check(self, user_id: int | None, now: float | None = None) -> Verdict:
+        """Record a request; ALLOW it, or REFUSE (first time in the window) or stay QUIET."""
         if user_id is None:
-            return True
+            return Verdict.ALLOW
         now = time.monotonic() if now is None else now
         seen = self._seen.setdefault(user_id, deque())
         while seen and now - seen[0] >= self.window:
             seen.popleft()
-        if len(seen) >= self.limit:
-            return False
-        seen.append(now)
-        return True
+        if len(seen) < self.limit:
+            seen.append(now)
+            self._refused.pop(user_id, None)
+            return Verdict.ALLOW
+        refused = self._refused.get(user_id)
+        if refused is not None and now - refused < self.window:
+            return Verdict.QUIET
+        self._refused[user_id] = now
+        return Verdict.REFUSE
+
+    def allow(self, user_id: int | None, now: float | None = None) -> bool:
+        """Record a request; False when the user is over the limit."""
+        return self.check(user_id, now) is Verdict.ALLOW
 
 
 @dataclass

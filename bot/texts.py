@@ -263,8 +263,9 @@ _TEXTS: dict[str, tuple[str, str]] = {
     ),
     "not_allowed": ("抱歉，这个机器人仅供内部使用。", "Sorry, this bot is private."),
     "rate_limited": (
-        "提问太快了，请稍等一会儿再问（每分钟最多{limit}个问题）。",
-        "You are asking too fast; please wait a moment (at most {limit} questions a minute).",
+        "发得太快了，请稍等一会儿再试（每人每分钟最多{limit}个问题或命令；这一分钟内不再提示）。",
+        "You are asking too fast; please wait a moment (at most {limit} questions or commands a minute; "
+        "no further notice this minute).",
     ),
     "admin_only": ("只有管理员可以这样做。", "Only admins can do that."),
     "error": ("出了点问题，请稍后再试。", "Something went wrong; please try again later."),

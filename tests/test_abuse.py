@@ -295,3 +295,42 @@ async def test_the_bot_refuses_a_docx_bomb_with_the_reason(
         reply = await api.wait_for("sendMessage", lambda c: c.chat_id == ADMIN, since=mark)
     assert "段落太多" in reply.text and "20,000" in reply.text and "没有入库" in reply.text
     assert library.stats()["reports"] == 5
+
+
+# --- one group member stalling everyone ---------------------------------------------------------------------
+
+
+async def test_a_slow_group_does_not_hold_other_chats_slots(api: FakeBotApi, library: Library) -> None:
+    # Twenty members of a group ask at once and the group's sends are slow (as when Telegram paces a group to 20
+    # messages a minute). Before, their handlers held all 16 concurrent slots while they waited, and a private
+    # question queued behind them; now a chat holds one slot at a time.
+    async with running_bot(api, library):
+        api.delay_next("sendMessage", 0.2, count=20, chat_id=GROUP)
+        username = api.bot_username
+        for member in range(20):
+            api.push_message(f"@{username} 四下基层", GROUP, 5000 + member, chat_type="supergroup")
+        private = await ask(api, "哪些报告提到四下基层", chat_id=OTHER, user_id=OTHER)
+        before = [c for c in api.calls("sendMessage", GROUP) if c.seq < private.seq]
+        assert "四下基层" in private.text
+        assert len(before) <= 3, f"{len(before)} group answers went out before the private one"
+        await api.wait_for_count("sendMessage", 20, predicate=lambda c: c.chat_id == GROUP)
+
+
+async def test_a_command_flood_gets_one_refusal_and_then_silence(api: FakeBotApi, library: Library) -> None:
+    settings = bot_settings(api, Path(library.store.path), REPORTBOT_RATE_LIMIT="5")
+    async with running_bot(api, library, settings):
+        username = api.bot_username
+        for _ in range(30):
+            api.push_message(f"/help@{username}", GROUP, USER, chat_type="supergroup")
+        private = await ask(api, "哪些报告提到四下基层", chat_id=OTHER, user_id=OTHER)
+        assert "四下基层" in private.text
+        sent = await api.wait_for_count("sendMessage", 6, predicate=lambda c: c.chat_id == GROUP)
+        # the same member's next command is ignored too (their updates are handled in order)
+        mark = api.mark()
+        api.push_message("/stats", GROUP, USER, chat_type="supergroup")
+        api.push_message("/stats", GROUP, OTHER, chat_type="supergroup")
+        stats = await api.wait_for("sendMessage", lambda c: c.chat_id == GROUP, since=mark)
+    texts = [c.text for c in sent]
+    # every command counts: five answers, one refusal, then nothing for the rest of the minute
+    assert sum("/mentions" in text for text in texts) == 5 and "太快" in texts[5]
+    assert len(api.calls("sendMessage", GROUP)) == 7 and "报告" in stats.text

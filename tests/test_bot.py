@@ -115,7 +115,7 @@ async def test_button_after_restart_says_ask_again(api: FakeBotApi, library: Lib
     assert "请重新提问" in answered.params["text"] and answered.params.get("show_alert") in (True, "true")
 
 
-async def test_answer_that_needs_several_messages(api: FakeBotApi, library: Library) -> None:
+async def test_answer_that_needs_several_messages_is_paged(api: FakeBotApi, library: Library) -> None:
     long_paragraph = "".join(f"第{i}句话说明<工作>&进展情况，推进四下基层落实。" for i in range(300))
     async with running_bot(api, library):
         mark = api.mark()
@@ -124,10 +124,19 @@ async def test_answer_that_needs_several_messages(api: FakeBotApi, library: Libr
         assert "已添加报告 #6" in added.text
         mark = api.mark()
         api.push_callback_query("p:6:2", ADMIN, ADMIN)
-        parts = await api.wait_for_count("sendMessage", 3, since=mark)
-    assert all(len(p.text) <= 4096 for p in parts)
-    assert "(1/" in parts[0].text and "&lt;工作&gt;&amp;" in parts[0].text
-    assert all(p.text.count("<blockquote>") == p.text.count("</blockquote>") == 1 for p in parts)
+        first = await api.wait_for("sendMessage", since=mark)
+        pages = [first]
+        while nav := [data for label, data in buttons(pages[-1]) if "下一页" in label]:
+            mark = api.mark()
+            api.push_callback_query(nav[0], ADMIN, ADMIN, first.result["message_id"])
+            pages.append(await api.wait_for("editMessageText", since=mark))
+    # one message for the press, its pages turned in place (a paragraph of millions of characters is not
+    # hundreds of messages)
+    assert len(api.calls("sendMessage", ADMIN)) == 2 and len(pages) >= 3
+    assert all(len(p.text) <= 4096 for p in pages)
+    assert "(1/" in pages[0].text and "&lt;工作&gt;&amp;" in pages[0].text
+    assert f"({len(pages)}/{len(pages)})" in pages[-1].text
+    assert all(p.text.count("<blockquote>") == p.text.count("</blockquote>") == 1 for p in pages)
 
 
 async def test_groups_answer_only_when_addressed(api: FakeBotApi, library: Library) -> None:
