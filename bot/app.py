@@ -127,8 +127,11 @@ def build_application(settings: BotSettings, library: Library) -> Application:  
         ("stats", handlers.stats_command),
         ("delete", handlers.delete_command),  # admins only; not in the menu everyone sees
     ):
-        application.add_handler(CommandHandler(name, timed(f"/{name}", callback)))
-    application.add_handler(MessageHandler(filters.COMMAND, timed("unknown-command", handlers.unknown_command)))
+        # new messages only: an edited `/watch` must not run again, and channel posts are not commands to us
+        application.add_handler(CommandHandler(name, timed(f"/{name}", callback), filters=filters.UpdateType.MESSAGE))
+    application.add_handler(
+        MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, timed("unknown-command", handlers.unknown_command))
+    )
     # Questions, files, buttons, inline mode.
     application.add_handler(
         MessageHandler(

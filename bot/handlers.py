@@ -43,6 +43,7 @@ from retrieval.feedback import Vote, record_vote
 from retrieval.normalize import valid_text
 from retrieval.parts import PARTS
 from retrieval.query import MAX_QUERY_CHARS
+from retrieval.store import parse_number
 from retrieval.trend import trend, trend_png, trend_question
 
 from . import render
@@ -80,6 +81,11 @@ async def send(message: Message | None, replies: Sequence[Reply]) -> None:
             ),
             what=f"reply to {message.chat_id}",
         )
+
+
+def _is_number(text: str) -> bool:
+    """Digits as button data or a command argument must be: ASCII decimal, within SQLite's range."""
+    return parse_number(text) is not None
 
 
 def _in_group(message: Message) -> bool:
@@ -406,7 +412,7 @@ async def _paragraph_for(context: Context, report_id: str, number: int, lang: st
 async def _part_for(update: Update, context: Context, report_id: str, part: str, lang: str) -> list[Reply]:
     """One report's part whole (page one, paged when longer), or the reason it cannot be shown."""
     found = next((p for p in PARTS if p == part), None)
-    if found is None or not report_id.isdigit():
+    if found is None or not _is_number(report_id):
         return [Reply(t("expired", lang))]
     library = services(context).library
     answer = await asyncio.to_thread(library.part, found, report_ids=frozenset({int(report_id)}))
@@ -439,8 +445,16 @@ async def stats_command(update: Update, context: Context) -> None:
 
 
 async def unknown_command(update: Update, context: Context) -> None:
-    """Commands the bot does not know: a pointer to /help."""
-    await send(update.effective_message, [Reply(t("unknown_command", lang_of(update)))])
+    """Commands the bot does not know: a pointer to /help (in a group only when addressed to this bot: the
+    others' commands are none of its business)."""
+    message = update.effective_message
+    if message is None:
+        return
+    command = (message.text or "").split(maxsplit=1)[0] if message.text else ""
+    _, _, addressee = command.partition("@")
+    if _in_group(message) and addressee.lower() != (context.bot.username or "").lower():
+        return
+    await send(message, [Reply(t("unknown_command", lang_of(update)))])
 
 
 # --- digest, subscriptions, watches --------------------------------------------------------------------------
@@ -557,7 +571,7 @@ async def button(update: Update, context: Context) -> None:
     kind, _, rest = (query.data or "").partition(":")
     parts = rest.split(":")
     message = query.message if isinstance(query.message, Message) else None
-    if kind == "a" and len(parts) == 2 and parts[1].isdigit():
+    if kind == "a" and len(parts) == 2 and _is_number(parts[1]):
         svc = services(context)
         answer = svc.answers.get(parts[0], owner_of(update))
         if answer is None:
@@ -573,11 +587,11 @@ async def button(update: Update, context: Context) -> None:
         reply = render.with_actions(render.answer_reply(quoted, lang, page=page, token=parts[0]), parts[0], lang)
         await _ack(query)
         await _edit(query.edit_message_text, reply)
-    elif kind == "p" and len(parts) == 2 and parts[1].isdigit():
+    elif kind == "p" and len(parts) == 2 and _is_number(parts[1]):
         await _ack(query)
         if message is not None:
             await send(message, await _paragraph_for(context, parts[0], int(parts[1]), lang))
-    elif kind in ("p", "s") and len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+    elif kind in ("p", "s") and len(parts) == 3 and _is_number(parts[1]) and _is_number(parts[2]):
         # a page of a long paragraph or section, turned in place
         show = _paragraph_for if kind == "p" else _section_for
         replies = await show(context, parts[0], int(parts[1]), lang, int(parts[2]))
@@ -587,11 +601,11 @@ async def button(update: Update, context: Context) -> None:
         await _ack(query)
         if message is not None:
             await send(message, await _part_for(update, context, parts[0], parts[1], lang))
-    elif kind == "s" and len(parts) == 2 and parts[1].isdigit():
+    elif kind == "s" and len(parts) == 2 and _is_number(parts[1]):
         await _ack(query)
         if message is not None:
             await send(message, await _section_for(context, parts[0], int(parts[1]), lang))
-    elif kind == "r" and len(parts) == 1 and parts[0].isdigit():
+    elif kind == "r" and len(parts) == 1 and _is_number(parts[0]):
         reports = await asyncio.to_thread(services(context).library.reports)
         await _ack(query)
         await _edit(query.edit_message_text, render.reports_reply(reports, lang, int(parts[0])))
@@ -599,7 +613,7 @@ async def button(update: Update, context: Context) -> None:
         await _ack(query)
         if message is not None:
             await send(message, await _outline_for(context, parts[0], lang))
-    elif kind == "x" and len(parts) == 1 and parts[0].isdigit() and int(parts[0]) < len(EXAMPLES[lang]):
+    elif kind == "x" and len(parts) == 1 and _is_number(parts[0]) and int(parts[0]) < len(EXAMPLES[lang]):
         await _ack(query)
         example = EXAMPLES[lang][int(parts[0])]
         if message is not None:
@@ -839,7 +853,7 @@ async def _add_upload(
 
 # --- admin delete --------------------------------------------------------------------------------------------
 
-DELETE_BUTTON = re.compile(r"d:(\d{1,9}):([yn])")
+DELETE_BUTTON = re.compile(r"d:([0-9]{1,9}):([yn])")
 
 
 async def delete_command(update: Update, context: Context) -> None:

@@ -354,9 +354,13 @@ def _human_size(n: int) -> str:
     return f"{n} B"
 
 
+_NAME_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def _file_name(source: str) -> str:
-    # Uploads from Windows clients may carry backslash paths; only the name is kept.
-    return valid_text(source.replace("\\", "/").rsplit("/", 1)[-1])
+    # Uploads from Windows clients may carry backslash paths; only the name is kept. Line breaks and other
+    # control characters in a name would break every one-line listing of it (the outline, `reportbot reports`).
+    return _NAME_CONTROLS.sub(" ", valid_text(source.replace("\\", "/").rsplit("/", 1)[-1]))
 
 
 def _suffix(name: str) -> str:

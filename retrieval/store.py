@@ -514,6 +514,9 @@ class Store:
 
     def paragraphs(self, report_id: int, first: int, last: int) -> list[StoredParagraph]:
         """Paragraphs `first`..`last` (inclusive) of a report, with their innermost heading."""
+        first, last = max(first, 0), min(last, SQLITE_MAX_INTEGER)  # beyond SQLite's range nothing is stored
+        if first > last:
+            return []
         rows = self._rows(
             _SELECT_PARAGRAPHS + " WHERE p.report_id = ? AND p.number BETWEEN ? AND ? ORDER BY p.number",
             (report_id, first, last),
@@ -942,8 +945,20 @@ def _one(db: sqlite_utils.Database, sql: str) -> int:
     return int(db.execute(sql).fetchone()[0])
 
 
+SQLITE_MAX_INTEGER = 2**63 - 1
+
+
+def parse_number(text: str) -> int | None:
+    """A number typed by a person or carried in button data: ASCII decimal digits only (`str.isdigit` also takes
+    "²", which `int` refuses), and within SQLite's integer range (a longer one raises OverflowError there)."""
+    text = text.strip()
+    if not text or not text.isascii() or not text.isdecimal() or len(text) > 19:
+        return None
+    value = int(text)
+    return value if value <= SQLITE_MAX_INTEGER else None
+
+
 def _report_key(report_id: int | str) -> int | None:
     if isinstance(report_id, int):
-        return report_id
-    text = report_id.strip().lstrip("#")
-    return int(text) if text.isdigit() and len(text) < 10 else None
+        return report_id if 0 <= report_id <= SQLITE_MAX_INTEGER else None
+    return parse_number(report_id.strip().lstrip("#"))

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import docx
 import pytest
+from click.testing import CliRunner
 
+from bot.cli import cli
 from retrieval import Library, LibrarySettings, UnreadableReport, open_library
 from retrieval.extract import extract
 from tests.botharness import ADMIN, GROUP, OTHER, USER, ask, bot_settings, buttons, running_bot
@@ -334,3 +336,89 @@ async def test_a_command_flood_gets_one_refusal_and_then_silence(api: FakeBotApi
     # every command counts: five answers, one refusal, then nothing for the rest of the minute
     assert sum("/mentions" in text for text in texts) == 5 and "太快" in texts[5]
     assert len(api.calls("sendMessage", GROUP)) == 7 and "报告" in stats.text
+
+
+# --- odd digits ---------------------------------------------------------------------------------------------
+
+_HUGE = "9" * 25  # beyond SQLite's 64-bit integers
+
+
+async def test_odd_digits_in_commands_and_buttons_get_one_clear_line(api: FakeBotApi, library: Library) -> None:
+    async with running_bot(api, library):
+        for command in ("/report ²", f"/report {_HUGE}", "/report ٣", "/report -1"):
+            reply = await ask(api, command)
+            assert "没有编号为" in reply.text, (command, reply.text)
+        for data in (
+            "p:²:1",
+            "p:1:²",
+            f"p:1:{_HUGE}",
+            f"p:{_HUGE}:1",
+            f"p:1:2:{_HUGE}",
+            "p:1:2:²",
+            f"s:1:{_HUGE}",
+            "s:²:1",
+            "r:²",
+            f"r:{_HUGE}",
+            "x:²",
+            f"x:{_HUGE}",
+            "a:token:²",
+            "o:²",
+            f"o:{_HUGE}",
+            "d:٣:y",
+        ):
+            mark = api.mark()
+            api.push_callback_query(data, USER, USER, 1, message_text="earlier answer")
+            await api.wait_for("answerCallbackQuery", since=mark)
+            # whatever comes back is a plain answer or refusal, never "something went wrong"
+            await api.wait_for_count(None, 1, since=mark)
+    assert not [c.text for c in api.calls("sendMessage") if c.text and "出了点问题" in c.text]
+
+
+@pytest.mark.parametrize(
+    "args", [["show", "²"], ["show", _HUGE], ["show", "1", _HUGE], ["show", _HUGE, "1"], ["show", "1", "²"]]
+)
+def test_odd_digits_in_reportbot_show_get_one_clear_line(args: list[str], library: Library) -> None:
+    result = CliRunner().invoke(cli, args, obj={}, env={"REPORTBOT_DB": str(library.store.path)})
+    assert result.exit_code in (1, 2) and "Traceback" not in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+
+
+# --- smaller ones -------------------------------------------------------------------------------------------
+
+CHANNEL = -100777
+
+
+async def test_edits_channel_posts_and_other_bots_commands_are_not_run(api: FakeBotApi, library: Library) -> None:
+    async with running_bot(api, library):
+        sent = api.push_message("/watch 四下基层", USER, USER)
+        await api.wait_for("sendMessage", lambda c: c.chat_id == USER)
+        # the user edits the message four times: still one watch, and no reply to the edits
+        for term in ("三会一课", "主题党日", "双报到", "四下基层 "):
+            api.push_edited_message(sent["message"]["message_id"], f"/watch {term}", USER, USER)
+        api.push_update(
+            {
+                "channel_post": {
+                    "message_id": 1,
+                    "chat": {"id": CHANNEL, "type": "channel", "title": "通知"},
+                    "date": 1,
+                    "text": "/通知 明天开会",
+                    "entities": [{"type": "bot_command", "offset": 0, "length": 3}],
+                }
+            }
+        )
+        api.push_message("/otherbot_command@some_other_bot", GROUP, USER, chat_type="supergroup")
+        mark = api.mark()
+        watches = await ask(api, "/watches")  # the same user's updates are handled in order: the edits came first
+    assert library.store.watches(USER) == ["四下基层"]
+    assert "四下基层" in watches.text and "三会一课" not in watches.text
+    assert [c.chat_id for c in api.calls("sendMessage") if c.seq >= mark] == [USER]
+    assert api.calls("sendMessage", CHANNEL) == [] and api.calls("sendMessage", GROUP) == []
+    assert len(api.calls("sendMessage", USER)) == 2
+
+
+def test_a_file_name_with_line_breaks_stays_on_one_line(library: Library) -> None:
+    result = library.ingest_bytes("第一行\n第二行\r\u2028名.txt", "标题\n正文内容。\n".encode())
+    assert result.report.source == "第一行 第二行  名.txt"
+    listing = CliRunner().invoke(cli, ["reports"], obj={}, env={"REPORTBOT_DB": str(library.store.path)})
+    assert listing.exit_code == 0 and len(listing.output.splitlines()) == 6
+    assert all(len(line.split("\t")) == 4 for line in listing.output.splitlines())
