@@ -557,8 +557,10 @@ async def test_user_text_is_never_code_a_path_or_a_pattern(
     monkeypatch.chdir(tmp_path)
     db_files = {p.name for p in tmp_path.iterdir()}
     statements: list[tuple[str, object]] = []
+    # every command counts in the rate limit: this one user sends hundreds
+    settings = bot_settings(api, Path(library.store.path), REPORTBOT_RATE_LIMIT="10000")
     with library.store.db.tracer(lambda sql, params: statements.append((sql, params))):
-        async with running_bot(api, library):
+        async with running_bot(api, library, settings):
             for i, nasty in enumerate(NASTY):
                 text = MARK + nasty
                 for reply in (
