@@ -169,11 +169,7 @@ class Answer:
             return []
         grouped: dict[str | int | None, list[ReportMentions]] = defaultdict(list)
         for m in self.reports:
-            if self.group == "unit":
-                unit = report_unit(m.report)
-                grouped[None if unit is None else unit_place(unit)].append(m)
-            else:
-                grouped[report_year(m.report)].append(m)
+            grouped[report_unit(m.report) if self.group == "unit" else report_year(m.report)].append(m)
         groups = [MentionGroup(self.group, key, tuple(entries)) for key, entries in grouped.items()]
         if self.group == "year":
             return sorted(groups, key=lambda g: (g.key is None, -(g.key if isinstance(g.key, int) else 0)))
@@ -225,8 +221,11 @@ def report_year(report: Report) -> int | None:
 
 
 def report_unit(report: Report) -> str | None:
-    """The body a report is of: its unit, else the place its title or file name names."""
-    return report.unit or place_in_name(report.title) or place_in_name(report.source)
+    """The body a report is of, as a reader of an archive names it: its unit (a government by its place:
+    广东省人民政府 -> 广东省), else the place its title or file name names."""
+    if report.unit:
+        return unit_place(report.unit)
+    return place_in_name(report.title) or place_in_name(report.source)
 
 
 def report_facts(report: Report) -> ReportFacts:
