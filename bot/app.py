@@ -32,7 +32,7 @@ from . import handlers
 from .jobs import CATCH_UP_JOB, DIGEST_JOB, WARM_JOB, digest_job, warm_job
 from .logs import install_redaction
 from .processing import PerChatProcessor
-from .services import SERVICES_KEY, Services
+from .services import SERVICES_KEY, Services, services_of
 from .settings import BotSettings
 from .texts import COMMANDS
 
@@ -170,7 +170,11 @@ def webhook_options(settings: BotSettings) -> dict[str, Any]:
 def run(settings: BotSettings, library: Library) -> None:
     """Run until stopped: webhook when REPORTBOT_WEBHOOK_URL is set, long polling otherwise."""
     application = build_application(settings, library)
+    svc = services_of(application)
+    svc.stop = application.stop_running
     if settings.webhook_url:
         application.run_webhook(**webhook_options(settings))
     else:
         application.run_polling(allowed_updates=Update.ALL_TYPES)
+    if svc.halted is not None:
+        raise SystemExit(f"error: {svc.halted}")

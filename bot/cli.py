@@ -10,6 +10,7 @@ import click
 from retrieval import open_library
 from retrieval.cli import chosen_reports_dir, cli, library_from, settings_or_exit, tally_line
 from retrieval.ingest import ingest_at_start
+from retrieval.store import InstanceLock
 
 from .logs import configure_logging
 from .settings import BotSettings
@@ -29,6 +30,15 @@ def run(ctx: click.Context) -> None:
     secrets = [settings.token.get_secret_value() if settings.token else ""]
     configure_logging(settings.log_level if settings.token else "WARNING", secrets)
     ctx.obj["settings"] = settings
+    if settings.token is not None:
+        # one bot per database, for the life of this process: a second would send every digest twice
+        lock = InstanceLock(settings.db)
+        if not lock.acquire():
+            raise click.ClickException(
+                f"another reportbot bot (process {lock.holder()}) is running on {settings.db}; stop it first, "
+                "or give this one its own REPORTBOT_DB"
+            )
+        ctx.obj["instance_lock"] = lock
     reports_dir = chosen_reports_dir(settings)
     library = library_from(ctx)
     summary = ingest_at_start(library, reports_dir, settings.bundled_reports_dir)

@@ -28,6 +28,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 from retrieval import (
     Answer,
     AnyAnswer,
+    DatabaseReplaced,
     Library,
     PartAnswer,
     StorageError,
@@ -50,6 +51,7 @@ from . import render
 from .delivery import with_retries
 from .followups import follow_up, turn_reply
 from .followups import read as read_follow_up
+from .jobs import schedule_index_save
 from .render import Reply
 from .services import Foreign, Owner, Verdict, services
 from .texts import EXAMPLES, language_of, t
@@ -840,7 +842,10 @@ async def _add_upload(
     except StorageError as exc:
         log.error("ingest of %s failed: %s", name, exc)
         await send(message, [Reply(t("storage_failed", lang, reason=render.esc(str(exc)[:200])))])
+        if isinstance(exc, DatabaseReplaced):
+            svc.halt(str(exc))
         return
+    schedule_index_save(context)
     r = result.report
     key = {
         "added": "upload_added",
@@ -905,6 +910,7 @@ async def delete_button(update: Update, context: Context) -> None:
         await _ack(query)
         raise  # error_handler says the database cannot be written
     svc.answers.clear()  # pages kept for paging buttons could quote the deleted report
+    schedule_index_save(context)
     await _ack(query)
     await _edit(query.edit_message_text, Reply(t("deleted", lang, id=report.id, title=render.label(report.title))))
 
@@ -923,3 +929,5 @@ async def error_handler(update: object, context: Context) -> None:
         )
         with contextlib.suppress(TelegramError):
             await context.bot.send_message(chat.id, text)
+    if isinstance(context.error, DatabaseReplaced):
+        services(context).halt(str(context.error))

@@ -24,6 +24,25 @@ log = logging.getLogger(__name__)
 DIGEST_JOB = "daily-digest"
 CATCH_UP_JOB = "digest-catch-up"
 WARM_JOB = "warm-library"
+SAVE_INDEX_JOB = "save-index"
+# Uploads often come in a row: the index is saved once they have stopped for this long, not after each one.
+SAVE_INDEX_AFTER_S = 30.0
+
+
+def schedule_index_save(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Save the index a while after the library changed (debounced), so the next start and a crash lose nothing
+    of it: before, it was saved only at a clean shutdown."""
+    queue = context.job_queue
+    if queue is None:
+        return
+    for pending in queue.get_jobs_by_name(SAVE_INDEX_JOB):
+        pending.schedule_removal()
+    queue.run_once(save_index_job, when=SAVE_INDEX_AFTER_S, name=SAVE_INDEX_JOB)
+
+
+async def save_index_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Write the index for the next start, off the event loop."""
+    await asyncio.to_thread(services(context).library.save_index)
 
 
 async def send_digest(bot: Bot, chat_id: int, replies: list[Reply]) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import logging
 import secrets
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from telegram.ext import Application, ContextTypes
@@ -17,6 +19,7 @@ from retrieval.followup import Conversations
 from .settings import BotSettings
 
 SERVICES_KEY = "services"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -153,9 +156,20 @@ class Services:
     limiter: RateLimiter = field(init=False)
     # one digest run at a time: the daily job and a catch-up run must not both send to a chat
     digest_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Why the bot must stop (its database file was replaced), and how: `bot.app.run` stops the polling or webhook
+    # loop; an application run some other way (tests) only records the reason.
+    halted: str | None = None
+    stop: Callable[[], None] = lambda: None
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.settings.rate_limit)
+
+    def halt(self, reason: str) -> None:
+        """Stop taking updates, once: writes from now on would vanish."""
+        if self.halted is None:
+            self.halted = reason
+            log.critical("stopping: %s", reason)
+            self.stop()
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import ReportbotError, StorageError, UnknownParagraph, UnknownReport, UnreadableReport
+from .errors import DatabaseReplaced, ReportbotError, StorageError, UnknownParagraph, UnknownReport, UnreadableReport
 from .library import (
     Answer,
     AnyAnswer,
@@ -37,6 +37,7 @@ def open_library(settings: LibrarySettings) -> Library:
 __all__ = [
     "Answer",
     "AnyAnswer",
+    "DatabaseReplaced",
     "InScope",
     "IngestResult",
     "Library",

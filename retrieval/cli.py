@@ -27,7 +27,7 @@ from .errors import (
 from .ingest import IngestSummary, collect_files, ingest_paths, same_folder
 from .library import Answer, AnyAnswer, Library, PartAnswer, Quote
 from .scope import InScope, MissingReports, MissingTitle, MissingYears, NoOverlap, OutOfScope
-from .store import CORRECTABLE, SCHEMA_VERSION, Report, Store
+from .store import CORRECTABLE, SCHEMA_VERSION, InstanceLock, Report, Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 S = TypeVar("S", bound=BaseSettings)
@@ -616,8 +616,18 @@ def feedback(ctx: click.Context, since: str | None, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def stats(ctx: click.Context, as_json: bool) -> None:
-    """Print statistics; exits 0 when the database is readable (the container health check)."""
-    numbers = library_from(ctx).stats()
+    """Print statistics; exits 0 only for a readable reportbot database (the container health check). Opens the file
+    read-only and never loads the index: a missing, empty or foreign file fails instead of becoming a new library,
+    and a large library answers at once."""
+    settings = _settings(ctx)
+    try:
+        store = Store(settings.db, read_only=True)
+    except StorageError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        numbers = {**store.counts(), "last_ingest": store.meta("last_ingest")}
+    finally:
+        store.close()
     if as_json:
         emit_json(numbers)
     else:
@@ -645,8 +655,13 @@ def backup(ctx: click.Context, dest: Path) -> None:
 @click.argument("src", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.pass_context
 def restore(ctx: click.Context, src: Path) -> None:
-    """Check SRC is a reportbot database, then copy it in with the backup API."""
+    """Check SRC is a reportbot database, then copy it in with the backup API (never under a running bot)."""
     settings = _settings(ctx)
+    lock = InstanceLock(settings.db)
+    if not lock.acquire():
+        raise click.ClickException(
+            f"a reportbot bot (process {lock.holder()}) is running on {settings.db}; stop it before restoring"
+        )
     try:
         source = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
         version = source.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()

@@ -50,6 +50,10 @@ class StorageError(ReportbotError):
     """The database cannot be written (read-only, full disk, locked); reading may still work."""
 
 
+class DatabaseReplaced(StorageError):
+    """The database file was deleted or replaced under a running process: nothing more may be written to it."""
+
+
 class InvalidCorrection(ReportbotError):
     """A correction of a report's metadata that cannot be stored: an unknown field, an empty title, a date that is
     not a date. `field` names the field, `value` is what was given."""

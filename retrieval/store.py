@@ -7,7 +7,9 @@ half-written report is never visible. `schema_version` in `meta` lets later vers
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -19,7 +21,7 @@ from typing import Any
 
 import sqlite_utils
 
-from .errors import StorageError, UnknownParagraph, UnknownReport
+from .errors import DatabaseReplaced, StorageError, UnknownParagraph, UnknownReport
 from .metadata import ReportMetadata, year_of
 from .normalize import text_fingerprint
 from .parts import Part, PartLine, label_parts
@@ -322,8 +324,12 @@ def _passage(row: dict[str, Any]) -> PassageRecord:
 class Store:
     """All reads and writes of the SQLite file. Safe to share between threads (one lock, one connection)."""
 
-    def __init__(self, path: Path | str = ":memory:") -> None:
+    def __init__(self, path: Path | str = ":memory:", *, read_only: bool = False) -> None:
         self.path = str(path)
+        self._identity: tuple[int, int] | None = None
+        if read_only:
+            self._open_read_only()
+            return
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -344,8 +350,38 @@ class Store:
                 )
                 self._reader = sqlite_utils.Database(reader)
                 self._read_lock = threading.RLock()
+                self._identity = _file_identity(self.path)
         except sqlite3.DatabaseError as exc:
             raise StorageError(f"cannot open database {self.path}: {exc}") from exc
+
+    def _open_read_only(self) -> None:
+        """For the health check and other readers that must change nothing: a missing, empty or foreign file is an
+        error (opening it for writing would create an empty database and report success)."""
+        file = Path(self.path)
+        if not file.is_file():
+            raise StorageError(f"no database at {self.path}")
+        if file.stat().st_size == 0:
+            raise StorageError(f"{self.path} is empty, not a reportbot database")
+        try:
+            conn = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+            self.db = sqlite_utils.Database(conn)
+            version = self._schema_version()
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"{self.path} is not a reportbot database ({exc})") from exc
+        if version == 0:
+            raise StorageError(f"{self.path} is not a reportbot database (no schema version)")
+        if version != SCHEMA_VERSION:
+            raise StorageError(f"{self.path} has schema {version}; this program reads schema {SCHEMA_VERSION}")
+        self._lock = self._read_lock = threading.RLock()
+        self._reader = self.db
+
+    def check_file(self) -> None:
+        """Raise DatabaseReplaced when the file this store opened was deleted or another file moved in its place:
+        writes would go to the unlinked file and vanish, so none may be confirmed."""
+        if self._identity is not None and _file_identity(self.path) != self._identity:
+            raise DatabaseReplaced(
+                f"the database file {self.path} was deleted or replaced while the bot ran; restart the bot"
+            )
 
     def _try_wal(self) -> None:
         # a read-only file still serves questions in its current journal mode
@@ -430,6 +466,7 @@ class Store:
         BEGIN IMMEDIATE takes SQLite's write lock up front, so a writer in another process makes this wait (up to
         the busy timeout) instead of failing at the first write.
         """
+        self.check_file()
         with self._lock:
             try:
                 if self.db.conn.in_transaction:  # nested: a savepoint inside the open transaction
@@ -938,6 +975,51 @@ class Store:
     def reports_since(self, seq: int) -> list[Report]:
         """Reports ingested (or replaced) after sequence number `seq`."""
         return [_report(r) for r in self._rows("SELECT * FROM reports WHERE seq > ? ORDER BY seq", (seq,))]
+
+
+def _file_identity(path: str) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+class InstanceLock:
+    """An exclusive lock on `{db}.lock` for as long as a bot process runs on the database (and while `restore`
+    replaces it): two bots on one database would send every digest twice, and a restore under a running bot
+    leaves it answering with the wrong report's passages."""
+
+    def __init__(self, db: Path | str) -> None:
+        self.path = Path(f"{db}.lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        """Take the lock without waiting; False when another process holds it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return True
+
+    def holder(self) -> str:
+        """The process id the lock file names (for the message), or "?"."""
+        try:
+            return self.path.read_text().strip() or "?"
+        except OSError:
+            return "?"
+
+    def release(self) -> None:
+        """Let go (the process's exit does the same)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def _one(db: sqlite_utils.Database, sql: str) -> int:

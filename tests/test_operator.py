@@ -1,0 +1,121 @@
+"""An unlucky operator: the database deleted or replaced under a running bot, a health check on the wrong file,
+two bots on one database, a restore under a running bot. Real `reportbot` subprocesses against the fake Bot API
+on 127.0.0.1 (each in its own process group, killed and reaped on the way out)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import retrieval.library as library_module
+from bot.cli import cli
+from bot.jobs import SAVE_INDEX_JOB
+from retrieval import Library, Segmenter, Store
+from retrieval.ingest import ingest_paths
+from tests.botharness import ADMIN, running_bot
+from tests.fakebotapi import running_fake_bot_api
+from tests.support import REPORTS
+from tests.test_kill import reportbot
+
+pytestmark = pytest.mark.timeout(60)
+USER = 1001
+
+
+def _stats(db: Path, **env: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["stats"], obj={}, env={"REPORTBOT_DB": str(db), **env})
+    return result.exit_code, result.output
+
+
+def test_the_health_check_fails_on_a_missing_empty_or_foreign_file_and_creates_none(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.db"
+    code, output = _stats(missing)
+    assert code == 1 and "no database at" in output and not missing.exists()
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    code, output = _stats(empty)
+    assert code == 1 and "empty" in output and empty.stat().st_size == 0
+    foreign = tmp_path / "foreign.db"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE notes (x)")
+    conn.close()
+    before = foreign.read_bytes()
+    code, output = _stats(foreign)
+    assert code == 1 and "not a reportbot database" in output and foreign.read_bytes() == before
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"not sqlite at all" * 100)
+    assert _stats(garbage)[0] == 1
+
+
+def test_the_health_check_reads_counts_without_building_the_library(library: Library, tmp_path: Path) -> None:
+    # Building the library (segmenter, index: 10 s and 2.5 GB at 218k passages) needs the dictionary; the health
+    # check reads counts from the file alone, so it answers even without one.
+    db = Path(library.store.path)
+    before = db.read_bytes()
+    code, output = _stats(db, REPORTBOT_DICT=str(tmp_path / "no-dictionary.txt"))
+    assert code == 0 and output.startswith("报告 5 份"), output
+    assert db.read_bytes() == before
+
+
+async def test_one_bot_per_database_no_restore_under_it_and_a_replaced_file_stops_it(
+    library: Library, tmp_path: Path
+) -> None:
+    db = Path(library.store.path)
+    library.store.close()
+    spare = tmp_path / "spare.db"
+    shutil.copy(db, spare)
+    empty = tmp_path / "no-reports"
+    empty.mkdir()
+    async with running_fake_bot_api() as api:
+        settings = {**api.bot_env(), "REPORTBOT_REPORTS_DIR": str(empty), "REPORTBOT_LOG_LEVEL": "INFO"}
+        first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+        with reportbot(["run"], db=db, cwd=tmp_path, log=first_log, **settings) as first:
+            await api.wait_until_polling(timeout=30)
+            # a second bot on the same database refuses to start, with one line
+            with reportbot(["run"], db=db, cwd=tmp_path, log=second_log, **settings) as second:
+                assert await asyncio.to_thread(second.wait, 30) == 1
+            refused = second_log.read_text()
+            assert "another reportbot bot" in refused and "is running on" in refused
+            assert "Traceback" not in refused and api.token not in refused
+            # restore under it is refused and changes nothing
+            result = CliRunner().invoke(cli, ["restore", str(spare)], obj={}, env={"REPORTBOT_DB": str(db)})
+            assert result.exit_code == 1 and "stop it before restoring" in result.output
+            # the file replaced under the running bot: a write is refused, not confirmed, and the bot stops
+            shutil.copy(spare, tmp_path / "moved-in.db")
+            (tmp_path / "moved-in.db").replace(db)
+            mark = api.mark()
+            api.push_message("/subscribe", USER, USER)
+            reply = await api.wait_for("sendMessage", lambda c: c.chat_id == USER, timeout=15, since=mark)
+            assert "无法写入" in reply.text and "replaced" in reply.text
+            assert await asyncio.to_thread(first.wait, 30) == 1
+        log = first_log.read_text()
+        assert "was deleted or replaced while the bot ran; restart the bot" in log.splitlines()[-1]
+        assert api.token not in log
+    # the bot is gone: the lock with it, and restore works
+    result = CliRunner().invoke(cli, ["restore", str(spare)], obj={}, env={"REPORTBOT_DB": str(db)})
+    assert result.exit_code == 0, result.output
+
+
+async def test_the_bot_saves_its_index_after_an_upload_not_only_at_shutdown(
+    tmp_path: Path, segmenter: Segmenter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(library_module, "SAVE_INDEX_MIN_PASSAGES", 1)  # the bundled reports count as large
+    db = tmp_path / "reports.db"
+    library = Library(Store(db), segmenter, index_dir=tmp_path / "reports.db.index")
+    assert ingest_paths(library, [REPORTS]).ok
+    key = tmp_path / "reports.db.index" / "key"
+    saved = key.read_text()
+    async with running_fake_bot_api() as api, running_bot(api, library) as application:
+        mark = api.mark()
+        api.push_document("新报告\n一、做法\n推进第一项工作。\n".encode(), "new.txt", ADMIN, ADMIN)
+        await api.wait_for("sendMessage", lambda c: c.chat_id == ADMIN, since=mark)
+        assert application.job_queue is not None
+        jobs = application.job_queue.get_jobs_by_name(SAVE_INDEX_JOB)
+        assert len(jobs) == 1  # debounced: one pending save however many uploads came
+        await jobs[0].run(application)  # what the job queue does SAVE_INDEX_AFTER_S later
+        assert key.read_text() != saved and key.read_text() == library.store.passage_key()
+    library.store.close()
