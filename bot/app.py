@@ -126,6 +126,7 @@ def build_application(settings: BotSettings, library: Library) -> Application:  
         ("watches", handlers.watches_command),
         ("stats", handlers.stats_command),
         ("delete", handlers.delete_command),  # admins only; not in the menu everyone sees
+        ("edit", handlers.edit_command),  # admins only, as /delete
     ):
         # new messages only: an edited `/watch` must not run again, and channel posts are not commands to us
         application.add_handler(CommandHandler(name, timed(f"/{name}", callback), filters=filters.UpdateType.MESSAGE))

@@ -29,6 +29,7 @@ from retrieval import (
     Answer,
     AnyAnswer,
     DatabaseReplaced,
+    InvalidCorrection,
     Library,
     PartAnswer,
     StorageError,
@@ -373,10 +374,18 @@ async def help_command(update: Update, context: Context) -> None:
     await send(update.effective_message, [Reply(text)])
 
 
+REPORTS_FILTER_MAX_CHARS = 16  # a year or a unit; kept in the page buttons' 64 bytes
+
+
 async def reports_command(update: Update, context: Context) -> None:
-    """/reports: the paged list of reports."""
-    reports = await asyncio.to_thread(services(context).library.reports)
-    await send(update.effective_message, [render.reports_reply(reports, lang_of(update))])
+    """/reports [2024 | 广东]: the paged list of reports, newest first, of a year or unit when one is named."""
+    lang = lang_of(update)
+    query = _arg_text(context).replace(":", " ").strip()
+    if len(query) > REPORTS_FILTER_MAX_CHARS:
+        await send(update.effective_message, [Reply(t("reports_filter_too_long", lang))])
+        return
+    reports = await asyncio.to_thread(services(context).library.browse, query or None)
+    await send(update.effective_message, [render.reports_reply(reports, lang, query=query)])
 
 
 async def report_command(update: Update, context: Context) -> None:
@@ -607,10 +616,11 @@ async def button(update: Update, context: Context) -> None:
         await _ack(query)
         if message is not None:
             await send(message, await _section_for(context, parts[0], int(parts[1]), lang))
-    elif kind == "r" and len(parts) == 1 and _is_number(parts[0]):
-        reports = await asyncio.to_thread(services(context).library.reports)
+    elif kind == "r" and len(parts) in (1, 2) and _is_number(parts[0]):
+        browse = parts[1][:REPORTS_FILTER_MAX_CHARS] if len(parts) == 2 else ""
+        reports = await asyncio.to_thread(services(context).library.browse, browse or None)
         await _ack(query)
-        await _edit(query.edit_message_text, render.reports_reply(reports, lang, int(parts[0])))
+        await _edit(query.edit_message_text, render.reports_reply(reports, lang, int(parts[0]), query=browse))
     elif kind == "o" and len(parts) == 1:
         await _ack(query)
         if message is not None:
@@ -913,6 +923,51 @@ async def delete_button(update: Update, context: Context) -> None:
     schedule_index_save(context)
     await _ack(query)
     await _edit(query.edit_message_text, Reply(t("deleted", lang, id=report.id, title=render.label(report.title))))
+
+
+# --- admin edit ----------------------------------------------------------------------------------------------
+
+# /edit ID FIELD VALUE: the field in English or Chinese; "reset"/"还原" FIELD drops a correction.
+EDIT_FIELDS = {"title": "title", "标题": "title", "date": "date", "日期": "date", "unit": "unit", "单位": "unit"}
+EDIT_RESET = frozenset({"reset", "还原", "恢复"})
+EDIT_UNKNOWN = frozenset({"-", "—", "无", "未知", "none"})
+
+
+async def edit_command(update: Update, context: Context) -> None:
+    """/edit ID title|date|unit VALUE (admins): correct a report's title, date or unit; /edit ID reset FIELD undoes
+    it. Anyone else gets a polite refusal; a malformed command gets the usage."""
+    svc = services(context)
+    message, user = update.effective_message, update.effective_user
+    assert message is not None
+    lang = lang_of(update)
+    if not svc.settings.is_admin(user.id if user else None):
+        await send(message, [Reply(t("edit_refused", lang))])
+        return
+    args = [valid_text(a) for a in context.args or []]
+    if len(args) < 3:
+        await send(message, [Reply(t("usage_edit", lang))])
+        return
+    report_id, word, value = args[0], args[1].lower(), " ".join(args[2:]).strip()
+    reset = word in EDIT_RESET
+    name = EDIT_FIELDS.get(value.lower() if reset else word)
+    if name is None or (reset and len(args) != 3):
+        await send(message, [Reply(t("usage_edit", lang))])
+        return
+    try:
+        if reset:
+            report = await asyncio.to_thread(svc.library.uncorrect, report_id, [name])
+        else:
+            change = None if name != "title" and value.lower() in EDIT_UNKNOWN else value
+            report = await asyncio.to_thread(svc.library.edit, report_id, {name: change})
+    except UnknownReport:
+        await send(message, [Reply(t("unknown_report", lang, id=render.esc(report_id[:20])))])
+        return
+    except InvalidCorrection as exc:
+        key = "edit_bad_date" if exc.field == "date" else "edit_empty_title"
+        await send(message, [Reply(t(key, lang, value=render.esc(exc.value[:40])))])
+        return
+    svc.answers.clear()  # pages kept for paging buttons show the report as it was
+    await send(message, [render.edited_reply(report, lang)])
 
 
 async def error_handler(update: object, context: Context) -> None:

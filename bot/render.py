@@ -93,6 +93,16 @@ def label(text: str, limit: int = LABEL_MAX) -> str:
     return esc(_short(text, limit))
 
 
+def titled(title: str, distinction: str | None = None, limit: int = LABEL_MAX) -> str:
+    """《title》, with what tells the report apart from others of the same title: 《政府工作报告》（2024-03-05）."""
+    return f"《{label(title, limit)}》" + (f"（{esc(distinction)}）" if distinction else "")
+
+
+def report_title(report: Report, limit: int = LABEL_MAX) -> str:
+    """A report's 《title》, told apart from others of its title."""
+    return titled(report.title, report.distinction, limit)
+
+
 def callback(*parts: object) -> str:
     """Callback data `a:b:c`, checked against Telegram's 64-byte limit."""
     data = ":".join(str(p) for p in parts)
@@ -170,7 +180,7 @@ def source_line(quote: Quote, lang: str) -> str:
     return "— " + t(
         "source",
         lang,
-        title=label(quote.title),
+        title=titled(quote.title, quote.distinction),
         section=label(quote.section) or t("no_section", lang),
         paragraph=quote.paragraph,
     )
@@ -270,7 +280,7 @@ def _group_line(group: MentionGroup, lang: str, *, with_titles: bool, most: int)
     titles = with_titles and len(group.reports) <= GROUP_TITLES_MAX
     refs = "、".join(
         f"#{m.report.id}"
-        + (f"《{label(m.report.title, 24)}》" if titles else "")
+        + (report_title(m.report, 24) if titles else "")
         + " "
         + t("mention_count", lang, count=m.mentions)
         for m in group.reports[:most]
@@ -310,7 +320,7 @@ def _page_lines(item: ReportMentions | Quote, lang: str) -> tuple[str, Quote | N
     """A page item as (title line, quote): a mentioned report heads its quote with its title and count."""
     if isinstance(item, ReportMentions):
         title = (
-            f"<b>#{item.report.id} 《{label(item.report.title)}》</b> · {t('mention_count', lang, count=item.mentions)}"
+            f"<b>#{item.report.id} {report_title(item.report)}</b> · {t('mention_count', lang, count=item.mentions)}"
         )
         return title + ("\n" if item.quote is not None else ""), item.quote
     return "", item
@@ -437,7 +447,7 @@ def _part_pages(answer: PartAnswer, lang: str) -> list[str]:
     scope = "" if answer.scope is None else scope_line(answer.scope, lang) + "\n"
     if len(answer.blocks) == 1:
         block = answer.blocks[0]
-        head = scope + t("part_whole_head", lang, id=block.report.id, title=label(block.report.title), part=name)
+        head = scope + t("part_whole_head", lang, id=block.report.id, title=report_title(block.report), part=name)
         budget = BUDGET - units(head) - 40
         return [f"{head}\n\n{page}" for page in pack(_part_paragraph_blocks(block, budget), budget)]
     head = scope + t("part_head", lang, count=len(answer.blocks), part=name)
@@ -457,7 +467,9 @@ def part_inline_results(answer: PartAnswer, lang: str) -> list[InlineQueryResult
     return [
         InlineQueryResultArticle(
             id=f"{answer.part}-{block.report.id}",
-            title=f"《{_short(block.report.title, 40)}》 · {part_name(answer.part, lang)}",
+            title=f"《{_short(block.report.title, 40)}》"
+            + (f"（{block.report.distinction}）" if block.report.distinction else "")
+            + f" · {part_name(answer.part, lang)}",
             description=_short("".join(p.text for p in block.paragraphs if p.kind != "heading"), 120),
             input_message_content=InputTextMessageContent(
                 f"{_part_head(block)}\n<blockquote>{part_excerpt(block, 1500)}</blockquote>",
@@ -493,7 +505,7 @@ def paragraph_replies(report: Report, paragraph: StoredParagraph, lang: str) -> 
         + t(
             "paragraph_head",
             lang,
-            title=label(report.title),
+            title=report_title(report),
             section=label(paragraph.section) or t("no_section", lang),
             n=paragraph.number,
         )
@@ -539,7 +551,7 @@ def section_replies(
     report: Report, section: StoredSection, paragraphs: Sequence[StoredParagraph], lang: str
 ) -> list[Reply]:
     """A section read in full: its heading, then each paragraph with its number; as many messages as needed."""
-    blocks = [f"<b>《{label(report.title)}》 · {label(section.heading, 200)}</b>"]
+    blocks = [f"<b>{report_title(report)} · {label(section.heading, 200)}</b>"]
     for paragraph in paragraphs:
         if paragraph.number == section.paragraph and paragraph.kind == "heading":
             continue
@@ -549,14 +561,16 @@ def section_replies(
     return [Reply(m) for m in pack(blocks)]
 
 
-def reports_reply(reports: Sequence[Report], lang: str, page: int = 0) -> Reply:
-    """A page of the report list with buttons to each report's outline."""
+def reports_reply(reports: Sequence[Report], lang: str, page: int = 0, query: str = "") -> Reply:
+    """A page of the report list (newest first, each with its date and unit), with buttons to each report's outline;
+    `query` is the filter it was asked with, kept in the page buttons."""
     if not reports:
-        return Reply(t("reports_none", lang))
+        return Reply(t("reports_none_filtered", lang, filter=esc(query)) if query else t("reports_none", lang))
     page, pages = _page_of(len(reports), REPORTS_PER_PAGE, page)
     shown = reports[page * REPORTS_PER_PAGE : (page + 1) * REPORTS_PER_PAGE]
-    lines = [t("reports_head", lang, count=len(reports))]
-    lines += [t("report_line", lang, id=r.id, title=label(r.title), paragraphs=r.paragraph_count) for r in shown]
+    head = t("reports_filtered_head", lang, filter=esc(query), count=len(reports)) if query else None
+    lines = [head or t("reports_head", lang, count=len(reports))]
+    lines += [report_line(r, lang) for r in shown]
     if pages > 1:
         lines.append(t("page", lang, page=page + 1, pages=pages))
     rows: list[tuple[tuple[str, str], ...]] = [
@@ -565,18 +579,35 @@ def reports_reply(reports: Sequence[Report], lang: str, page: int = 0) -> Reply:
     ]
     nav: list[tuple[str, str]] = []
     if page > 0:
-        nav.append((t("prev", lang), callback("r", page - 1)))
+        nav.append((t("prev", lang), callback("r", page - 1, *([query] if query else []))))
     if page < pages - 1:
-        nav.append((t("next", lang), callback("r", page + 1)))
+        nav.append((t("next", lang), callback("r", page + 1, *([query] if query else []))))
     if nav:
         rows.append(tuple(nav))
     return Reply("\n".join(lines), tuple(rows))
 
 
+def report_line(r: Report, lang: str) -> str:
+    """#3 《title》 · 2023 · *县委 · 11段: a report in a list, with its date and unit when known."""
+    meta = "".join(f" · {esc(value)}" for value in (r.date, r.unit) if value)
+    return t("report_line", lang, id=r.id, title=titled(r.title), meta=meta, paragraphs=r.paragraph_count)
+
+
 def outline_replies(outline: Outline, lang: str) -> list[Reply]:
-    """A report's outline: its headings, with a button per section (up to Telegram's sensible limits)."""
+    """A report's outline: title, date, unit and file, then its headings under the standard parts they are in,
+    with a button per section (up to Telegram's sensible limits)."""
     r = outline.report
-    head = t("outline_head", lang, id=r.id, title=label(r.title), paragraphs=r.paragraph_count, source=label(r.source))
+    unknown = t("not_known", lang)
+    head = t(
+        "outline_head",
+        lang,
+        id=r.id,
+        title=report_title(r),
+        date=esc(r.date or unknown),
+        unit=esc(r.unit or unknown),
+        paragraphs=r.paragraph_count,
+        source=label(r.source),
+    )
     lines = [f"{'　' * (s.level - 1)}{label(s.heading, 200)} <i>(§{s.paragraph})</i>" for s in outline.sections]
     if not lines:
         lines = [t("outline_empty", lang)]
@@ -595,6 +626,11 @@ def outline_replies(outline: Outline, lang: str) -> list[Reply]:
     if parts:
         rows = (tuple((part_name(part, lang), callback("w", r.id, part)) for part in parts), *rows)
     return [Reply(m, rows if i == len(messages) - 1 else ()) for i, m in enumerate(messages)]
+
+
+def edited_reply(report: Report, lang: str) -> Reply:
+    """What an admin's /edit changed: the report as it now reads."""
+    return Reply(t("edited", lang, id=report.id, line=report_line(report, lang)))
 
 
 def delete_confirm_reply(report: Report, lang: str) -> Reply:
@@ -628,7 +664,7 @@ def digest_replies(digest: Digest, lang: str) -> list[Reply]:
             summary = esc("".join(_short(sentence, SUMMARY_SENTENCE_MAX) for sentence in item.summary))
             terms = "、".join(esc(term) for term in item.key_terms)
             blocks.append(
-                f"<b>#{item.report.id} 《{label(item.report.title)}》</b>\n<blockquote>{summary}</blockquote>\n"
+                f"<b>#{item.report.id} {report_title(item.report)}</b>\n<blockquote>{summary}</blockquote>\n"
                 + t("digest_key_terms", lang, terms=terms)
             )
     for term, quotes in digest.watch_hits:

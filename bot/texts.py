@@ -30,10 +30,29 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "In groups, mention me or reply to my message. Inline: type @{username} and a query in any chat.",
     ),
     "help_admin": (
-        "\n\n<b>管理员</b>\n发送报告文件即可添加（同名文件会更新）；/delete 编号 删除报告（需按按钮确认）。",
+        "\n\n<b>管理员</b>\n发送报告文件即可添加（同名文件会更新）；/delete 编号 删除报告（需按按钮确认）；"
+        "/edit 编号 标题|日期|单位 新内容 修改报告信息（例如 /edit 4 日期 2024-03-05）。",
         "\n\n<b>Admins</b>\nSend a report file to add it (a file of the same name updates it); /delete ID deletes a "
-        "report (after you confirm with a button).",
+        "report (after you confirm with a button); /edit ID title|date|unit VALUE corrects a report's details "
+        "(e.g. /edit 4 date 2024-03-05).",
     ),
+    "usage_edit": (
+        "用法：/edit 编号 字段 新内容\n字段：标题（title）、日期（date）、单位（unit）\n"
+        "例如：\n/edit 4 标题 第二批主题教育10月份总结\n/edit 4 日期 2023-10-31（也可写 2023-10 或 2023）\n"
+        "/edit 4 单位 X局党组\n/edit 4 日期 -（日期未知）\n/edit 4 还原 单位（恢复从文件读出的内容）\n"
+        "修改按文件名保存，重新导入该文件后仍然有效。",
+        "Usage: /edit ID FIELD VALUE\nFields: title, date, unit\nFor example:\n/edit 4 title 第二批主题教育10月份总结\n"
+        "/edit 4 date 2023-10-31 (or 2023-10, 2023)\n/edit 4 unit X局党组\n/edit 4 date - (date not known)\n"
+        "/edit 4 reset unit (back to what the file says)\nCorrections are kept by file name and outlive "
+        "ingesting the file again.",
+    ),
+    "edit_refused": ("抱歉，只有管理员可以修改报告信息。", "Sorry, only admins can correct a report's details."),
+    "edit_bad_date": (
+        "日期无法识别：{value}。请写成 2024-03-05、2024-03 或 2024。",
+        "Not a date: {value}. Write it as 2024-03-05, 2024-03 or 2024.",
+    ),
+    "edit_empty_title": ("标题不能为空。", "A title cannot be empty."),
+    "edited": ("已修改报告 #{id}：\n{line}", "Report #{id} corrected:\n{line}"),
     "empty": ("请输入问题。", "Please type a question."),
     "export": ("导出", "Export"),
     "export_docx": ("“{question}”的回答（Word 文档）", "The answer to “{question}” (Word document)"),
@@ -135,13 +154,13 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "共有 <b>{count}</b> 份报告有“{part}”部分（新的在前）：",
         "<b>{count}</b> reports have a “{part}” part (newest first):",
     ),
-    "part_whole_head": ("<b>#{id} 《{title}》</b> · “{part}”部分", "<b>#{id} 《{title}》</b> · its “{part}” part"),
+    "part_whole_head": ("<b>#{id} {title}</b> · “{part}”部分", "<b>#{id} {title}</b> · its “{part}” part"),
     "part_size": ("共 {paragraphs} 段、{chars} 字", "{paragraphs} ¶, {chars} characters"),
     "part_full": ("全文 #{id}", "All of #{id}"),
     "prev": ("« 上一页", "« Previous"),
     "next": ("下一页 »", "Next »"),
     "full_paragraph": ("全文 {n}", "Full ¶{n}"),
-    "source": ("《{title}》 · {section} · 第{paragraph}段", "《{title}》 · {section} · ¶{paragraph}"),
+    "source": ("{title} · {section} · 第{paragraph}段", "{title} · {section} · ¶{paragraph}"),
     "no_section": ("正文", "body"),
     "expired": (
         "这个按钮已失效（机器人重启过），请重新提问。",
@@ -153,19 +172,30 @@ _TEXTS: dict[str, tuple[str, str]] = {
     ),
     "reports_head": ("共 {count} 份报告：", "{count} reports:"),
     "reports_none": ("还没有报告。", "There are no reports yet."),
-    "report_line": ("#{id} 《{title}》 · {paragraphs}段", "#{id} 《{title}》 · {paragraphs} ¶"),
-    "outline_head": (
-        "#{id} 《{title}》\n{paragraphs}段 · 来源：{source}",
-        "#{id} 《{title}》\n{paragraphs} ¶ · file: {source}",
+    "report_line": ("#{id} {title}{meta} · {paragraphs}段", "#{id} {title}{meta} · {paragraphs} ¶"),
+    "reports_filtered_head": ("符合“{filter}”的报告共 {count} 份：", "{count} reports match “{filter}”:"),
+    "reports_none_filtered": (
+        "没有符合“{filter}”的报告。发送 /reports 查看全部（也可以按年份或单位筛选，例如 /reports 2024、/reports 广东）。",
+        "No report matches “{filter}”. Send /reports for all of them (or filter by year or unit, e.g. /reports 2024, "
+        "/reports 广东).",
     ),
     "outline_parts": ("部分：{parts}", "Parts: {parts}"),
+    "reports_filter_too_long": (
+        "筛选词太长了：请写年份或单位，例如 /reports 2024、/reports 广东。",
+        "That filter is too long: give a year or a unit, e.g. /reports 2024, /reports 广东.",
+    ),
+    "outline_head": (
+        "#{id} {title}\n日期：{date} · 单位：{unit}\n{paragraphs}段 · 来源：{source}",
+        "#{id} {title}\nDate: {date} · Unit: {unit}\n{paragraphs} ¶ · file: {source}",
+    ),
+    "not_known": ("未知", "unknown"),
     "outline_empty": ("（这份报告没有分节标题）", "(this report has no section headings)"),
     "unknown_report": (
         "没有编号为 {id} 的报告，发送 /reports 查看列表。",
         "There is no report {id}; send /reports for the list.",
     ),
     "unknown_paragraph": ("报告 #{id} 没有第{n}段。", "Report #{id} has no paragraph {n}."),
-    "paragraph_head": ("《{title}》 · {section} · 第{n}段", "《{title}》 · {section} · ¶{n}"),
+    "paragraph_head": ("{title} · {section} · 第{n}段", "{title} · {section} · ¶{n}"),
     "usage_report": ("用法：/report 报告编号，例如 /report 1", "Usage: /report ID, e.g. /report 1"),
     "usage_search": (
         "用法：/search 问题，例如 /search 全县生产总值",

@@ -7,7 +7,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import DatabaseReplaced, ReportbotError, StorageError, UnknownParagraph, UnknownReport, UnreadableReport
+from .errors import (
+    DatabaseReplaced,
+    InvalidCorrection,
+    ReportbotError,
+    StorageError,
+    UnknownParagraph,
+    UnknownReport,
+    UnreadableReport,
+)
 from .library import (
     Answer,
     AnyAnswer,
@@ -40,6 +48,7 @@ __all__ = [
     "DatabaseReplaced",
     "InScope",
     "IngestResult",
+    "InvalidCorrection",
     "Library",
     "LibrarySettings",
     "MentionGroup",

@@ -208,6 +208,11 @@ def report_json(r: Report) -> dict[str, Any]:
     }
 
 
+def plain_title(r: Report) -> str:
+    """《title》, told apart from others of the same title by date or unit: 《政府工作报告》（2024-03-05）."""
+    return f"《{r.title}》" + (f"（{r.distinction}）" if r.distinction else "")
+
+
 def report_line(r: Report) -> str:
     """One report as a line of `reports`: id, title, date, unit, paragraphs, file (— for what is not known)."""
     return f"#{r.id}\t《{r.title}》\t{r.date or '—'}\t{r.unit or '—'}\t{r.paragraph_count}段\t{r.source}"
@@ -349,7 +354,7 @@ def _format_part(answer: PartAnswer) -> str:
     lines.append(f"共有{len(answer.blocks)}份报告有“{_PART_NAMES[answer.part]}”部分：")
     for block in answer.blocks:
         lines.append(
-            f"\n#{block.report.id} 《{block.report.title}》" + (f" · {block.heading}" if block.heading else "")
+            f"\n#{block.report.id} {plain_title(block.report)}" + (f" · {block.heading}" if block.heading else "")
         )
         for paragraph in block.paragraphs:
             lines.append(
@@ -374,13 +379,13 @@ def _format_passages(answer: Answer) -> str:
         lines.append(f"共有{len(groups)}个{what}（{len(answer.reports)}份报告）提到“{answer.term}”：")
         for g in groups:
             name = g.key if isinstance(g.key, str) else f"{g.key}年" if g.key else f"{what}不详"
-            refs = "、".join(f"#{m.report.id}《{m.report.title}》{m.mentions}处" for m in g.reports)
+            refs = "、".join(f"#{m.report.id}{plain_title(m.report)}{m.mentions}处" for m in g.reports)
             lines.append(f"{name} · {g.mentions}处：{refs}")
         return "\n".join(lines)
     if answer.intent == "mention" and answer.reports:
         lines.append(f"共有{len(answer.reports)}份报告提到“{answer.term}”：")
         for m in answer.reports:
-            lines.append(f"\n#{m.report.id} 《{m.report.title}》 — {m.mentions}处")
+            lines.append(f"\n#{m.report.id} {plain_title(m.report)} — {m.mentions}处")
             if m.quote is not None:
                 lines.append(_plain_quote(m.quote))
         return "\n".join(lines)
@@ -437,7 +442,8 @@ def _plain_quote(quote: Quote) -> str:
         out.append(text[last:start] + "【" + text[start:end] + "】")
         last = end
     out.append(text[last:])
-    source = f"《{quote.title}》 · {quote.section or '—'} · 第{quote.paragraph}段"
+    distinction = f"（{quote.distinction}）" if quote.distinction else ""
+    source = f"《{quote.title}》{distinction} · {quote.section or '—'} · 第{quote.paragraph}段"
     return "> " + "".join(out) + "\n  —— " + source
 
 

@@ -66,7 +66,7 @@ def build_digest(
     library: Library, *, day: date, last_report_seq: int, last_passage_id: int, watches: list[str]
 ) -> Digest:
     """The digest for one subscriber as of `day`."""
-    new_reports = tuple(summarize(library, r) for r in library.store.reports_since(last_report_seq))
+    new_reports = tuple(summarize(library, library.told_apart(r)) for r in library.store.reports_since(last_report_seq))
     hits: list[tuple[str, tuple[Quote, ...]]] = []
     for term in watches:
         quotes = library.new_mentions(normalize(term), after_passage_id=last_passage_id, limit=WATCH_QUOTES)

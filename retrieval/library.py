@@ -24,7 +24,7 @@ import numpy.typing as npt
 from .errors import InvalidCorrection, StorageError, UnknownParagraph, UnknownReport
 from .extract import DEFAULT_MAX_BYTES, ReportLimits, extract
 from .index import Bm25Index, MentionFinder
-from .metadata import HEAD_MAX_LINES, METADATA_VERSION, TAIL_LINES, parse_date_input, read_metadata
+from .metadata import HEAD_MAX_LINES, METADATA_VERSION, TAIL_LINES, distinctions, parse_date_input, read_metadata
 from .normalize import normalize, normalize_with_offsets, original_span, valid_text
 from .parts import Part
 from .prepare import PreparedReport, prepare_report
@@ -63,6 +63,7 @@ class Quote:
     text: str
     highlights: tuple[tuple[int, int], ...]
     score: float
+    distinction: str | None = None  # what tells its report apart from others of the same title (Report.distinction)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON shape of `reportbot ask --json`."""
@@ -446,8 +447,9 @@ class Library:
     def _remember(self, report: Report) -> None:
         # the map is replaced, never changed: an answer being built keeps the map it started with
         with self._lock:
-            if report.id in self._reports:
-                self._reports = {**self._reports, report.id: report}
+            old = self._reports.get(report.id)
+            if old is not None:
+                self._reports = _told_apart({**self._reports, report.id: report}, {old.title, report.title})
 
     def refresh_metadata(self, *, force: bool = False) -> int:
         """Read every report's title, date and unit again from its stored text when the library was written by an
@@ -493,7 +495,7 @@ class Library:
                     [r.id for r in records], [r.report_id for r in records], [r.kind == "body" for r in records]
                 )
                 self.save_index()
-            self._reports = {r.id: r for r in self.store.reports()}
+            self._reports = _told_apart({r.id: r for r in self.store.reports()}, None)
 
     def _load_saved(self, key: str) -> tuple[Bm25Index, MentionFinder] | None:
         if self.index_dir is None or not (self.index_dir / "key").is_file():
@@ -569,7 +571,9 @@ class Library:
             if written.reports:
                 # a new map, not changed in place: answers keep the one they were made with (MentionedReports)
                 reports = {**self._reports, **written.reports}
-                self._reports = {rid: r for rid, r in reports.items() if r is not None}
+                titles = {r.title for r in written.reports.values() if r is not None}
+                titles |= {self._reports[rid].title for rid in written.reports if rid in self._reports}
+                self._reports = _told_apart({rid: r for rid, r in reports.items() if r is not None}, titles)
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -951,6 +955,7 @@ class Library:
                     text,
                     highlight_spans(text, marks),
                     score,
+                    report.distinction,
                 )
             )
         return quotes
@@ -974,15 +979,21 @@ class Library:
     def browse(self, query: str | None = None) -> list[Report]:
         """Reports newest first (by the date they were made; undated ones last, by id), optionally only those of a
         year ("2024", "2024年", "二〇二四年") or whose unit, title or file name holds `query` ("广东")."""
-        reports = self.store.reports()
+        tags = distinctions(reports := self.store.reports())
+        reports = [replace(r, distinction=tags.get(r.id)) for r in reports]
         if query and query.strip():
             reports = [r for r in reports if _matches(r, query.strip())]
         dated = sorted((r for r in reports if r.date), key=lambda r: (r.date or "", r.id), reverse=True)
         return dated + [r for r in reports if not r.date]
 
+    def told_apart(self, report: Report) -> Report:
+        """The report with what tells it apart from others of its title (as the library's map has it)."""
+        known = self._reports.get(report.id)
+        return report if known is None else replace(report, distinction=known.distinction)
+
     def outline(self, report_id: int | str) -> Outline:
         """A report, its headings and its parts; UnknownReport if there is no such id."""
-        report = self.store.report(report_id)
+        report = self.told_apart(self.store.report(report_id))
         return Outline(report, tuple(self.store.sections(report.id)), tuple(self.store.part_runs(report.id)))
 
     def paragraph(self, report_id: int | str, number: int) -> tuple[Report, StoredParagraph]:
@@ -1009,6 +1020,16 @@ class Library:
 def _report_date(report: Report) -> str:
     """A report's date for ordering, newest first ("" for an undated report, which sorts after dated ones)."""
     return report.date or ""
+
+
+def _told_apart(reports: dict[int, Report], titles: set[str] | None) -> dict[int, Report]:
+    """A new map with the reports of these titles (every title for None) told apart from others of their title."""
+    group = [r for r in reports.values() if titles is None or r.title in titles]
+    tags = distinctions(group)
+    for report in group:
+        if report.distinction != tags.get(report.id):
+            reports[report.id] = replace(report, distinction=tags.get(report.id))
+    return reports
 
 
 def _matches(report: Report, query: str) -> bool:

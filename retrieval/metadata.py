@@ -11,9 +11,10 @@ from __future__ import annotations
 import calendar
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
+from typing import Protocol
 
 # Bumped whenever reading changes: a library opened by a newer reader reads its reports' metadata again from the
 # stored text (admins' corrections still apply over it).
@@ -159,6 +160,50 @@ class ReportMetadata:
     def year(self) -> int | None:
         """The year of `date`."""
         return year_of(self.date)
+
+
+class Titled(Protocol):
+    """What telling reports of one title apart needs of them."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def date(self) -> str | None: ...
+    @property
+    def unit(self) -> str | None: ...
+
+
+def distinctions(reports: Iterable[Titled]) -> dict[int, str]:
+    """What tells each report apart from the others of the same title, by id (reports whose title is their own are
+    left out): the date when the dates do, else the unit when the units do, else both, else the report's number."""
+    groups: dict[str, list[Titled]] = {}
+    for report in reports:
+        groups.setdefault(report.title, []).append(report)
+    found: dict[int, str] = {}
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        for describe in (_by_date, _by_unit, _by_both):
+            tags = [describe(r) for r in group]
+            if all(tags) and len(set(tags)) == len(tags):
+                break
+        for report, tag in zip(group, tags, strict=True):
+            found[report.id] = tag if tag and tags.count(tag) == 1 else " · ".join(filter(None, (tag, f"#{report.id}")))
+    return found
+
+
+def _by_date(report: Titled) -> str:
+    return report.date or ""
+
+
+def _by_unit(report: Titled) -> str:
+    return report.unit or ""
+
+
+def _by_both(report: Titled) -> str:
+    return " · ".join(part for part in (report.date, report.unit) if part)
 
 
 def year_of(date: str | None) -> int | None:

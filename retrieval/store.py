@@ -14,7 +14,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -165,6 +165,9 @@ class Report:
     """The day (or month, or year) the report was made, as an ISO prefix: "2024", "2024-03", "2024-03-05"."""
     unit: str | None = None
     """The body that reports ("广东省人民政府", "**区", "县政府办公室")."""
+    distinction: str | None = field(default=None, compare=False)
+    """What tells the report apart from others of the same title in its library (its date, unit or both; see
+    `metadata.distinctions`): set by the library on the reports it hands out, never stored."""
 
     @property
     def year(self) -> int | None:
@@ -293,8 +296,11 @@ _LAST_PASSAGE_ID = (
 )
 
 
+_STORED_FIELDS = tuple(name for name in Report.__dataclass_fields__ if name != "distinction")
+
+
 def _report(row: dict[str, Any]) -> Report:
-    return Report(**{k: row[k] for k in Report.__dataclass_fields__})
+    return Report(**{k: row[k] for k in _STORED_FIELDS})
 
 
 _SELECT_PARAGRAPHS = (
@@ -763,7 +769,7 @@ class Store:
 
     def _corrections(self, source: str) -> dict[str, str | None]:
         rows = self.db.conn.execute("SELECT field, value FROM corrections WHERE source = ?", (source,)).fetchall()
-        return {str(field): value for field, value in rows if field in CORRECTABLE}
+        return {str(name): value for name, value in rows if name in CORRECTABLE}
 
     def corrections(self, report_id: int) -> dict[str, str | None]:
         """An admin's corrections of a report's title, date or unit (a value of None: "not known")."""

@@ -174,7 +174,9 @@ async def test_inline_mode_offers_passages(api: FakeBotApi, library: Library) ->
 async def test_browsing_commands(api: FakeBotApi, library: Library) -> None:
     async with running_bot(api, library):
         listing = await ask(api, "/reports")
-        assert "共 5 份报告" in listing.text and "#3 《2023年主题教育开展情况汇报》 · 11段" in listing.text
+        assert (
+            "共 5 份报告" in listing.text and "#3 《2023年主题教育开展情况汇报》 · 2023 · *县委 · 11段" in listing.text
+        )
         assert ("#1 主题教育工作开展情况", "o:1") in buttons(listing)
         outline = await ask(api, "/report 4")
         assert "二、主要做法及成效" in outline.text and "（一）下好理论学习先手棋" in outline.text
@@ -387,3 +389,82 @@ async def test_admin_photo_becomes_a_report_while_the_bot_keeps_answering(api: F
         mark = api.mark()
         api.push_photo(jpeg, width, height, OTHER, OTHER)
         assert "只有管理员" in (await api.wait_for("sendMessage", chat_id_is(OTHER), since=mark)).text
+
+
+async def test_reports_newest_first_filtered_and_an_outline_with_date_unit_and_parts(
+    api: FakeBotApi, library: Library
+) -> None:
+    async with running_bot(api, library):
+        listing = await ask(api, "/reports")
+        filtered = await ask(api, "/reports 2023")
+        by_unit = await ask(api, "/reports 县委")
+        nothing = await ask(api, "/reports 广东")
+        mark = api.mark()
+        api.push_callback_query("r:0:县委", USER, USER, filtered.result["message_id"])
+        page = await api.wait_for("editMessageText", since=mark)
+        outline = await ask(api, "/report 4")
+        english = await ask(api, "/report 3", language_code="en")
+    # newest first: the one dated report, then the others by number
+    assert [line.split(" ")[0] for line in listing.text.splitlines()[1:]] == ["#3", "#1", "#2", "#4", "#5"]
+    assert "#2 《主题教育开展情况》 · **区 · 15段" in listing.text
+    assert filtered.text == "符合“2023”的报告共 1 份：\n#3 《2023年主题教育开展情况汇报》 · 2023 · *县委 · 11段"
+    assert by_unit.text.splitlines()[1].startswith("#3 ") and len(by_unit.text.splitlines()) == 2
+    assert "没有符合“广东”的报告" in nothing.text
+    assert page.text == by_unit.text  # the page buttons keep the filter
+    head = outline.text.splitlines()
+    assert head[:3] == [
+        "#4 《第二批主题教育10月份阶段性总结》",
+        "日期：未知 · 单位：X党组",
+        "12段 · 来源：003_76e823c6e0fb73eb.txt",
+    ]
+    assert "存在问题 <i>(§9–10)</i>" in head[-1]  # and where its parts run
+    assert "Date: 2023 · Unit: *县委" in english.text
+
+
+async def test_admins_edit_a_report_and_others_cannot(api: FakeBotApi, library: Library) -> None:
+    async with running_bot(api, library):
+        refused = await ask(api, "/edit 4 日期 2023-10-31")
+        usage = await ask(api, "/edit 4", chat_id=ADMIN, user_id=ADMIN)
+        bad_field = await ask(api, "/edit 4 颜色 红", chat_id=ADMIN, user_id=ADMIN)
+        dated = await ask(api, "/edit 4 日期 2023-10-31", chat_id=ADMIN, user_id=ADMIN)
+        titled = await ask(api, "/edit 4 title 第二批主题教育10月份总结", chat_id=ADMIN, user_id=ADMIN)
+        bad_date = await ask(api, "/edit 4 date 2023-02-30", chat_id=ADMIN, user_id=ADMIN)
+        unknown = await ask(api, "/edit 99 单位 X局", chat_id=ADMIN, user_id=ADMIN)
+        listing = await ask(api, "/reports")
+        undated = await ask(api, "/edit 4 日期 -", chat_id=ADMIN, user_id=ADMIN)
+        reset = await ask(api, "/edit 4 还原 标题", chat_id=ADMIN, user_id=ADMIN)
+    assert "只有管理员可以修改" in refused.text
+    assert "用法：/edit 编号 字段 新内容" in usage.text and "用法：/edit" in bad_field.text
+    assert dated.text == "已修改报告 #4：\n#4 《第二批主题教育10月份阶段性总结》 · 2023-10-31 · X党组 · 12段"
+    assert "《第二批主题教育10月份总结》" in titled.text
+    assert "日期无法识别：2023-02-30" in bad_date.text
+    assert "没有编号为 99 的报告" in unknown.text
+    assert listing.text.splitlines()[1].startswith("#4 《第二批主题教育10月份总结》 · 2023-10-31")  # now the newest
+    assert undated.text == "已修改报告 #4：\n#4 《第二批主题教育10月份总结》 · X党组 · 12段"
+    assert reset.text == "已修改报告 #4：\n#4 《第二批主题教育10月份阶段性总结》 · X党组 · 12段"
+    assert library.store.corrections(4) == {"date": None}  # the title's correction is gone, "no date" stays
+
+
+async def test_reports_of_the_same_title_are_told_apart(api: FakeBotApi, library: Library) -> None:
+    def report(day: str, area: str) -> bytes:
+        return (
+            f"政府工作报告\n——{day}在{area}第十四届人民代表大会第二次会议上\n各位代表：\n"
+            f"一、过去一年工作回顾\n{area}大力发展首发经济，推动消费提质升级，全年新开首店120家。\n"
+        ).encode()
+
+    async with running_bot(api, library):
+        for name, day, area in (("a.txt", "2024年1月20日", "甲省"), ("b.txt", "2025年1月22日", "甲省")):
+            mark = api.mark()
+            api.push_document(report(day, area), name, ADMIN, ADMIN)
+            await api.wait_for("sendMessage", since=mark)
+        mention = await ask(api, "哪些报告提到首发经济")
+        search = await ask(api, "/search 首店")
+        listing = await ask(api, "/reports 甲省")
+        outline = await ask(api, "/report 7")
+    assert "#7 《政府工作报告》（2025-01-22）" in mention.text and "#6 《政府工作报告》（2024-01-20）" in mention.text
+    assert "— 《政府工作报告》（2025-01-22） · 一、过去一年工作回顾 · 第5段" in search.text
+    assert listing.text.splitlines()[1:] == [
+        "#7 《政府工作报告》 · 2025-01-22 · 甲省人民政府 · 5段",
+        "#6 《政府工作报告》 · 2024-01-20 · 甲省人民政府 · 5段",
+    ]
+    assert outline.text.startswith("#7 《政府工作报告》（2025-01-22）\n日期：2025-01-22 · 单位：甲省人民政府")
