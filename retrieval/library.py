@@ -75,6 +75,7 @@ class Quote:
             "paragraph": self.paragraph,
             "text": self.text,
             "score": round(self.score, 6),
+            "highlights": [list(span) for span in self.highlights],  # [start, end) in text: terms, numbers
         }
 
 

@@ -24,9 +24,11 @@ def test_eval_item(corpus_library: Library, item: dict[str, Any]) -> None:
     assert answer.intent == item["intent"]
     if "scope" in item:  # a question that names its reports is answered from them only, and says so
         assert answer.scope is not None
-        shown = [b.report.source for b in answer.blocks] if isinstance(answer, PartAnswer) else [
-            q.source for q in answer.passages
-        ]
+        shown = (
+            [b.report.source for b in answer.blocks]
+            if isinstance(answer, PartAnswer)
+            else [q.source for q in answer.passages]
+        )
         assert shown and set(shown) <= set(item["scope"]), shown
     if isinstance(answer, PartAnswer):
         assert answer.part == item["part"]

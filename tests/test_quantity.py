@@ -3,10 +3,16 @@ unit beside the question's terms come first, and the number is marked as well as
 
 from __future__ import annotations
 
-import pytest
+import json
+from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
 from retrieval import Answer, Library, Quote
 from retrieval.quantity import numbers_beside, quantity_question
+from tests.support import REPORTS
 
 
 @pytest.mark.parametrize(
@@ -93,3 +99,15 @@ def test_provincial_quantity_questions(
     first = found.passages[0]
     assert province in first.source and answer in first.text
     assert any(number in mark for mark in _marked(first))
+
+
+def test_cli_json_carries_the_marked_number(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REPORTBOT_DB", str(tmp_path / "cli.db"))
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["ingest", str(REPORTS)], obj={}).exit_code == 0
+    payload = json.loads(runner.invoke(cli, ["ask", "--json", "举办了几期读书班"], obj={}).output)
+    first = payload["passages"][0]
+    marked = [first["text"][start:end] for start, end in first["highlights"]]
+    assert "6期读书班" in marked
