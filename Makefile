@@ -34,6 +34,7 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py --bot
+	$(BIN)/python bench/formats.py
 
 clean:
 	rm -rf $(VENV) data/reports.db data/cache

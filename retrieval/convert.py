@@ -42,8 +42,8 @@ class ConvertLimits:
     ocr_max_pages: int = 20
     """A scan with more pages is refused before any OCR: a 200-page scan would hold a worker for many minutes."""
     ocr_timeout_s: float = 30.0
-    ocr_timeout_s_per_page: float = 30.0
-    """OCR runs about 2-8 s a page on one core; the limit leaves room for a busy machine."""
+    ocr_timeout_s_per_page: float = 60.0
+    """OCR takes about 3-10 s for a full page on one core; the limit leaves room for a busy machine."""
     ocr_threads: int = 1
     """Threads per OCR run: one leaves the other core to the bot (and to a second ingest worker)."""
 

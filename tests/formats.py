@@ -29,8 +29,10 @@ _LEVEL2 = re.compile(r"^（[一二三四五六七八九十]+）")
 
 
 def source_paragraphs(path: Path) -> list[str]:
-    """A report's paragraphs as its author wrote them: one per non-empty line."""
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    """A report's paragraphs as its author wrote them: one per non-empty line, without the markers the site they
+    were collected from left in some (##paidbegin##)."""
+    text = re.sub(r"##paid(?:begin|end)##", "", path.read_text(encoding="utf-8"))
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def word_document(title: str, paragraphs: Sequence[str], *, header: str = HEADER) -> bytes:
