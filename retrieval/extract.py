@@ -1686,6 +1686,7 @@ def _rebuild_paragraphs(lines: Sequence[_VisualLine], *, em: float | None = None
 _HEADING_SIZE: Final = 1.1
 _MAX_HEADING_LINES: Final = 2
 _MAX_HEADING_LEVELS: Final = 4
+_TITLE_WITHIN: Final = 3
 
 
 def _paragraphs_and_headings(lines: Sequence[_VisualLine]) -> tuple[list[str], dict[int, int], str | None]:
@@ -1705,8 +1706,10 @@ def _paragraphs_and_headings(lines: Sequence[_VisualLine]) -> tuple[list[str], d
     ranks = sorted({round(sizes[i], 1) for i in big}, reverse=True)[:_MAX_HEADING_LEVELS]
     levels = {i: ranks.index(round(sizes[i], 1)) + 1 for i in big if round(sizes[i], 1) in ranks}
     paragraphs = [_join_parts([line.text for line in block]) for block in blocks]
-    first = blocks[0][0]
-    title = paragraphs[0] if levels.get(0) == 1 and first.page == 0 else None
+    # The title is the largest type near the top of the first page, even below a line in small type (a one-page
+    # report's running header, which repetition cannot reveal).
+    opening = [i for i, block in enumerate(blocks[:_TITLE_WITHIN]) if block[0].page == blocks[0][0].page == 0]
+    title = next((paragraphs[i] for i in opening if levels.get(i) == 1), None)
     return paragraphs, levels, title
 
 

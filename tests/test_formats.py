@@ -321,3 +321,11 @@ def test_without_the_ocr_package_the_reason_says_so(tmp_path: Path, monkeypatch:
     with pytest.raises(UnreadableReport) as caught:
         extract("照片.jpg", jpeg)
     assert caught.value.code == "missing_program" and "rapidocr-onnxruntime" in caught.value.zh
+
+
+def test_a_one_page_pdf_with_a_running_header_keeps_its_title() -> None:
+    paragraphs = ["我们坚持四下基层，2024年新建5G基站52处。", "下一步，我们将继续推进。"]
+    pdf = libreoffice_export(word_document(TITLE, paragraphs), ["pdf"])["pdf"]
+    result = extract("一页.pdf", pdf)
+    assert result.title == TITLE  # not the running header above it
+    assert list(result.lines) == [HEADER, TITLE, *paragraphs]  # one page: repetition cannot show it is a header
