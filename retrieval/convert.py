@@ -110,18 +110,18 @@ def office_to_docx(data: bytes, kind: str, *, limits: ConvertLimits = DEFAULT_LI
         ]
         # HOME inside the work directory: a service user's home may be read-only, and LibreOffice writes there.
         env = {**os.environ, "HOME": str(work)}
-        stderr = _run(argv, env=env, timeout=limits.office_timeout_s, stdin=None)
+        _, detail = _run(argv, env=env, timeout=limits.office_timeout_s, stdin=None)
         result = work / "out" / "report.docx"
         if not result.exists():
-            detail = stderr.decode("utf-8", "replace").strip()[-300:]
             if any(hint in detail.lower() for hint in _PASSWORD_HINTS):
                 raise ConversionFailed("encrypted", detail)
             raise ConversionFailed("failed", detail)
         return result.read_bytes()
 
 
-def _run(argv: list[str], *, env: dict[str, str], timeout: float, stdin: bytes | None) -> bytes:
-    """Run a child in its own process group; at the time limit the whole group is killed. Returns stderr."""
+def _run(argv: list[str], *, env: dict[str, str], timeout: float, stdin: bytes | None) -> tuple[int, str]:
+    """Run a child in its own process group; at the time limit the whole group is killed (LibreOffice starts
+    helper processes). Returns its exit status and the end of its stderr."""
     try:
         proc = subprocess.Popen(
             argv,
@@ -129,7 +129,7 @@ def _run(argv: list[str], *, env: dict[str, str], timeout: float, stdin: bytes |
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             env=env,
-            start_new_session=True,  # LibreOffice starts helper processes: kill them all on a timeout
+            start_new_session=True,
         )
     except OSError as exc:
         raise ConversionFailed("failed", str(exc)) from exc
@@ -141,7 +141,7 @@ def _run(argv: list[str], *, env: dict[str, str], timeout: float, stdin: bytes |
     except BaseException:
         _kill_group(proc)
         raise
-    return stderr
+    return proc.returncode, stderr.decode("utf-8", "replace").strip()[-300:]
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -195,28 +195,15 @@ def run_ocr(kind: str, data: bytes, numbers: Sequence[int], *, limits: ConvertLi
     with tempfile.TemporaryDirectory(prefix="reportbot-ocr-") as tmp:
         out = Path(tmp) / "pages.json"
         argv = [sys.executable, "-m", "retrieval.ocr", kind, str(out), threads, ",".join(map(str, numbers))]
+        status, detail = _run(argv, env=env, timeout=timeout, stdin=data)
+        if status == OCR_MISSING_EXIT:
+            raise ConversionFailed("missing_ocr", detail)
+        if status != 0 or not out.exists():
+            raise ConversionFailed("failed", detail)
         try:
-            proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                env=env,
-                start_new_session=True,
-            )
-        except OSError as exc:
+            raw = json.loads(out.read_text(encoding="utf-8"))
+            return [
+                OcrPage(page["width"], page["height"], tuple(OcrBox(*box) for box in page["boxes"])) for page in raw
+            ]
+        except (ValueError, KeyError, TypeError) as exc:  # a child that died while writing
             raise ConversionFailed("failed", str(exc)) from exc
-        try:
-            _, stderr = proc.communicate(data, timeout=timeout)
-        except subprocess.TimeoutExpired as exc:
-            _kill_group(proc)
-            raise ConversionFailed("timeout", f"{timeout:.0f} s") from exc
-        except BaseException:
-            _kill_group(proc)
-            raise
-        if proc.returncode == OCR_MISSING_EXIT:
-            raise ConversionFailed("missing_ocr", stderr.decode("utf-8", "replace").strip()[-300:])
-        if proc.returncode != 0 or not out.exists():
-            raise ConversionFailed("failed", stderr.decode("utf-8", "replace").strip()[-300:])
-        raw = json.loads(out.read_text(encoding="utf-8"))
-    return [OcrPage(page["width"], page["height"], tuple(OcrBox(*box) for box in page["boxes"])) for page in raw]

@@ -215,8 +215,8 @@ class ExtractedText:
     source: str
     """The file name (no directories), as given."""
     kind: str
-    """"txt", "md", "docx", "pdf", "html", or "doc"/"wps"/"rtf"/"odt" (converted) -- detected from the content, not the
-    suffix (an OLE Word binary is "wps" when named so, "doc" otherwise)."""
+    """"txt", "md", "docx", "pdf", "html", "image" (OCR), or "doc"/"wps"/"rtf"/"odt" (converted) -- detected from
+    the content, not the suffix (an OLE Word binary is "wps" when named so, "doc" otherwise)."""
     encoding: str | None
     """The detected text encoding for txt/md (e.g. "utf-8", "gb18030"); None for docx/pdf."""
     lines: tuple[str, ...]
