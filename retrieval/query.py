@@ -172,6 +172,7 @@ _PART_QUESTIONS: tuple[tuple[Part, re.Pattern[str]], ...] = (
 # everything else a part question may say: who (各单位), the question words, particles, punctuation
 _PART_FILLER = re.compile(
     r"各(?:个)?(?:单位|部门|地区|地方|地|省份|省区市|省|市|县|区|报告|汇报|级)|所有(?:报告|单位)?|每(?:个|份)(?:单位|报告)?"
+    r"|省份|省区市|单位|部门|地区|地方"  # 哪些省份存在问题: each one's part
     r"|(?:对比|比较|对照|横向比较|比一比)(?:一下)?|报告|汇报|材料|里面|当中|其中|中|里|都|还|又|分别|主要|具体|目前|当前|工作|我们|的|是|有|在|了|哪些|哪几|什么|怎样"
     r"|如何|怎么|多少|吗|呢|吧|请问|请|介绍|说说|讲讲|列出|一下|看看|情况|方面|[\s\d?？。.!！,，、:：;；\"'“”‘’]"
 )

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from bot.render import MAX_MESSAGE, units
+from bot.render import MAX_MESSAGE, answer_reply, page_count, units
 from bot.terminal import answer_text
 from retrieval import Answer, Library, PartAnswer
 from retrieval.query import part_question
@@ -33,6 +33,8 @@ from tests.support import REPORTS
         ("主要做法有哪些", "progress"),
         ("取得了哪些成效", "progress"),
         ("下一步有什麼打算", "plans"),  # traditional characters
+        ("哪些省份存在问题", "problems"),
+        ("各地区下一步的打算", "plans"),
         ("各單位存在哪些問題？", "problems"),
         ("举办了几期读书班", None),
         ("学习存在哪些问题", None),  # asks about something within the part: a search
@@ -197,6 +199,18 @@ async def test_inline_part_question(api: FakeBotApi, library: Library) -> None:
         behind = await api.wait_for("answerInlineQuery", since=mark)
     # a private deployment's part answers are personal and uncached like every other inline answer
     assert behind.params["results"] and behind.params.get("is_personal") in (True, "true")
+
+
+def test_every_page_of_a_provincial_part_answer_fits(provincial_library: Library) -> None:
+    for question in ("存在哪些问题", "下一步的重点工作", "主要做法有哪些"):
+        answer = provincial_library.ask(question)
+        assert isinstance(answer, PartAnswer) and len(answer.blocks) == 31
+        for lang in ("zh", "en"):
+            pages = page_count(answer, lang)
+            assert pages == 11
+            shown = [answer_reply(answer, lang, page=page) for page in range(pages)]
+            assert all(units(reply.text) <= MAX_MESSAGE for reply in shown)
+            assert sum(reply.text.count("<blockquote>") for reply in shown) == 31
 
 
 def test_scoped_part_questions(provincial_library: Library, corpus_library: Library) -> None:
