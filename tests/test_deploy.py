@@ -907,3 +907,30 @@ def test_cli_commands_the_deployment_relies_on(cli: Cli, tmp_path: Path) -> None
     (broken / "reports.db").write_bytes(b"this is not a database" * 100)
     cli.env["REPORTBOT_DB"] = str(broken / "reports.db")
     cli("stats", ok=False)
+
+
+def test_converters_work_under_the_units_seccomp_sandbox(build: Build, tmp_path: Path) -> None:
+    """LibreOffice (a .doc) and OCR (a photo), each a child process, read their files under the unit's seccomp
+    rules, as the installed copy runs them (HOME and TMPDIR are a private directory, as with ProtectHome/PrivateTmp)."""
+    from tests.formats import libreoffice_export, photo_jpeg, word_document
+
+    doc = libreoffice_export(word_document("标题", ["一、主要做法", "正文内容。"]), ["doc"])["doc"]
+    (tmp_path / "a.doc").write_bytes(doc)
+    (tmp_path / "a.jpg").write_bytes(photo_jpeg(["我们坚持四下基层，推动工作落实。"])[0])
+    workload = (
+        "import sys\nfrom retrieval.extract import read_report_file\nfrom pathlib import Path\n"
+        "for name in ('a.doc', 'a.jpg'):\n    print(read_report_file(Path(sys.argv[1]) / name).lines)\n"
+    )
+    proc = subprocess.run(
+        sandboxed([str(build.venv / "bin" / "python"), "-c", workload, str(tmp_path)]),
+        cwd=build.app,
+        env=minimal_env(build, tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    assert proc.stdout.splitlines() == [
+        "('标题', '一、主要做法', '正文内容。')",
+        "('我们坚持四下基层，推动工作落实。',)",
+    ]
