@@ -18,7 +18,7 @@ from typing import Protocol
 
 # Bumped whenever reading changes: a library opened by a newer reader reads its reports' metadata again from the
 # stored text (admins' corrections still apply over it).
-METADATA_VERSION = "1"
+METADATA_VERSION = "2"
 # How far into a report its head (title block, dateline, speaker) can reach: scraped pages put a dozen lines of
 # furniture before the title.
 HEAD_MAX_LINES = 40
@@ -92,6 +92,8 @@ _HEADING = re.compile(
     r"^(?:[一二三四五六七八九十百]+[、.．]|[（(][一二三四五六七八九十]+[）)]|第[一二三四五六七八九十]+[部章节])"
 )
 _SENTENCE_END = re.compile(r"[。！？；!?;]")
+# A subtitle under a main title: ——在2024年全县经济工作会议上的讲话, —— 2023年工作总结.
+_SUBTITLE = re.compile(r"^[—―─－]{1,2}\s*\S.{0,60}$")
 
 # --- dates ---------------------------------------------------------------------------------------------------
 
@@ -124,7 +126,9 @@ _BODY = (
     r"(?:人民政府办公室|人民政府办公厅|政府办公室|政府办公厅|人民政府|政府办|政府|委员会|县委|区委|市委|省委|州委|党委|"
     r"党组|党工委|党支部|党总支|委办|办公室|办公厅|纪委|监委|人大常委会|政协|局|厅|委|办|中心|公司|集团|学校|医院)"
 )
-_UNIT = rf"(?:{_AREA}{_BODY}?|(?:[*＊XＸ某]{{1,3}}|[\u4e00-\u9fff]{{2,10}}?){_BODY})"
+# an area's own body (广东省人民政府), an organisation of the area (**县统计局), or the area alone (**区)
+_ORGANISATION = rf"(?:(?![的和与在年])[\u4e00-\u9fff]){{0,6}}?{_BODY}"
+_UNIT = rf"(?:{_AREA}(?:{_ORGANISATION})?|(?:[*＊XＸ某]{{1,3}}|[\u4e00-\u9fff]{{2,10}}?){_BODY})"
 _UNIT_RE = re.compile(_UNIT)
 _UNIT_LINE = re.compile(rf"^(?:中共|中国共产党)?{_UNIT}$")
 # The body that gives a government work report is the area's people's government; the State Council for the nation.
@@ -380,6 +384,8 @@ class _Head:
     header_unit: str | None
     document_year: str | None
     body_start: int
+    subtitle: int | None = None  # ——在2024年全县经济工作会议上的讲话: the line under a main title
+    subtitle_date: str | None = None
 
 
 def _read_head(lines: Sequence[str]) -> _Head:
@@ -408,6 +414,9 @@ def _read_head(lines: Sequence[str]) -> _Head:
                 head.dateline, (head.dateline_date, head.dateline_rest) = i, dateline
                 leader = _LEADER.search(dateline[1].split()[-1]) if " " in dateline[1] else None
                 head.leader = head.leader or leader
+            continue
+        if head.subtitle is None and _SUBTITLE.match(line):
+            head.subtitle, head.subtitle_date = i, parse_date(line)
             continue
         if _continues_dateline(lines, i, head):
             head.dateline_rest += line
@@ -438,6 +447,9 @@ def _title_block(lines: Sequence[str], head: _Head) -> tuple[str, tuple[int, ...
     """The title lines: the last title-worded candidate before the dateline (else the first), joined with the line
     it wraps into; then the page's fuller heading if it holds that title (宁夏's page heading over 政府工作报告)."""
     worded = [i for i in head.candidates if _has_title_word(lines[i])]
+    if not worded and head.subtitle is not None and head.subtitle - 1 in head.candidates:
+        # a main title without a title word, made one by the subtitle under it (凝心聚力 实干争先 / ——在…的讲话)
+        return lines[head.subtitle - 1].strip(), (head.subtitle - 1,)
     if not worded:
         return None
     before = [i for i in worded if head.dateline is not None and i < head.dateline]
@@ -586,20 +598,25 @@ def read_metadata(lines: Sequence[str], source: str, *, declared_title: str | No
     title_date = parse_date(text_title) if text_title else None
     name_date = date_from_name(source)
     date = head.dateline_date or (title_date if title_date and len(title_date) > 4 else None) or signature_date
-    date = date or title_date or name_date or (title and parse_date(title)) or head.document_year
+    date = date or title_date or head.subtitle_date or name_date or (title and parse_date(title)) or head.document_year
     if date is None and text_title and (month := _month_of(text_title)) is not None:
         pass  # a month without a year ("10月份阶段性总结") says nothing on its own
     elif date is not None and len(date) == 4 and text_title and (month := _month_of(text_title)) is not None:
         date = f"{date}-{month:02d}"
 
     dateline_unit = _unit_of_dateline(head.dateline_rest) if head.dateline is not None else None
-    unit = (
-        (_unit_of_title(text_title) if text_title else None)
-        or dateline_unit
-        or (_unit_of_leader(head.leader, dateline_unit) if head.leader else None)
-        or _unit_of_opening(lines, head.body_start)
-        or signature_unit
-        or head.header_unit
-        or (_unit_of_title(title) if title else None)
-    )
+    found = [
+        _unit_of_title(text_title) if text_title else None,
+        dateline_unit,
+        _unit_of_leader(head.leader, dateline_unit) if head.leader else None,
+        signature_unit,
+        head.header_unit,
+        _unit_of_opening(lines, head.body_start),
+        _unit_of_title(title) if title else None,
+    ]
+    unit = next((u for u in found if u), None)
+    # the formal name a signature or running header gives (**镇人民政府) over the short one a title uses (**镇)
+    formal = [u for u in (signature_unit, head.header_unit) if u]
+    if unit is not None:
+        unit = next((u for u in formal if len(u) > len(unit) and u.startswith(unit)), unit)
     return ReportMetadata(title, date, unit, title_lines)

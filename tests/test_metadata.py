@@ -12,9 +12,11 @@ import pytest
 from retrieval import Library, Segmenter, Store
 from retrieval.extract import read_report_file
 from retrieval.ingest import ingest_paths
-from retrieval.metadata import ReportMetadata, read_metadata
-from retrieval.store import SCHEMA_VERSION
+from retrieval.metadata import ReportMetadata, distinctions, read_metadata
+from retrieval.store import SCHEMA_VERSION, Report
+from tests.formats import word_document
 from tests.support import REPORTS, ROOT
+from tests.test_extract import build_pdf
 
 PROVINCIAL = ROOT / "tests" / "corpora" / "provincial-2026"
 
@@ -197,3 +199,160 @@ def test_corrections_outlive_reingesting(library: Library, tmp_path: Path) -> No
     back = library.uncorrect(4, ["title", "unit"])
     assert (back.title, back.date, back.unit) == ("第二批主题教育10月份阶段性总结", "2023-10-31", "X党组")
     assert ingest_paths(library, [REPORTS]).ok
+
+
+# --- files made the way offices make them ------------------------------------------------------------------------
+
+OFFICE_CASES = {
+    "running header, document number, addressee, signature": (
+        "001.txt",
+        [
+            "**县人民政府办公室文件",
+            "*政办发〔2024〕12号",
+            "关于2023年度政务服务工作情况的报告",
+            "县人民政府：",
+            "2023年，县政府办公室按照县委、县政府部署，扎实推进政务服务工作，现将有关情况报告如下。",
+            "一、主要做法",
+            "全年办理政务服务事项12.6万件，群众满意率99.2%。",
+            "**县人民政府办公室",
+            "2024年1月15日",
+        ],
+        ("关于2023年度政务服务工作情况的报告", "2024-01-15", "**县人民政府办公室"),
+    ),
+    "web page with source and time lines": (
+        "page.txt",
+        [
+            "来源：**县融媒体中心",
+            "时间：2024-01-08 10:21",
+            "**县2023年工作总结",
+            "2023年，**县坚持稳中求进工作总基调，全县经济社会发展取得新成效。",
+        ],
+        ("**县2023年工作总结", "2023", "**县"),
+    ),
+    "salutation first, the file name says what it is": (
+        "2024年**县政府工作报告.txt",
+        ["各位代表：", "现在，我代表县人民政府向大会报告工作，请予审议。", "一、2023年工作回顾"],
+        ("2024年**县政府工作报告", "2024", "**县人民政府"),
+    ),
+    "a title wrapped over two lines": (
+        "a.txt",
+        [
+            "关于**区2023年主题教育",
+            "开展情况的汇报",
+            "主题教育开展以来，**区严格按照中央和省市委部署，推动主题教育走深走实。",
+        ],
+        ("关于**区2023年主题教育开展情况的汇报", "2023", "**区"),
+    ),
+    "a signature block with the date in Chinese numerals": (
+        "b.txt",
+        [
+            "**镇2024年上半年工作总结",
+            "今年以来，**镇坚持以人民为中心，各项工作有序推进。",
+            "下一步，我们将持续用力，确保完成全年目标任务。",
+            "**镇人民政府",
+            "二〇二四年七月五日",
+        ],
+        ("**镇2024年上半年工作总结", "2024-07-05", "**镇人民政府"),
+    ),
+    "a month without its year takes the signature's": (
+        "c.txt",
+        [
+            "第二批主题教育10月份阶段性总结",
+            "第二批主题教育开展以来，X党组牢牢把握总要求，扎实推进各项工作。",
+            "X党组",
+            "2023年10月31日",
+        ],
+        ("第二批主题教育10月份阶段性总结", "2023-10-31", "X党组"),
+    ),
+    "a month in the title, the year in the file name": (
+        "2023年主题教育总结.txt",
+        ["第二批主题教育10月份阶段性总结", "第二批主题教育开展以来，X党组牢牢把握总要求。"],
+        ("第二批主题教育10月份阶段性总结", "2023-10", "X党组"),
+    ),
+    "the State Council's report": (
+        "000_5d41402abc4b2a76.txt",
+        [
+            "政府工作报告",
+            "——2024年3月5日在第十四届全国人民代表大会第二次会议上",
+            "国务院总理 李强",
+            "各位代表：",
+            "现在，我代表国务院，向大会报告政府工作，请予审议，并请全国政协委员提出意见。",
+        ],
+        ("政府工作报告", "2024-03-05", "国务院"),
+    ),
+    "a parenthesised dateline in full-width digits, the speaker without a place": (
+        "d.txt",
+        [
+            "政府工作报告",
+            "（２０２４年１月２０日在**市第十七届人民代表大会第三次会议上）",
+            "市长 张三",
+            "各位代表：",
+            "现在，我代表市人民政府向大会报告工作，请予审议。",
+        ],
+        ("政府工作报告", "2024-01-20", "**市人民政府"),
+    ),
+    "a speech with a subtitle line": (
+        "e.txt",
+        [
+            "凝心聚力 实干争先 奋力开创高质量发展新局面",
+            "——在2024年全县经济工作会议上的讲话",
+            "同志们：",
+            "这次会议的主要任务是总结2023年经济工作，部署2024年重点任务。",
+        ],
+        ("凝心聚力 实干争先 奋力开创高质量发展新局面", "2024", None),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(OFFICE_CASES))
+def test_office_style_inputs(case: str) -> None:
+    source, lines, expected = OFFICE_CASES[case]
+    metadata = read_metadata(lines, source)
+    assert (metadata.title, metadata.date, metadata.unit) == expected
+
+
+def test_web_furniture_is_never_the_title() -> None:
+    furniture = ["下载", "打印", "全屏", "收藏", "【字号：", "加大", "还原", "减小", "】", "来源：新华社", "分享："]
+    for lines in ([*furniture, "各位代表："], ["(anonymous)", "Microsoft Word - 总结.doc", "各位代表："]):
+        metadata = read_metadata([*lines, "现在，我代表县人民政府向大会报告工作。"], "000_1a2b3c4d.txt")
+        assert metadata.title is None and metadata.title_lines == ()
+
+
+def test_a_word_file_with_a_title_style(tmp_path: Path) -> None:
+    data = word_document("X局2023年工作总结", ["一、主要做法", "2023年，X局坚持稳中求进，各项工作取得新成效。"])
+    path = tmp_path / "report.docx"
+    path.write_bytes(data)
+    metadata = _read(path)
+    assert (metadata.title, metadata.date, metadata.unit) == ("X局2023年工作总结", "2023", "X局")
+
+
+@pytest.mark.parametrize("declared", ["(anonymous)", "Microsoft Word - 工作总结.doc", "anonymous"])
+def test_a_pdf_with_empty_metadata(tmp_path: Path, declared: str) -> None:
+    path = tmp_path / "scan_001.pdf"
+    path.write_bytes(build_pdf(["今年以来，我局坚持稳中求进工作总基调，扎实推进各项工作。"], title=declared))
+    metadata = _read(path)
+    assert metadata.title is None  # the library then derives one from the opening sentence, never the metadata
+    path.write_bytes(build_pdf(["2024年上半年工作总结", "今年以来，*县统计局扎实推进统计工作。"], title=declared))
+    assert _read(path).title == "2024年上半年工作总结"
+
+
+def test_a_pdf_whose_properties_name_it(tmp_path: Path) -> None:
+    path = tmp_path / "scan_002.pdf"
+    path.write_bytes(
+        build_pdf(["今年以来，我局坚持稳中求进，扎实推进各项工作。"], title="**县统计局2024年上半年工作总结")
+    )
+    metadata = _read(path)
+    assert (metadata.title, metadata.date, metadata.unit) == ("**县统计局2024年上半年工作总结", "2024", "**县统计局")
+
+
+def test_same_titles_are_told_apart() -> None:
+    reports = [
+        Report(1, "a.txt", "政府工作报告", "", "txt", None, 0, 0, 0, "", 1, "", "2024-03-05", "国务院"),
+        Report(2, "b.txt", "政府工作报告", "", "txt", None, 0, 0, 0, "", 2, "", "2023-03-05", "国务院"),
+        Report(3, "c.txt", "工作总结", "", "txt", None, 0, 0, 0, "", 3, "", "2024", "X局"),
+        Report(4, "d.txt", "工作总结", "", "txt", None, 0, 0, 0, "", 4, "", "2024", "Y局"),
+        Report(5, "e.txt", "情况汇报", "", "txt", None, 0, 0, 0, "", 5, "", None, None),
+        Report(6, "f.txt", "情况汇报", "", "txt", None, 0, 0, 0, "", 6, "", None, None),
+        Report(7, "g.txt", "独一无二", "", "txt", None, 0, 0, 0, "", 7, "", None, None),
+    ]
+    assert distinctions(reports) == {1: "2024-03-05", 2: "2023-03-05", 3: "X局", 4: "Y局", 5: "#5", 6: "#6"}
