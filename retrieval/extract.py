@@ -504,7 +504,6 @@ _IMAGE_MAGIC: Final = (
     b"\xff\xd8\xff",  # JPEG
     b"II*\x00",  # TIFF, the usual format of office scanners
     b"MM\x00*",
-    b"BM",
     b"GIF87a",
     b"GIF89a",
 )
@@ -527,7 +526,12 @@ def sniff(data: bytes) -> str:
         return "pdf"
     if head.removeprefix(codecs.BOM_UTF8).startswith(_RTF_MAGIC):
         return "rtf"
-    if data.startswith(_IMAGE_MAGIC) or (data.startswith(b"RIFF") and data[8:12] == b"WEBP"):
+    if (
+        data.startswith(_IMAGE_MAGIC)
+        or (data.startswith(b"RIFF") and data[8:12] == b"WEBP")
+        # BMP's "BM" also opens text ("BMW ..."): its header's reserved bytes must be zero too
+        or (data.startswith(b"BM") and len(data) > 26 and data[6:10] == b"\0\0\0\0")
+    ):
         return "image"
     if data.startswith(_BINARY_MAGIC):
         return "binary"

@@ -329,3 +329,11 @@ def test_a_one_page_pdf_with_a_running_header_keeps_its_title() -> None:
     result = extract("一页.pdf", pdf)
     assert result.title == TITLE  # not the running header above it
     assert list(result.lines) == [HEADER, TITLE, *paragraphs]  # one page: repetition cannot show it is a header
+
+
+def test_text_that_starts_like_an_image_header_is_text() -> None:
+    result = extract("notes.txt", "BMW 项目进展情况\n我们推进了合作。\n".encode())
+    assert result.kind == "txt" and result.lines[0] == "BMW 项目进展情况"
+    bmp = io.BytesIO()
+    Image.new("RGB", (4, 4), (255, 255, 255)).save(bmp, format="BMP")
+    assert sniff(bmp.getvalue()) == "image"
