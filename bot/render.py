@@ -238,7 +238,7 @@ def scope_line(resolution: InScope | OutOfScope, lang: str) -> str:
 
 
 def _report_refs(reports: Sequence[Report], lang: str, limit: int = 5) -> str:
-    shown = "、".join(f"#{r.id}《{label(r.title, 24)}》" for r in reports[:limit])
+    shown = "、".join(f"#{r.id}{report_title(r, 24)}" for r in reports[:limit])
     return shown + (t("group_more", lang, count=len(reports)) if len(reports) > limit else "")
 
 
@@ -437,7 +437,7 @@ def part_excerpt(block: PartBlock, max_chars: int = PART_EXCERPT_CHARS) -> str:
 
 def _part_head(block: PartBlock) -> str:
     heading = f" · {label(block.heading)}" if block.heading else ""
-    return f"<b>#{block.report.id} 《{label(block.report.title)}》</b>{heading}"
+    return f"<b>#{block.report.id} {report_title(block.report)}</b>{heading}"
 
 
 def _part_pages(answer: PartAnswer, lang: str) -> list[str]:

@@ -88,8 +88,8 @@ def _command_replies(library: Library, line: str, lang: str) -> list[render.Repl
     try:
         if command in ("start", "help"):
             return [render.Reply(t("help", lang, username="reportbot"))]
-        if command == "reports":
-            return [render.reports_reply(library.reports(), lang)]
+        if command == "reports":  # /reports [2024 | 广东]: newest first, of a year or unit when one is named
+            return [render.reports_reply(library.browse(argument or None), lang, query=argument)]
         if command == "report" and argument:
             return render.outline_replies(library.outline(argument), lang)
         if command == "stats":

@@ -26,6 +26,7 @@ from .errors import (
 )
 from .ingest import IngestSummary, collect_files, ingest_paths, same_folder
 from .library import Answer, AnyAnswer, Library, PartAnswer, Quote
+from .metadata import titled
 from .scope import InScope, MissingReports, MissingTitle, MissingYears, NoOverlap, OutOfScope
 from .store import CORRECTABLE, SCHEMA_VERSION, InstanceLock, Report, Store
 
@@ -210,7 +211,7 @@ def report_json(r: Report) -> dict[str, Any]:
 
 def plain_title(r: Report) -> str:
     """《title》, told apart from others of the same title by date or unit: 《政府工作报告》（2024-03-05）."""
-    return f"《{r.title}》" + (f"（{r.distinction}）" if r.distinction else "")
+    return titled(r.title, r.distinction)
 
 
 def report_line(r: Report) -> str:
@@ -442,8 +443,7 @@ def _plain_quote(quote: Quote) -> str:
         out.append(text[last:start] + "【" + text[start:end] + "】")
         last = end
     out.append(text[last:])
-    distinction = f"（{quote.distinction}）" if quote.distinction else ""
-    source = f"《{quote.title}》{distinction} · {quote.section or '—'} · 第{quote.paragraph}段"
+    source = f"{titled(quote.title, quote.distinction)} · {quote.section or '—'} · 第{quote.paragraph}段"
     return "> " + "".join(out) + "\n  —— " + source
 
 

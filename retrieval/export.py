@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any, assert_never
 
 from .library import Answer, AnyAnswer, Library, PartAnswer, Quote, report_unit
+from .metadata import titled
 from .store import Report
 
 COUNT_COLUMNS = ("报告编号", "标题", "文件", "日期", "单位", "提及次数")
@@ -36,7 +37,7 @@ def file_stem(answer: AnyAnswer) -> str:
 
 
 def _source_line(quote: Quote) -> str:
-    return f"——《{quote.title}》 · {quote.section or '正文'} · 第{quote.paragraph}段"
+    return f"——{titled(quote.title, quote.distinction)} · {quote.section or '正文'} · 第{quote.paragraph}段"
 
 
 def count_rows(answer: Answer) -> list[tuple[Any, ...]]:
@@ -87,7 +88,10 @@ def _add_answer(document: Any, answer: AnyAnswer) -> None:
     if isinstance(answer, PartAnswer):
         document.add_paragraph(f"共有{len(answer.blocks)}份报告有“{_PART_NAMES[answer.part]}”部分。")
         for block in answer.blocks:
-            document.add_heading(f"#{block.report.id} 《{block.report.title}》 {block.heading}".strip(), level=2)
+            document.add_heading(
+                f"#{block.report.id} {titled(*_names(block.report))} {block.heading}".strip(),
+                level=2,
+            )
             for paragraph in block.paragraphs:
                 if paragraph.kind == "heading" and paragraph.text == block.heading:
                     continue  # in the block's own heading
@@ -106,7 +110,10 @@ def _add_answer(document: Any, answer: AnyAnswer) -> None:
                 for cell, value in zip(table.add_row().cells, row, strict=True):
                     cell.text = str(value)
             for entry in answer.reports:
-                document.add_heading(f"#{entry.report.id} 《{entry.report.title}》 · {entry.mentions}处", level=2)
+                document.add_heading(
+                    f"#{entry.report.id} {titled(*_names(entry.report))} · {entry.mentions}处",
+                    level=2,
+                )
                 if entry.quote is not None:
                     quote_paragraphs(entry.quote)
         elif answer.refusal is not None:
@@ -120,6 +127,10 @@ def _add_answer(document: Any, answer: AnyAnswer) -> None:
                 quote_paragraphs(quote)
     else:
         assert_never(answer)
+
+
+def _names(report: Report) -> tuple[str, str | None]:
+    return report.title, report.distinction
 
 
 def quotes_docx(title: str, intro: str, quotes: Sequence[tuple[str, Quote]]) -> bytes:

@@ -198,6 +198,11 @@ def distinctions(reports: Iterable[Titled]) -> dict[int, str]:
     return found
 
 
+def titled(title: str, distinction: str | None) -> str:
+    """《title》 as plain text, with what tells the report apart from others of its title (《政府工作报告》（2024）)."""
+    return f"《{title}》" + (f"（{distinction}）" if distinction else "")
+
+
 def _by_date(report: Titled) -> str:
     return report.date or ""
 

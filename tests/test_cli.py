@@ -177,9 +177,11 @@ def test_malformed_settings_stop_with_one_line(runner: CliRunner, monkeypatch: p
 
 def test_terminal_chat_knows_the_browsing_commands(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REPORTBOT_REPORTS_DIR", str(REPORTS))
-    result = runner.invoke(cli, ["run"], input="/reports\n/report 3\n/report 99\n/mentions 双报到\n/nope\n", obj={})
+    lines = "/reports\n/reports 2023\n/report 3\n/report 99\n/mentions 双报到\n/nope\n"
+    result = runner.invoke(cli, ["run"], input=lines, obj={})
     assert result.exit_code == 0, result.output
     assert "共 5 份报告" in result.output and "一、抓细谋划部署" in result.output
+    assert "符合“2023”的报告共 1 份：\n#3 《2023年主题教育开展情况汇报》 · 2023 · *县委 · 11段" in result.output
     assert "没有编号为 99 的报告" in result.output
     assert "共有 【2】 份报告提到“双报到”" in result.output
     assert "没有这个命令" in result.output
