@@ -432,7 +432,7 @@ class Library:
                     raise InvalidCorrection(name, raw or "") from None
             else:
                 values[name] = value or None
-        report = self.store.correct(self.store.report(report_id).id, values)
+        report = self.store.correct(self.find_report(report_id).id, values)
         self._remember(report)
         return report
 
@@ -441,7 +441,7 @@ class Library:
         for name in fields:
             if name not in CORRECTABLE:
                 raise InvalidCorrection(name, name)
-        report = self.store.uncorrect(self.store.report(report_id).id, fields)
+        report = self.store.uncorrect(self.find_report(report_id).id, fields)
         self._remember(report)
         return report
 

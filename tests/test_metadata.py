@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from retrieval import Library, Segmenter, Store
+from retrieval.digest import build_digest
 from retrieval.extract import read_report_file
 from retrieval.ingest import ingest_paths
 from retrieval.metadata import ReportMetadata, distinctions, read_metadata
@@ -356,3 +358,17 @@ def test_same_titles_are_told_apart() -> None:
         Report(7, "g.txt", "独一无二", "", "txt", None, 0, 0, 0, "", 7, "", None, None),
     ]
     assert distinctions(reports) == {1: "2024-03-05", 2: "2023-03-05", 3: "X局", 4: "Y局", 5: "#5", 6: "#6"}
+
+
+def test_a_digest_tells_reports_of_one_title_apart(library: Library) -> None:
+    seq, last = library.store.max_report_seq(), library.store.max_passage_id()
+    for name, day in (("a.txt", "2024年1月20日"), ("b.txt", "2025年1月22日")):
+        text = f"政府工作报告\n——{day}在甲省第十四届人民代表大会第二次会议上\n各位代表：\n全年新开首店120家。\n"
+        library.ingest_bytes(name, text.encode())
+    digest = build_digest(library, day=date(2026, 11, 23), last_report_seq=seq, last_passage_id=last, watches=[])
+    assert [(i.report.title, i.report.distinction) for i in digest.new_reports] == [
+        ("政府工作报告", "2024-01-20"),
+        ("政府工作报告", "2025-01-22"),
+    ]
+    # by file name as well as by number
+    assert library.edit("b.txt", {"unit": "甲省政府"}).unit == "甲省政府"
