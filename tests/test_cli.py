@@ -187,6 +187,20 @@ def test_terminal_chat_knows_the_browsing_commands(runner: CliRunner, monkeypatc
     assert "没有这个命令" in result.output
 
 
+def test_terminal_chat_reports_filter_and_order_as_the_bot(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REPORTBOT_REPORTS_DIR", str(REPORTS))
+    result = runner.invoke(cli, ["run"], input="/reports\n/reports 2023\n/reports **区\n/reports 2019\n", obj={})
+    assert result.exit_code == 0, result.output
+    listing, year, unit, none = (
+        [line for line in block.splitlines() if not line.startswith("reports:")]  # the ingest tally on stderr
+        for block in result.output.strip().split("\n\n")
+    )
+    assert listing[1].startswith("#3 《2023年主题教育开展情况汇报》")  # newest first, as /reports
+    assert year[1:] == [listing[1]] and "2023" in year[0]
+    assert [line.split()[0] for line in unit[1:]] == ["#2"] and "**区" in unit[0]
+    assert len(none) == 1 and "2019" in none[0]
+
+
 def test_reports_filter_and_edit(runner: CliRunner) -> None:
     _ingested(runner)
     assert runner.invoke(cli, ["reports", "2023"], obj={}).output.startswith(
