@@ -53,9 +53,23 @@ def run(ctx: click.Context) -> None:
 
         chat(library)
         return
+    from telegram.error import InvalidToken, NetworkError
+
     from .app import run as run_bot
 
-    run_bot(settings, library)
+    try:
+        run_bot(settings, library)
+    except InvalidToken:
+        # PTB's message and traceback carry the token in full: neither is printed
+        raise click.ClickException(
+            "Telegram rejected TELEGRAM_BOT_TOKEN (revoked, or mistyped): check it, or get a new one from @BotFather"
+        ) from None
+    except NetworkError as exc:  # at start-up (getMe): later failures are retried by the polling loop
+        where = settings.base_url or "https://api.telegram.org"
+        raise click.ClickException(
+            f"cannot reach the Telegram Bot API at {where} ({type(exc).__name__}): check the network, "
+            "a proxy (HTTPS_PROXY, see docs/deploy.md) or TELEGRAM_BASE_URL"
+        ) from None
 
 
 def main() -> None:

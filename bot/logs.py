@@ -55,9 +55,23 @@ def install_redaction(secrets: Iterable[str]) -> None:
     logging.setLogRecordFactory(factory)
 
 
+def _start_up_failure_said_once(record: logging.LogRecord) -> bool:
+    """Drop PTB's traceback for a start-up that fails on the token or the network: `reportbot run` says it in one
+    line naming what to check (a revoked token printed 132 lines, an unreachable Bot API 246)."""
+    from telegram.error import InvalidToken, NetworkError
+
+    failure = record.exc_info[1] if record.exc_info else None
+    return not (
+        isinstance(failure, InvalidToken | NetworkError)
+        and record.getMessage().startswith("Network Retry Loop (Bootstrap")
+    )
+
+
 def configure_logging(level: str, secrets: Iterable[str]) -> None:
     """Root logging to stderr, secrets redacted, chatty libraries at WARNING."""
     install_redaction(secrets)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level, force=True)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_start_up_failure_said_once)
     for noisy in ("httpx", "httpcore", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

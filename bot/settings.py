@@ -56,7 +56,11 @@ class BotSettings(LibrarySettings):
     @field_validator("token", mode="before")
     @classmethod
     def _check_token(cls, value: Any) -> Any:
-        if isinstance(value, str) and value.strip() and not re.fullmatch(r"\d+:[A-Za-z0-9_-]{5,}", value.strip()):
+        if isinstance(value, str) and not value.strip():
+            # set but empty (deploy/example.env ships it so): a service would run the terminal chat, read end of
+            # input and exit 0, for ever; only an absent variable means the terminal chat
+            raise ValueError("is empty: put the bot token from @BotFather here (leave it out for the terminal chat)")
+        if isinstance(value, str) and not re.fullmatch(r"\d+:[A-Za-z0-9_-]{5,}", value.strip()):
             raise ValueError("does not look like a bot token from @BotFather (digits:letters)")
         return value.strip() if isinstance(value, str) and value.strip() else None
 

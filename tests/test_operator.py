@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import socket
 import sqlite3
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
@@ -119,3 +121,44 @@ async def test_the_bot_saves_its_index_after_an_upload_not_only_at_shutdown(
         await jobs[0].run(application)  # what the job queue does SAVE_INDEX_AFTER_S later
         assert key.read_text() != saved and key.read_text() == library.store.passage_key()
     library.store.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("fault", ["revoked token", "unreachable Bot API"])
+async def test_start_up_failures_are_one_line_and_never_show_the_token(
+    fault: str, library: Library, tmp_path: Path
+) -> None:
+    db = Path(library.store.path)
+    library.store.close()
+    empty = tmp_path / "no-reports"
+    empty.mkdir()
+    async with running_fake_bot_api() as api:
+        settings = {**api.bot_env(), "REPORTBOT_REPORTS_DIR": str(empty), "REPORTBOT_LOG_LEVEL": "DEBUG"}
+        if fault == "revoked token":
+            api.fail_next("*", status=401, description="Unauthorized", count=1000)
+        else:
+            closed = f"http://127.0.0.1:{_free_port()}"
+            settings |= {"TELEGRAM_BASE_URL": f"{closed}/bot", "TELEGRAM_BASE_FILE_URL": f"{closed}/file/bot"}
+        log = tmp_path / "bot.log"
+        with reportbot(["run"], db=db, cwd=tmp_path, log=log, **settings) as bot:
+            assert await asyncio.to_thread(bot.wait, 45) == 1
+        printed = log.read_text()
+        secret = api.token.split(":", 1)[1]
+    lines = [line for line in printed.splitlines() if " DEBUG " not in line]
+    assert api.token not in printed and secret not in printed and quote(secret) not in printed
+    assert "Traceback" not in printed and len(lines) <= 2, printed[-3000:]
+    expected = "Telegram rejected TELEGRAM_BOT_TOKEN" if fault == "revoked token" else "cannot reach the Telegram"
+    assert lines[-1].startswith("Error: ") and expected in lines[-1]
+
+
+def test_an_empty_token_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["run"], obj={}, env={"TELEGRAM_BOT_TOKEN": "", "REPORTBOT_DB": str(tmp_path / "r.db")}, input=""
+    )
+    assert result.exit_code != 0 and "TELEGRAM_BOT_TOKEN" in result.output and "empty" in result.output
+    assert not (tmp_path / "r.db").exists()
