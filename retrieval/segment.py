@@ -94,12 +94,20 @@ def _is_word(token: str) -> bool:
     return _WORD_CHAR.search(token) is not None
 
 
+# Tokens whose verdict is kept. Questions bring tokens without end (every random string is new: 20,000 random
+# questions kept 94 MB more), so past this many the verdicts start over; the corpus's own vocabulary comes back
+# within a few reports.
+KEPT_TOKENS_MAX = 200_000
+
+
 class _Kept(dict[str, bool]):
     """Whether a token is an index term, decided the first time it is looked up: ingest meets the same words again
-    and again, so nearly every lookup is a plain dict hit."""
+    and again, so nearly every lookup is a plain dict hit. Bounded by KEPT_TOKENS_MAX."""
 
     def __missing__(self, token: str) -> bool:
         keep = token not in STOPWORDS and _is_word(token)
+        if len(self) >= KEPT_TOKENS_MAX:
+            self.clear()
         self[token] = keep
         return keep
 
@@ -117,6 +125,11 @@ class Segmenter:
             for word, freq, tag in entries:
                 self._jieba.add_word(word, freq, tag)
             self.dictionary_words = tuple(word for word, _, _ in entries)
+
+    @property
+    def kept_tokens(self) -> int:
+        """How many tokens' verdicts are cached (at most KEPT_TOKENS_MAX)."""
+        return len(self._keep)
 
     def raw_tokens(self, normalized_text: str) -> list[str]:
         """Every token jieba's search mode produces, punctuation included (for comparing engines)."""

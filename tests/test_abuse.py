@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import random
 import subprocess
 import sys
 import zipfile
@@ -16,8 +17,9 @@ import docx
 import pytest
 from click.testing import CliRunner
 
+import retrieval.segment as segment_module
 from bot.cli import cli
-from retrieval import Library, LibrarySettings, UnreadableReport, open_library
+from retrieval import Library, LibrarySettings, Segmenter, UnreadableReport, open_library
 from retrieval.extract import extract
 from tests.botharness import ADMIN, GROUP, OTHER, USER, ask, bot_settings, buttons, running_bot
 from tests.fakebotapi import FakeBotApi, running_fake_bot_api
@@ -423,3 +425,20 @@ def test_a_file_name_with_line_breaks_stays_on_one_line(library: Library) -> Non
     assert listing.exit_code == 0 and len(listing.output.splitlines()) == 6
     columns = {len(line.split("\t")) for line in listing.output.splitlines()}
     assert len(columns) == 1 and listing.output.splitlines()[-1].endswith("\t第一行 第二行  名.txt")
+
+
+def test_random_questions_do_not_grow_the_segmenters_cache_without_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    # every random string is a new token; before, each was kept for ever (+94 MB after 20,000 random questions;
+    # bench numbers in docs/reliability.md)
+    monkeypatch.setattr(segment_module, "KEPT_TOKENS_MAX", 1000)
+    segmenter = Segmenter(DICTIONARY)
+    fresh = Segmenter(DICTIONARY)
+    rng = random.Random(5)
+    seen = 0
+    for _ in range(1500):
+        words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(8)) for _ in range(4)]
+        question = " ".join(words) + " 的 四下基层"
+        assert segmenter.terms(question) == fresh.terms(question)  # verdicts are the same, cached or not
+        seen += 4
+        assert segmenter.kept_tokens <= 1000
+    assert seen > 5 * 1000

@@ -710,11 +710,6 @@ if dictionary.exists():
             tokenizer.add_word(parts[0], int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None, None)
 tokens = tokenizer.cut_for_search(text, True)
 assert "调查研究" in tokens, tokens
-import jieba
-jieba.setLogLevel(60)
-if dictionary.exists():
-    jieba.load_userdict(str(dictionary))
-assert "调查研究" in jieba.lcut(text)
 
 import opencc
 assert opencc.OpenCC("t2s").convert("漢字報告") == "汉字报告"
