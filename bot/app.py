@@ -29,7 +29,17 @@ from telegram.ext import (
 from retrieval import Library
 
 from . import handlers
-from .jobs import CATCH_UP_JOB, DIGEST_JOB, WARM_JOB, digest_job, warm_job
+from .jobs import (
+    CATCH_UP_EVERY_S,
+    CATCH_UP_JOB,
+    DIGEST_GRACE_S,
+    DIGEST_JOB,
+    MISSED_DIGEST_JOB,
+    WARM_JOB,
+    catch_up_job,
+    digest_job,
+    warm_job,
+)
 from .logs import install_redaction
 from .processing import PerChatProcessor
 from .services import SERVICES_KEY, Services, services_of
@@ -151,7 +161,13 @@ def build_application(settings: BotSettings, library: Library) -> Application:  
     application.add_error_handler(handlers.error_handler)
     # The daily digest, named so it can be found and removed.
     if application.job_queue is not None:
-        application.job_queue.run_daily(digest_job, time=settings.digest_at, name=DIGEST_JOB)
+        # APScheduler's default grace is 1 s: a stalled loop at digest time skipped the day silently
+        application.job_queue.run_daily(
+            digest_job, time=settings.digest_at, name=DIGEST_JOB, job_kwargs={"misfire_grace_time": DIGEST_GRACE_S}
+        )
+        application.job_queue.run_repeating(
+            catch_up_job, interval=CATCH_UP_EVERY_S, first=CATCH_UP_EVERY_S, name=MISSED_DIGEST_JOB
+        )
     return application
 
 

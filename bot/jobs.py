@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 DIGEST_JOB = "daily-digest"
 CATCH_UP_JOB = "digest-catch-up"
+MISSED_DIGEST_JOB = "missed-digest-check"
 WARM_JOB = "warm-library"
 SAVE_INDEX_JOB = "save-index"
 # Uploads often come in a row: the index is saved once they have stopped for this long, not after each one.
@@ -116,6 +117,21 @@ async def _record(what: str, write: Callable[..., object], *args: object, **kwar
 async def digest_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """JobQueue callback: the daily run, and the catch-up run after a restart past digest time."""
     await deliver_digests(context.bot, services(context))
+
+
+# A running bot whose daily run was missed (the event loop stalled past the scheduler's grace, the Bot API down at
+# digest time) catches up within this long, the same day; and the daily run itself may start this late.
+CATCH_UP_EVERY_S = 900
+DIGEST_GRACE_S = 3600
+
+
+async def catch_up_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """JobQueue callback, every CATCH_UP_EVERY_S: past today's digest time, deliver to whoever has not had today's
+    digest (a no-op when the daily run went out: each chat records its digest day)."""
+    svc = services(context)
+    now = datetime.now(svc.settings.tz)
+    if now.timetz().replace(tzinfo=None) >= svc.settings.digest_time:
+        await deliver_digests(context.bot, svc, now=now)
 
 
 async def warm_job(context: ContextTypes.DEFAULT_TYPE) -> None:

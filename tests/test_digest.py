@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from bot.jobs import DIGEST_JOB, WARM_JOB, deliver_digests
+from bot.jobs import DIGEST_GRACE_S, DIGEST_JOB, MISSED_DIGEST_JOB, WARM_JOB, deliver_digests
 from bot.services import services_of
 from retrieval import Library
 from retrieval.digest import build_digest
@@ -114,3 +114,23 @@ async def test_the_library_is_warmed_once_in_the_background_at_start(api: FakeBo
             await asyncio.sleep(0.05)
         assert not queue.get_jobs_by_name(WARM_JOB), "the warm-up job never ran"
         assert "四下基层" in (await ask(api, "哪些报告提到四下基层")).text
+
+
+async def test_a_running_bot_catches_up_a_missed_digest_the_same_day(api: FakeBotApi, library: Library) -> None:
+    # The daily run misfired (the loop stalled past the scheduler's grace): the periodic check delivers it, once.
+    settings = bot_settings(api, library.store.path, REPORTBOT_DIGEST_TIME="23:59")  # type: ignore[arg-type]
+    async with running_bot(api, library, settings) as app:
+        assert app.job_queue is not None
+        (daily,) = app.job_queue.get_jobs_by_name(DIGEST_JOB)
+        assert daily.job.misfire_grace_time == DIGEST_GRACE_S
+        (check,) = app.job_queue.get_jobs_by_name(MISSED_DIGEST_JOB)
+        library.store.subscribe(USER, "zh", last_report_seq=0, last_passage_id=0)
+        await check.run(app)  # before digest time: nothing is due
+        assert api.calls("sendMessage", USER) == []
+        services_of(app).settings.digest_time = time(0, 0)  # now past digest time, and the daily run never came
+        await check.run(app)
+        digest = await api.wait_for("sendMessage", lambda c: c.chat_id == USER)
+        assert "每日摘要" in digest.text
+        sent = len(api.calls("sendMessage", USER))
+        await check.run(app)  # the next check finds it delivered
+        assert len(api.calls("sendMessage", USER)) == sent
