@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import re
 import sqlite3
@@ -90,7 +91,16 @@ def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(func)
 
 
+def _version() -> str:
+    """The installed distribution's version (a checkout run without installing has none to tell)."""
+    try:
+        return importlib.metadata.version("reportbot")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 @click.group(help="Answer questions about Chinese work reports with quoted, cited passages.")
+@click.version_option(_version(), "--version", prog_name="reportbot", message="%(prog)s %(version)s")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """Group entry point; the library is opened lazily by the commands that need it."""

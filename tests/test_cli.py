@@ -234,3 +234,9 @@ def _changed_copy(runner: CliRunner, name: str) -> Path:
         (REPORTS / name).read_text(encoding="utf-8") + "\n补充一段新的内容。\n", encoding="utf-8"
     )
     return folder / name
+
+
+def test_version() -> None:
+    result = CliRunner().invoke(cli, ["--version"], obj={})
+    assert result.exit_code == 0 and result.output.startswith("reportbot ")
+    assert result.output.split()[1][0].isdigit()  # the installed distribution's version
