@@ -540,7 +540,13 @@ async def watch_command(update: Update, context: Context) -> None:
     if len(term) > WATCH_MAX_CHARS:
         await send(message, [Reply(t("watch_too_long", lang, limit=WATCH_MAX_CHARS))])
         return
-    store = services(context).library.store
+    svc = services(context)
+    store = svc.library.store
+    watched = await asyncio.to_thread(store.watches, chat.id)
+    if term not in watched and len(watched) >= svc.settings.max_watches:
+        # each watch costs a search per new report and a share of the chat's digest
+        await send(message, [Reply(t("watch_limit", lang, limit=svc.settings.max_watches))])
+        return
     added = await asyncio.to_thread(store.add_watch, chat.id, term)
     await asyncio.to_thread(store.subscribe, chat.id, lang)
     await send(message, [Reply(t("watching" if added else "already_watching", lang, term=render.esc(term)))])
@@ -563,12 +569,7 @@ async def watches_command(update: Update, context: Context) -> None:
     assert chat is not None
     lang = lang_of(update)
     terms = await asyncio.to_thread(services(context).library.store.watches, chat.id)
-    text = (
-        t("watches_head", lang) + "\n" + "\n".join(f"• {render.esc(x)}" for x in terms)
-        if terms
-        else t("watches_none", lang)
-    )
-    await send(update.effective_message, [Reply(text)])
+    await send(update.effective_message, render.watches_replies(terms, lang))
 
 
 # --- buttons and inline mode ---------------------------------------------------------------------------------

@@ -43,6 +43,8 @@ from .texts import EXAMPLES, t
 MAX_MESSAGE = 4096
 BUDGET = 3900  # leaves room for a page line under the longest block
 MAX_CALLBACK_BYTES = 64
+DIGEST_MAX_MESSAGES = 3  # one chat's digest; the rest is named in a closing line
+DIGEST_MORE_UNITS = 150  # room kept in the last message for that line
 MAX_CAPTION = 1024
 MENTIONS_PER_PAGE = 5
 GROUPS_PER_PAGE = 10
@@ -655,8 +657,16 @@ def start_reply(lang: str) -> Reply:
     return Reply(t("start", lang), rows)
 
 
+def watches_replies(terms: Sequence[str], lang: str) -> list[Reply]:
+    """A chat's watched terms, in as few messages as fit (never one over Telegram's limit)."""
+    if not terms:
+        return [Reply(t("watches_none", lang))]
+    return [Reply(m) for m in pack([t("watches_head", lang), *(f"• {esc(term)}" for term in terms)], separator="\n")]
+
+
 def digest_replies(digest: Digest, lang: str) -> list[Reply]:
-    """A digest in as few messages as fit."""
+    """A digest in as few messages as fit, at most DIGEST_MAX_MESSAGES: one new report must not send a chat with
+    many watches dozens of messages while every later subscriber waits."""
     blocks = [t("digest_head", lang, day=digest.day)]
     if digest.new_reports:
         blocks.append(t("digest_new_reports", lang))
@@ -673,7 +683,13 @@ def digest_replies(digest: Digest, lang: str) -> list[Reply]:
     if digest.passage_of_the_day is not None:
         blocks.append(t("digest_nothing_new", lang))
         blocks.append(quote_block(digest.passage_of_the_day, lang))
-    return [Reply(m) for m in pack(blocks)]
+    messages = pack(blocks, BUDGET - DIGEST_MORE_UNITS)
+    if len(messages) > DIGEST_MAX_MESSAGES:
+        shown = sum(m.count("<blockquote>") for m in messages[:DIGEST_MAX_MESSAGES])
+        left = sum(m.count("<blockquote>") for m in messages[DIGEST_MAX_MESSAGES:])
+        messages = messages[:DIGEST_MAX_MESSAGES]
+        messages[-1] += "\n\n" + t("digest_more", lang, shown=shown, left=left)
+    return [Reply(m) for m in messages]
 
 
 def _trend_label(point: TrendPoint, trend: Trend, lang: str) -> str:

@@ -41,6 +41,8 @@ class BotSettings(LibrarySettings):
     webhook_port: int = Field(8443, alias="REPORTBOT_WEBHOOK_PORT", ge=1, le=65535)
     webhook_secret: SecretStr | None = Field(None, alias="REPORTBOT_WEBHOOK_SECRET")
     rate_limit: int = Field(20, alias="REPORTBOT_RATE_LIMIT", ge=1, le=10_000)
+    # watched terms per chat: each costs a search per new report and a share of the chat's digest
+    max_watches: int = Field(20, alias="REPORTBOT_MAX_WATCHES", ge=1, le=1000)
     log_level: str = Field("INFO", alias="REPORTBOT_LOG_LEVEL")
     # Telegram allows about 30 messages a second; turn pacing off only for a self-hosted Bot API server or a load test
     pace_sends: bool = Field(True, alias="REPORTBOT_PACE_SENDS")

@@ -229,6 +229,14 @@ _TEXTS: dict[str, tuple[str, str]] = {
     ),
     "unwatched": ("已取消关注“{term}”。", "Stopped watching “{term}”."),
     "not_watching": ("你没有关注“{term}”。", "You do not watch “{term}”."),
+    "watch_limit": (
+        "每个聊天最多关注{limit}个词语；请先用 /unwatch 取消一些。",
+        "A chat can watch at most {limit} terms; /unwatch some first.",
+    ),
+    "digest_more": (
+        "（以上是前 {shown} 段；还有 {left} 段未列出，可用 /search 或 /mentions 查看。）",
+        "(The first {shown} passages above; {left} more not listed: use /search or /mentions.)",
+    ),
     "watches_head": ("你关注的词语：", "Your watched terms:"),
     "watches_none": (
         "你还没有关注任何词语。用 /watch 词语 添加。",

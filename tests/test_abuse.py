@@ -442,3 +442,37 @@ def test_random_questions_do_not_grow_the_segmenters_cache_without_bound(monkeyp
         seen += 4
         assert segmenter.kept_tokens <= 1000
     assert seen > 5 * 1000
+
+
+async def test_watches_are_capped_listed_within_limits_and_a_digest_is_bounded(
+    api: FakeBotApi, library: Library
+) -> None:
+    settings = bot_settings(api, Path(library.store.path), REPORTBOT_MAX_WATCHES="140", REPORTBOT_RATE_LIMIT="1000")
+    terms = [f"第{i:03d}项重点工作任务推进落实情况专项督查" for i in range(141)]
+    assert all(len(term) <= 30 for term in terms)
+    async with running_bot(api, library, settings):
+        for term in terms[:140]:
+            assert "已关注" in (await ask(api, f"/watch {term}", chat_id=ADMIN, user_id=ADMIN)).text
+        refused = await ask(api, f"/watch {terms[140]}", chat_id=ADMIN, user_id=ADMIN)
+        assert "最多关注140个" in refused.text
+        mark = api.mark()
+        api.push_message("/watches", ADMIN, ADMIN)
+        await api.wait_for("sendMessage", lambda c: c.chat_id == ADMIN, since=mark)
+        # one report mentioning every watched term, then the digest
+        report = "督查报告\n" + "\n".join(f"本月{term}良好，{term}取得进展。" for term in terms[:140]) + "\n"
+        api.push_document(report.encode(), "督查.txt", ADMIN, ADMIN)
+        added = await api.wait_for(
+            "sendMessage", lambda c: c.chat_id == ADMIN and "已添加报告" in (c.text or ""), since=mark
+        )
+        digest_mark = api.mark()
+        api.push_message("/digest", ADMIN, ADMIN)
+        api.push_message("/stats", ADMIN, ADMIN)  # handled after the digest: the same chat's updates are in order
+        await api.wait_for(
+            "sendMessage",
+            lambda c: c.chat_id == ADMIN and "报告" in (c.text or "") and "段落" in (c.text or ""),
+            since=digest_mark,
+        )
+    listing = [c.text or "" for c in api.calls("sendMessage", ADMIN) if mark <= c.seq < added.seq]
+    assert sum(text.count("•") for text in listing) == 140 and all(len(text) <= 4096 for text in listing)
+    digest = [c.text for c in api.calls("sendMessage", ADMIN) if c.seq > digest_mark][:-1]
+    assert 1 <= len(digest) <= 3 and "还有" in digest[-1] and "每日摘要" in digest[0]
