@@ -9,7 +9,7 @@ import shutil
 import socket
 import sqlite3
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
 from click.testing import CliRunner
@@ -162,3 +162,72 @@ def test_an_empty_token_stops_start_up_with_one_line(tmp_path: Path) -> None:
     )
     assert result.exit_code != 0 and "TELEGRAM_BOT_TOKEN" in result.output and "empty" in result.output
     assert not (tmp_path / "r.db").exists()
+
+
+class _ForwardProxy:
+    """A plain HTTP forward proxy on 127.0.0.1 (what HTTPS_PROXY/HTTP_PROXY point at): takes absolute-form requests,
+    sends each to its target and relays the answer; records what went through it."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, target, version = lines[0].split(" ")
+                headers = [line for line in lines[1:] if line and not line.lower().startswith(("proxy-", "connection"))]
+                length = next((int(h.split(":", 1)[1]) for h in headers if h.lower().startswith("content-length")), 0)
+                body = await reader.readexactly(length)
+                url = urlsplit(target)
+                self.requests.append(f"{method} {url.path.rsplit('/', 1)[-1]}")
+                up_reader, up_writer = await asyncio.open_connection(url.hostname, url.port)
+                path = url.path + (f"?{url.query}" if url.query else "")
+                request = [f"{method} {path} {version}", *headers, "Connection: close", "", ""]
+                up_writer.write("\r\n".join(request).encode("latin-1") + body)
+                await up_writer.drain()
+                answer = await up_reader.read()
+                up_writer.close()
+                writer.write(answer)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+            pass
+        finally:
+            writer.close()
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+async def test_the_bot_reaches_telegram_through_an_http_proxy(library: Library, tmp_path: Path) -> None:
+    db = Path(library.store.path)
+    library.store.close()
+    empty = tmp_path / "no-reports"
+    empty.mkdir()
+    proxy = _ForwardProxy()
+    port = await proxy.start()
+    try:
+        async with running_fake_bot_api() as api:
+            settings = {
+                **api.bot_env(),
+                "REPORTBOT_REPORTS_DIR": str(empty),
+                "HTTP_PROXY": f"http://127.0.0.1:{port}",
+                "HTTPS_PROXY": f"http://127.0.0.1:{port}",
+                "NO_PROXY": "",
+                "no_proxy": "",
+            }
+            with reportbot(["run"], db=db, cwd=tmp_path, log=tmp_path / "bot.log", **settings):
+                await api.wait_until_polling(timeout=30)
+                api.push_message("哪些报告提到四下基层", USER, USER)
+                answer = await api.wait_for("sendMessage", lambda c: c.chat_id == USER, timeout=20)
+    finally:
+        await proxy.stop()
+    assert "四下基层" in (answer.text or "")
+    assert "POST getMe" in proxy.requests and "POST sendMessage" in proxy.requests  # every call went through it
