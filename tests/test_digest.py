@@ -135,3 +135,25 @@ async def test_a_running_bot_catches_up_a_missed_digest_the_same_day(api: FakeBo
         sent = len(api.calls("sendMessage", USER))
         await check.run(app)  # the next check finds it delivered
         assert len(api.calls("sendMessage", USER)) == sent
+
+
+async def test_a_stopping_bot_ends_the_digest_run_between_chats(api: FakeBotApi, library: Library) -> None:
+    # SIGTERM during a digest run: PTB marks the application not running, then waits for the job. The run ends
+    # after the chat in hand; the others are not marked, so the next start's catch-up sends them theirs, once.
+    chats = [9000 + i for i in range(6)]
+    for chat in chats:
+        library.store.subscribe(chat, "zh", last_report_seq=0, last_passage_id=0)
+    async with running_bot(api, library) as app:
+        sent: list[int] = []
+
+        def running() -> bool:
+            sent.append(0)
+            return len(sent) <= 2  # the process is told to stop while the third chat is next
+
+        day = datetime(2026, 11, 23, 8, 0)
+        first = await deliver_digests(app.bot, services_of(app), now=day, running=running)
+        assert first["sent"] == 2
+        rest = await deliver_digests(app.bot, services_of(app), now=day)
+        assert rest["sent"] == 4 and rest["skipped"] == 2
+    assert all(len(api.calls("sendMessage", chat)) >= 1 for chat in chats)
+    assert sorted({c.chat_id for c in api.calls("sendMessage") if c.chat_id in chats}) == chats
