@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from bot.cli import cli
 from retrieval import Library, Segmenter, Store
 from retrieval.ingest import ingest_paths
 from tests.support import DICTIONARY, PROVINCIAL, REPORTS
@@ -55,6 +58,23 @@ def provincial_library(tmp_path_factory: pytest.TempPathFactory, segmenter: Segm
     assert summary.ok and len(summary.results) == 31
     yield library
     library.store.close()
+
+
+@pytest.fixture(scope="session")
+def provincial_cli_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding reports.db (and its saved index) as `reportbot ingest` of the 31 provincial reports left
+    it; the CLI ingest runs once for every CLI test that reads the provincial corpus (use `provincial_cli_db`)."""
+    folder = tmp_path_factory.mktemp("provincial-cli")
+    result = CliRunner().invoke(cli, ["ingest", str(PROVINCIAL)], env={"REPORTBOT_DB": str(folder / "reports.db")})
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+@pytest.fixture
+def provincial_cli_db(provincial_cli_folder: Path, tmp_path: Path) -> Path:
+    """A copy of the CLI-ingested provincial library for this test alone (safe to modify)."""
+    folder = shutil.copytree(provincial_cli_folder, tmp_path / "provincial-cli")
+    return folder / "reports.db"
 
 
 def yearly_report(year: int, mentions: int) -> bytes:

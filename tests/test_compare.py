@@ -15,7 +15,7 @@ from retrieval import Answer, Library, PartAnswer
 from retrieval.compare import compare, compare_json, compare_question, part_named, point_heads, points
 from tests.botharness import ask, buttons, running_bot
 from tests.fakebotapi import FakeBotApi, running_fake_bot_api
-from tests.support import PROVINCIAL, REPORTS
+from tests.support import REPORTS
 
 
 @pytest.fixture
@@ -71,10 +71,9 @@ def test_compare_scoped(corpus_library: Library, provincial_library: Library) ->
     assert compare_question(provincial_library, "天气 广东") is None
 
 
-def test_cli_compare(tmp_path: Path) -> None:
+def test_cli_compare(provincial_cli_db: Path) -> None:
     runner = CliRunner()
-    env = {"REPORTBOT_DB": str(tmp_path / "r.db")}
-    assert runner.invoke(cli, ["ingest", str(PROVINCIAL)], env=env).exit_code == 0
+    env = {"REPORTBOT_DB": str(provincial_cli_db)}  # the provincial folder, ingested by `reportbot ingest`
     result = runner.invoke(cli, ["compare", "存在问题", "--units", "广东,江苏", "--json"], env=env)
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)

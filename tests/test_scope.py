@@ -200,13 +200,10 @@ def test_unit_names_and_places_in_names() -> None:
 # --- the provincial reports of 2026 ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def provincial(tmp_path_factory: pytest.TempPathFactory, segmenter: Segmenter) -> Iterator[Library]:
-    """The 31 provincial government work reports of 2026 in a real SQLite file (shared: do not modify)."""
-    library = Library(Store(tmp_path_factory.mktemp("provincial") / "reports.db"), segmenter)
-    assert ingest_paths(library, [PROVINCIAL]).ok
-    yield library
-    library.store.close()
+@pytest.fixture
+def provincial(provincial_library: Library) -> Library:
+    """The 31 provincial government work reports of 2026, ingested once for the session (shared: do not modify)."""
+    return provincial_library
 
 
 def _province_of(library: Library, report_id: int) -> str:

@@ -16,7 +16,6 @@ from retrieval.trend import cjk_font, default_by, trend, trend_png, trend_questi
 from tests.botharness import ask, running_bot
 from tests.conftest import yearly_report
 from tests.fakebotapi import FakeBotApi, UploadedFile, running_fake_bot_api
-from tests.support import PROVINCIAL
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -90,10 +89,9 @@ def test_chart_draws_chinese(corpus_library: Library) -> None:
     assert png.startswith(PNG) and len(png) > 5000
 
 
-def test_cli_trend(tmp_path: Path) -> None:
+def test_cli_trend(provincial_cli_db: Path, tmp_path: Path) -> None:
     runner = CliRunner()
-    env = {"REPORTBOT_DB": str(tmp_path / "r.db")}
-    assert runner.invoke(cli, ["ingest", str(PROVINCIAL)], env=env).exit_code == 0
+    env = {"REPORTBOT_DB": str(provincial_cli_db)}  # the provincial folder, ingested by `reportbot ingest`
     chart = tmp_path / "chart.png"
     result = runner.invoke(cli, ["trend", "新质生产力", "--json", "--png", str(chart)], env=env)
     assert result.exit_code == 0, result.output
