@@ -18,7 +18,7 @@ from typing import Protocol
 
 # Bumped whenever reading changes: a library opened by a newer reader reads its reports' metadata again from the
 # stored text (admins' corrections still apply over it).
-METADATA_VERSION = "2"
+METADATA_VERSION = "3"
 # How far into a report its head (title block, dateline, speaker) can reach: scraped pages put a dozen lines of
 # furniture before the title.
 HEAD_MAX_LINES = 40
@@ -134,6 +134,10 @@ _UNIT_LINE = re.compile(rf"^(?:中共|中国共产党)?{_UNIT}$")
 # The body that gives a government work report is the area's people's government; the State Council for the nation.
 _GOV_TITLE = re.compile(rf"(?P<area>{_AREA})(?:人民)?政府工作报告")
 _GOV_TITLE_YEAR_FIRST = re.compile(rf"^(?P<area>{_AREA})\s*(?:19|20)\d{{2}}\s*年\s*(?:人民)?政府工作报告")
+_CONGRESS_TITLE = re.compile(
+    r"^(?:第?[一二三四五六七八九十]{1,3}届)?(?P<area>.{0,10}?)(?:第?[一二三四五六七八九十]{1,3}届)?"
+    r"(?P<body>人民代表大会(?:常务委员会)?)(?:第[一二三四五六七八九十]{1,3}次会议)?关于"
+)
 _CONGRESS = re.compile(r"在(?P<area>.{0,14}?)(?:第?[一二三四五六七八九十]{1,3}届)?(?:全国)?人民代表大会")
 _LEADER = re.compile(
     rf"^(?P<area>{_AREA})?(?:人民政府|政府)?(?P<post>省长|市长|县长|区长|州长|盟长|旗长|主席|代省长|代市长|代县长|代区长|总理|镇长|乡长)"
@@ -340,7 +344,9 @@ def _dateline(line: str) -> tuple[str | None, str] | None:
     rest = match["rest"].strip(" ）)】]")
     # "在…会议上", "在…上的讲话", or nothing after the date: a dateline; anything else is a sentence that begins
     # with a date.
-    if rest and not (rest.startswith("在") or rest.startswith(("于", "，在"))):
+    # "（2024年3月11日第十四届全国人民代表大会第二次会议通过）": a resolution's dateline
+    adopted = rest.endswith(("通过", "批准", "审议通过")) and ("会议" in rest or "大会" in rest)
+    if rest and not (rest.startswith(("在", "于", "，在")) or adopted):
         return None
     return _iso(match["year"], match["month"], match["day"]), rest
 
@@ -510,6 +516,9 @@ def _clean_declared(title: str | None) -> str | None:
 def _unit_of_title(title: str) -> str | None:
     """The reporting body a title names: 2026年北京市政府工作报告 -> 北京市人民政府; **区…汇报 -> **区."""
     text = _fold_digits(title)
+    congress = _CONGRESS_TITLE.match(text)
+    if congress:  # 第十四届全国人民代表大会第二次会议关于…的决议: the congress resolves
+        return congress["area"] + congress["body"]
     gov = _GOV_TITLE_YEAR_FIRST.match(text) or _GOV_TITLE.search(text)
     if gov:
         return _government(gov["area"])
