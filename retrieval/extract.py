@@ -1326,6 +1326,8 @@ _CJK_PUNCT = re.compile(r"(?<=[\u4e00-\u9fff])[,;:?!]")
 _FULL_WIDTH: Final = str.maketrans(",;:?!", "，；：？！")
 # Pages with fewer characters than this in their text layer are scans (a page number or a stray mark is not text).
 _MIN_TEXT_CHARS: Final = 10
+# A picture smaller than this (in pixels, either side) holds no readable page of text: a logo, a stamp, a rule.
+_MIN_SCAN_PX: Final = 200
 
 
 def _ocr_text(text: str) -> str:
@@ -1475,7 +1477,8 @@ def _is_scanned_page(document: Any, index: int, lines: Sequence[_VisualLine]) ->
 
     page = document[index]
     try:
-        return any(True for _ in page.get_objects(filter=[raw.FPDF_PAGEOBJ_IMAGE], max_depth=2))
+        images = page.get_objects(filter=[raw.FPDF_PAGEOBJ_IMAGE], max_depth=2)
+        return any(min(image.get_px_size()) >= _MIN_SCAN_PX for image in images)
     finally:
         page.close()
 

@@ -290,7 +290,7 @@ def test_image_without_text() -> None:
 
 
 def test_a_200_page_scan_is_refused_before_any_ocr() -> None:
-    pages = [Image.new("L", (60, 80), 200) for _ in range(200)]
+    pages = [Image.new("L", (210, 297), 200) for _ in range(200)]
     with pytest.raises(UnreadableReport) as caught:
         extract("全年档案.pdf", scanned_pdf(pages, dpi=10))
     assert caught.value.code == "too_large"
