@@ -128,6 +128,7 @@ def build_application(settings: BotSettings, library: Library) -> Application:  
         ("mentions", handlers.mentions_command),
         ("compare", handlers.compare_command),
         ("trend", handlers.trend_command),
+        ("copies", handlers.copies_command),
         ("digest", handlers.digest_command),
         ("subscribe", handlers.subscribe_command),
         ("unsubscribe", handlers.unsubscribe_command),
@@ -156,6 +157,9 @@ def build_application(settings: BotSettings, library: Library) -> Application:  
     # Buttons under answers: each kind its own handler, which checks the data and whose answer it is.
     application.add_handler(CallbackQueryHandler(timed("export-button", handlers.export_button), pattern=r"^e:"))
     application.add_handler(CallbackQueryHandler(timed("feedback-button", handlers.feedback_button), pattern=r"^f:"))
+    application.add_handler(
+        CallbackQueryHandler(timed("copies-export-button", handlers.copies_export_button), pattern=r"^k:")
+    )
     application.add_handler(CallbackQueryHandler(timed("button", handlers.button)))
     application.add_handler(InlineQueryHandler(timed("inline", handlers.inline_query)))
     application.add_error_handler(handlers.error_handler)

@@ -38,8 +38,9 @@ from retrieval import (
     UnreadableReport,
 )
 from retrieval.compare import compare_question
+from retrieval.copies import DEFAULT_MIN_CHARS, MIN_CHARS_RANGE, copies
 from retrieval.digest import build_digest
-from retrieval.export import export_files
+from retrieval.export import copies_docx, export_files
 from retrieval.extract import SUPPORTED_SUFFIXES
 from retrieval.feedback import Vote, record_vote
 from retrieval.normalize import valid_text
@@ -327,6 +328,66 @@ async def compare_command(update: Update, context: Context) -> None:
         return
     services(context).conversations.remember(message.chat_id, text, answer)
     await send(message, [reply_for(answer, lang_of(update), update, context)])
+
+
+async def copies_command(update: Update, context: Context) -> None:
+    """/copies ID [N]: the report's runs of N+ characters that stand in other reports, common phrasing apart."""
+    found = await _term_or_usage(update, context, "usage_copies")
+    if found is None:
+        return
+    text, message, _ = found
+    lang = lang_of(update)
+    words = text.split()
+    if not (1 <= len(words) <= 2 and all(w.lstrip("#").isdigit() and len(w) <= 9 for w in words)):
+        await send(message, [Reply(t("usage_copies", lang))])
+        return
+    if _rate_limited(update, context):
+        await send(message, [Reply(t("rate_limited", lang, limit=services(context).settings.rate_limit))])
+        return
+    min_chars = int(words[1]) if len(words) == 2 else DEFAULT_MIN_CHARS
+    await send(message, await _copies_for(context, int(words[0].lstrip("#")), min_chars, lang))
+
+
+async def _copies_for(context: Context, report_id: int, min_chars: int, lang: str) -> list[Reply]:
+    try:
+        found = await asyncio.to_thread(copies, services(context).library, report_id, min_chars=min_chars)
+    except UnknownReport:
+        return [Reply(t("unknown_report", lang, id=report_id))]
+    return render.copies_replies(found, lang)
+
+
+COPIES_BUTTON = re.compile(r"k:(\d{1,9}):(\d{1,3})")
+
+
+async def copies_export_button(update: Update, context: Context) -> None:
+    """导出 under a /copies answer: the whole result as a .docx (worked out again: it is cheap and keeps nothing)."""
+    query = update.callback_query
+    assert query is not None
+    lang = lang_of(update)
+    pressed = COPIES_BUTTON.fullmatch(query.data or "")
+    message = query.message if isinstance(query.message, Message) else None
+    if pressed is None or not MIN_CHARS_RANGE[0] <= int(pressed[2]) <= MIN_CHARS_RANGE[1]:
+        await _ack(query, t("expired", lang))
+        return
+    if _rate_limited(update, context):
+        await _ack(query, t("rate_limited", lang, limit=services(context).settings.rate_limit))
+        return
+    library = services(context).library
+    try:
+        found = await asyncio.to_thread(copies, library, int(pressed[1]), min_chars=int(pressed[2]))
+    except UnknownReport:
+        await _ack(query, t("unknown_report", lang, id=pressed[1]))
+        return
+    await _ack(query)
+    if message is None:
+        return
+    data = await asyncio.to_thread(copies_docx, found)
+    await with_retries(
+        lambda: message.reply_document(
+            data, filename=f"查重-{found.report.id}.docx", caption=t("export_copies", lang), do_quote=False
+        ),
+        what=f"export to {message.chat_id}",
+    )
 
 
 async def trend_command(update: Update, context: Context) -> None:

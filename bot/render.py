@@ -34,6 +34,7 @@ from retrieval import (
     Scope,
 )
 from retrieval.compare import point_heads
+from retrieval.copies import Copies
 from retrieval.digest import Digest
 from retrieval.store import StoredParagraph, StoredSection
 from retrieval.trend import Trend, TrendPoint
@@ -735,3 +736,46 @@ def with_actions(reply: Reply, token: str, lang: str) -> Reply:
         ("👎", callback("f", token, "down")),
     )
     return Reply(reply.text, (*reply.keyboard, row))
+
+
+COPIES_PER_REPORT = 5  # runs shown per other report (the export and the CLI have them all)
+COPIES_REPORTS = 12
+COMMON_SHOWN = 8
+
+
+def copies_replies(found: Copies, lang: str) -> list[Reply]:
+    """What of a report stands in other reports: the share, each other report with its shared runs, then the
+    common phrasing apart; an 导出 button under the last message."""
+    report = found.report
+    groups = found.by_report()
+    head = t(
+        "copies_head",
+        lang,
+        id=report.id,
+        title=label(report.title),
+        n=found.min_chars,
+        count=len(found.shared),
+        reports=len(groups),
+        share=f"{found.share:.1%}",
+    )
+    blocks = [head if found.shared else head + "\n" + t("copies_none", lang)]
+    for other, runs in groups[:COPIES_REPORTS]:
+        lines = [f"<b>#{other.id} 《{label(other.title)}》</b> · {t('mention_count', lang, count=len(runs))}"]
+        for run in runs[:COPIES_PER_REPORT]:
+            where = t("copies_where", lang, p=run.paragraph, q=run.other_paragraph)
+            lines.append(f"<i>{where}</i><blockquote>{esc(_short(run.text, 300))}</blockquote>")
+        if len(runs) > COPIES_PER_REPORT:
+            lines.append(t("group_more", lang, count=len(runs)))
+        blocks.append("\n".join(lines))
+    if len(groups) > COPIES_REPORTS:
+        blocks.append(t("copies_more_reports", lang, count=len(groups) - COPIES_REPORTS))
+    if found.common:
+        common = [t("copies_common_head", lang, count=len(found.common))]
+        common += [
+            t("copies_common_line", lang, text=esc(_short(c.text, 80)), reports=c.reports)
+            for c in found.common[:COMMON_SHOWN]
+        ]
+        blocks.append("\n".join(common))
+    messages = pack(blocks)
+    button = ((t("export", lang), callback("k", report.id, found.min_chars)),)
+    return [Reply(m, (button,) if i == len(messages) - 1 else ()) for i, m in enumerate(messages)]

@@ -9,6 +9,7 @@ from typing import TextIO
 
 from retrieval import Library, UnknownReport
 from retrieval.compare import compare_question
+from retrieval.copies import copies
 from retrieval.followup import Conversations
 from retrieval.query import MAX_QUERY_CHARS
 from retrieval.trend import trend, trend_question
@@ -97,6 +98,8 @@ def _command_replies(library: Library, line: str, lang: str) -> list[render.Repl
             return [render.Reply(t("stats", lang, **{**numbers, "last_ingest": numbers["last_ingest"] or "—"}))]
         if command == "search" and argument:
             return [render.answer_reply(library.search(argument, limit=render.SEARCH_LIMIT), lang)]
+        if command == "copies" and argument.lstrip("#").isdigit():
+            return render.copies_replies(copies(library, int(argument.lstrip("#"))), lang)
         if command == "trend" and argument:
             return render.trend_replies(trend(library, argument), lang)
         if command == "compare" and argument:

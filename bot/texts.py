@@ -17,14 +17,14 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "help": (
         "<b>怎么用</b>\n直接发送问题，例如：\n• 哪些报告提到四下基层\n• 全县生产总值达到多少\n• 各单位存在哪些问题\n\n"
         "<b>命令</b>\n/reports 报告列表\n/report 编号 报告目录\n/search 问题 检索段落\n/mentions 词语 哪些报告提到该词\n"
-        "/compare 存在问题 [2024年] [单位] 对比各报告的同一部分\n/trend 词语 历年提及情况（图表）\n"
+        "/compare 存在问题 [2024年] [单位] 对比各报告的同一部分\n/trend 词语 历年提及情况（图表）\n/copies 编号 查重\n"
         "/digest 今日摘要\n/subscribe 订阅每日摘要\n/unsubscribe 取消订阅\n/watch 词语 关注词语\n"
         "/unwatch 词语 取消关注\n/watches 我的关注\n/stats 统计\n\n在群里请 @我 或回复我的消息。"
         "也可以在任意聊天中输入 @{username} 加关键词。",
         "<b>How to use</b>\nJust send a question, for example:\n• which reports mention 四下基层\n"
         "• 全县生产总值达到多少\n• 各单位存在哪些问题\n\n<b>Commands</b>\n/reports list reports\n"
         "/report ID outline of a report\n/search QUERY ranked passages\n/mentions TERM reports that mention it\n"
-        "/compare PART [2024] [unit] one part of every report side by side\n/trend TERM a term over the years (chart)\n"
+        "/compare PART [2024] [unit] one part of every report side by side\n/trend TERM a term over the years (chart)\n/copies ID copied text\n"
         "/digest today's digest\n/subscribe daily digest\n/unsubscribe stop the digest\n/watch TERM watch a term\n"
         "/unwatch TERM stop watching\n/watches your watched terms\n/stats numbers\n\n"
         "In groups, mention me or reply to my message. Inline: type @{username} and a query in any chat.",
@@ -55,6 +55,24 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "edited": ("已修改报告 #{id}：\n{line}", "Report #{id} corrected:\n{line}"),
     "empty": ("请输入问题。", "Please type a question."),
     "export": ("导出", "Export"),
+    "usage_copies": (
+        "用法：/copies 报告编号 [最短字数]，例如 /copies 3 或 /copies 3 30（默认连续20字相同才算）",
+        "Usage: /copies REPORT_ID [SHORTEST_RUN], e.g. /copies 3 or /copies 3 30 (20 characters by default)",
+    ),
+    "copies_head": (
+        "<b>#{id} 《{title}》</b>与其他报告相同的文字（连续 {n} 字以上）：{count} 处，涉及 {reports} 份报告，占全文 <b>{share}</b>",
+        "<b>#{id} 《{title}》</b>: text standing word for word in other reports ({n}+ characters): {count} runs "
+        "in {reports} reports, <b>{share}</b> of its text",
+    ),
+    "copies_none": ("没有发现与其他报告相同的文字。", "No text of it stands in another report."),
+    "copies_where": ("本报告第{p}段 ↔ 第{q}段", "¶{p} here ↔ ¶{q} there"),
+    "copies_more_reports": ("还有 {count} 份报告（导出可看全部）", "{count} more reports (export for all)"),
+    "copies_common_head": (
+        "<b>常见表述</b>（许多报告都有，不算重复）：{count} 条",
+        "<b>Common phrasing</b> (many reports have it; not copying): {count}",
+    ),
+    "copies_common_line": ("• {text}（{reports} 份）", "• {text} ({reports} reports)"),
+    "export_copies": ("查重结果（Word 文档）", "Copied text (Word document)"),
     "export_docx": ("“{question}”的回答（Word 文档）", "The answer to “{question}” (Word document)"),
     "export_counts": ("各报告提及次数（表格）", "Mentions per report (spreadsheet)"),
     "feedback_thanks": ("谢谢反馈！", "Thanks for the feedback!"),
@@ -319,6 +337,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("mentions", "哪些报告提到：/mentions 词语", "Which reports mention: /mentions TERM"),
     ("compare", "对比各报告同一部分：/compare 存在问题", "Compare a part across reports: /compare problems"),
     ("trend", "历年提及情况：/trend 词语", "A term over the years: /trend TERM"),
+    ("copies", "查重：/copies 报告编号", "Copied text: /copies REPORT_ID"),
     ("digest", "今日摘要", "Today's digest"),
     ("subscribe", "订阅每日摘要", "Subscribe to the daily digest"),
     ("unsubscribe", "取消订阅", "Unsubscribe"),

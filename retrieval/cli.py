@@ -628,6 +628,40 @@ def feedback(ctx: click.Context, since: str | None, as_json: bool) -> None:
         click.echo(f"{len(rows)} 条反馈：👍 {up} · 👎 {len(rows) - up} · 留言 {sum(bool(r['comment']) for r in rows)}")
 
 
+@cli.command(help="Copied text (查重): the runs of a report that stand word for word in other reports: "
+    "copies REPORT [--min-chars 20] [--docx FILE].")
+@click.argument("report")
+@click.option("--min-chars", default=20, show_default=True, type=click.IntRange(8, 200), help="Shortest run counted.")
+@click.option("--docx", type=click.Path(dir_okay=False, path_type=Path), help="Also write the result to a .docx.")
+@json_option
+@click.pass_context
+def copies(ctx: click.Context, report: str, min_chars: int, docx: Path | None, as_json: bool) -> None:
+    """The shared runs grouped by the other report, the share of the report's text, and common phrasing apart."""
+    from .copies import copies as find_copies
+    from .export import copies_docx
+
+    try:
+        found = find_copies(library_from(ctx), report.lstrip("#"), min_chars=min_chars)
+    except UnknownReport:
+        raise click.ClickException(f"没有编号或文件名为 {report} 的报告（用 reportbot reports 查看）") from None
+    if docx is not None:
+        docx.write_bytes(copies_docx(found))
+    if as_json:
+        emit_json(found.to_json())
+        return
+    r = found.report
+    count = len(found.shared)
+    click.echo(f"#{r.id} 《{r.title}》：连续{min_chars}字以上与其他报告相同的共{count}处，占全文{found.share:.1%}")
+    for other, runs in found.by_report():
+        click.echo(f"\n#{other.id} 《{other.title}》 · {len(runs)}处")
+        for run in runs:
+            click.echo(f"  第{run.paragraph}段 ↔ 第{run.other_paragraph}段：{run.text}")
+    if found.common:
+        click.echo(f"\n常见表述（不算重复）：{len(found.common)}条")
+        for phrase in found.common:
+            click.echo(f"  {phrase.text}（{phrase.reports}份其他报告）")
+
+
 @cli.command(help="Counts of reports, paragraphs and passages, and the last ingest time.")
 @json_option
 @click.pass_context

@@ -9,6 +9,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, assert_never
 
+from .copies import Copies
 from .library import Answer, AnyAnswer, Library, PartAnswer, Quote, report_unit
 from .metadata import titled
 from .store import Report
@@ -133,17 +134,26 @@ def _names(report: Report) -> tuple[str, str | None]:
     return report.title, report.distinction
 
 
-def quotes_docx(title: str, intro: str, quotes: Sequence[tuple[str, Quote]]) -> bytes:
-    """A document of headed quotes (the copies answer): a title, a line, then each heading and its quote."""
+def copies_docx(found: Copies) -> bytes:
+    """The copies answer as a Word document: the share, each other report with the shared text, then the common
+    phrasing apart."""
     from docx import Document
 
     document = Document()
-    document.add_heading(title, level=1)
-    document.add_paragraph(intro)
-    for heading, quote in quotes:
-        document.add_heading(heading, level=2)
-        document.add_paragraph(quote.text)
-        document.add_paragraph(_source_line(quote))
+    report = found.report
+    document.add_heading(f"#{report.id} 《{report.title}》与其他报告相同的文字", level=1)
+    document.add_paragraph(
+        f"连续 {found.min_chars} 字以上相同（规范化后）：共 {len(found.shared)} 处，占全文 {found.share:.1%}。"
+    )
+    for other, runs in found.by_report():
+        document.add_heading(f"#{other.id} 《{other.title}》 · {len(runs)} 处", level=2)
+        for run in runs:
+            document.add_paragraph(run.text)
+            document.add_paragraph(f"——本报告第{run.paragraph}段 ↔ #{other.id} 第{run.other_paragraph}段")
+    if found.common:
+        document.add_heading("常见表述（多份报告都有，不算重复）", level=2)
+        for phrase in found.common:
+            document.add_paragraph(f"{phrase.text}（第{phrase.paragraph}段；{phrase.reports} 份其他报告）")
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()

@@ -880,6 +880,13 @@ class Library:
         table = MentionedReports(reports, found, totals, first, {q.passage_id: q for q in quotes})
         return Answer(query, "mention", term, reports=table, passages=tuple(quotes))
 
+    def passages_containing(self, needle: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """The passages whose normalised text contains `needle` (normalised), exactly: their ids and report ids,
+        from the mention finder's index."""
+        with self._lock:
+            positions, _ = self._mentions.find_counts(needle)
+            return self._positions.passage_ids[positions], self._positions.report_ids[positions]
+
     def with_quotes(self, answer: AnyAnswer, start: int, stop: int) -> AnyAnswer:
         """The answer with quotes for its mentioned reports [start, stop) (a page the reader turned to)."""
         if isinstance(answer, PartAnswer):  # a part answer holds its whole text

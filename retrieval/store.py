@@ -656,6 +656,20 @@ class Store:
             found.update((int(row[0]), QuotedPassage(*row)) for row in rows)
         return found
 
+    def texts_at(self, places: Sequence[tuple[int, int]]) -> dict[tuple[int, int], str]:
+        """The text of each (report id, paragraph number) given, one query per 400 places."""
+        found: dict[tuple[int, int], str] = {}
+        for at in range(0, len(places), 400):
+            chunk = places[at : at + 400]
+            condition = " OR ".join(["(report_id = ? AND number = ?)"] * len(chunk))
+            with self._read_lock:
+                rows = self._reader.conn.execute(
+                    f"SELECT report_id, number, text FROM paragraphs WHERE {condition}",
+                    [value for place in chunk for value in place],
+                ).fetchall()
+            found.update(((int(r[0]), int(r[1])), str(r[2])) for r in rows)
+        return found
+
     def counts(self) -> dict[str, int]:
         """How many reports, paragraphs and passages are stored."""
         row = self._rows(
