@@ -108,7 +108,8 @@ def copies(
     """The report's text that other reports share (UnknownReport if there is no such report)."""
     report = library.find_report(report_key)
     min_chars = max(MIN_CHARS_RANGE[0], min(min_chars, MIN_CHARS_RANGE[1]))
-    others = max(len(library.reports()) - 1, 0)
+    reports = {r.id: r for r in library.reports()}
+    others = max(len(reports) - 1, 0)
     common_at = common_reports or max(COMMON_MIN_REPORTS, math.ceil(COMMON_SHARE * others))
     paragraphs = [
         _Paragraph(p.number, p.text, *normalize_with_offsets(p.text))
@@ -141,7 +142,6 @@ def copies(
         place: normalize(text)
         for place, text in library.store.texts_at(sorted({(q.report_id, q.paragraph) for q in places.values()})).items()
     }
-    reports = {r.id: r for r in library.reports()}
     found: set[tuple[int, int, int, int, int]] = set()  # paragraph index, start, end, other report, other paragraph
     reached: dict[tuple[int, int, int], int] = {}  # (paragraph index, other place): where runs grown so far end
     for (index, start), ids in hits.items():  # in order of paragraph and start
@@ -163,10 +163,13 @@ def copies(
         else 0. Only short runs are looked at: a long one is copying even when it quotes a slogan."""
         if b - a > COMMON_RUN_MAX * min_chars:
             return 0
+        inside = [probes[(index, s)] for s in range(a - a % stride, b - probe + 1, stride) if (index, s) in probes]
+        if not any(n >= common_at for n in inside):
+            return 0  # no probe of the run is common: no stretch of it can be (they are looked up first)
         norm = paragraphs[index].norm
         marked = [False] * (b - a)
         most = 0
-        starts = sorted({*range(a, b - CORE + 1, CORE // 2), max(a, b - CORE)})
+        starts = sorted({*range(a, b - CORE + 1, CORE), max(a, b - CORE)})
         for start in starts:
             _, report_ids = library.passages_containing(norm[start : start + CORE])
             count = len(set(report_ids.tolist()) - {report.id})

@@ -661,10 +661,10 @@ class Store:
         found: dict[tuple[int, int], str] = {}
         for at in range(0, len(places), 400):
             chunk = places[at : at + 400]
-            condition = " OR ".join(["(report_id = ? AND number = ?)"] * len(chunk))
+            marks = ",".join(["(?, ?)"] * len(chunk))
             with self._read_lock:
                 rows = self._reader.conn.execute(
-                    f"SELECT report_id, number, text FROM paragraphs WHERE {condition}",
+                    f"SELECT report_id, number, text FROM paragraphs WHERE (report_id, number) IN (VALUES {marks})",
                     [value for place in chunk for value in place],
                 ).fetchall()
             found.update(((int(r[0]), int(r[1])), str(r[2])) for r in rows)
