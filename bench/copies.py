@@ -134,8 +134,9 @@ def _markdown(result: dict[str, Any]) -> str:
         f"{probe['index']:.2f} ms; by scanning the library's text instead: {probe['scan']:.2f} ms "
         f"({probe['probes']} probes, same run).",
         "",
-        "The synthetic reports are sentences recombined from the bundled reports, so nearly every probe stands in "
-        "hundreds of other reports: they are answered as common phrasing without growing runs (the crowded case). "
+        "The synthetic reports are sentences recombined from the bundled reports, so nearly every sentence stands in "
+        "many other reports: hundreds of runs are grown and checked for each (the dense case, worse than any real "
+        "archive). "
         "The 40-passage report and the provincial report are real text (the sparse case: probes found in a few "
         "reports, runs grown and checked).",
         "",
