@@ -146,7 +146,7 @@ async def rate_gate(update: Update, context: Context) -> None:
 
 
 # buttons that send a new message (the others edit the message they sit on)
-_SENDING_BUTTONS: Final = frozenset({"p", "s", "o", "w", "x", "e", "f"})
+_SENDING_BUTTONS: Final = frozenset({"p", "s", "o", "w", "x", "e", "f", "k"})
 
 
 def _counts(update: Update, context: Context) -> bool:
@@ -341,9 +341,6 @@ async def copies_command(update: Update, context: Context) -> None:
     if not (1 <= len(words) <= 2 and all(w.lstrip("#").isdigit() and len(w) <= 9 for w in words)):
         await send(message, [Reply(t("usage_copies", lang))])
         return
-    if _rate_limited(update, context):
-        await send(message, [Reply(t("rate_limited", lang, limit=services(context).settings.rate_limit))])
-        return
     min_chars = int(words[1]) if len(words) == 2 else DEFAULT_MIN_CHARS
     await send(message, await _copies_for(context, int(words[0].lstrip("#")), min_chars, lang))
 
@@ -368,9 +365,6 @@ async def copies_export_button(update: Update, context: Context) -> None:
     message = query.message if isinstance(query.message, Message) else None
     if pressed is None or not MIN_CHARS_RANGE[0] <= int(pressed[2]) <= MIN_CHARS_RANGE[1]:
         await _ack(query, t("expired", lang))
-        return
-    if _rate_limited(update, context):
-        await _ack(query, t("rate_limited", lang, limit=services(context).settings.rate_limit))
         return
     library = services(context).library
     try:
