@@ -63,6 +63,10 @@ for item in pyproject.toml README.md LICENSE bot retrieval; do
         cp -R "$SRC_DIR/$item" "$stage/$item"
     fi
 done
+# the dictionary and the bundled reports go into the package too (retrieval/bundled), not a database beside them
+mkdir -p "$stage/data"
+cp "$SRC_DIR/data/dict.txt" "$stage/data/dict.txt"
+cp -R "$SRC_DIR/data/reports" "$stage/data/reports"
 find "$stage" -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # 3. The virtualenv: the project and its runtime dependencies only (no [test] or [bench] extras).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,20 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _data_dir() -> Path:
-    """The bundled data folder: next to the code in a checkout, else in the working directory."""
-    bundled = PROJECT_ROOT / "data"
-    return bundled if (bundled / "reports").is_dir() else Path.cwd() / "data"
+    """Where the database lives by default: the checkout's data folder, else the working directory's."""
+    checkout = PROJECT_ROOT / "data"
+    return checkout if (checkout / "reports").is_dir() else Path.cwd() / "data"
+
+
+def _bundled_dir() -> Path:
+    """The data that comes with the program (dictionary, bundled reports): the checkout's data folder, else the
+    package data an installed copy carries (`retrieval/bundled`, found through importlib.resources), so the
+    installed command works from any folder; else the working directory's data folder."""
+    checkout = PROJECT_ROOT / "data"
+    if (checkout / "reports").is_dir():
+        return checkout
+    installed = Path(str(importlib.resources.files("retrieval").joinpath("bundled")))
+    return installed if (installed / "dict.txt").is_file() else Path.cwd() / "data"
 
 
 class LibrarySettings(BaseSettings):
@@ -27,7 +39,7 @@ class LibrarySettings(BaseSettings):
     db: Path = Field(default_factory=lambda: _data_dir() / "reports.db", alias="REPORTBOT_DB")
     # None: not set, and the bundled reports seed a new library (see retrieval.ingest.ingest_at_start)
     reports_dir: Path | None = Field(None, alias="REPORTBOT_REPORTS_DIR")
-    dictionary: Path = Field(default_factory=lambda: _data_dir() / "dict.txt", alias="REPORTBOT_DICT")
+    dictionary: Path = Field(default_factory=lambda: _bundled_dir() / "dict.txt", alias="REPORTBOT_DICT")
     max_upload_mb: int = Field(20, alias="REPORTBOT_MAX_UPLOAD_MB", ge=1, le=2000)
     # what one report may expand to once read (a small compressed file can hold millions of paragraphs)
     max_report_chars: int = Field(ReportLimits.max_chars, alias="REPORTBOT_MAX_REPORT_CHARS", ge=1000)
@@ -50,4 +62,4 @@ class LibrarySettings(BaseSettings):
     @property
     def bundled_reports_dir(self) -> Path:
         """The reports that come with the program (data/reports): they seed a new, empty library."""
-        return _data_dir() / "reports"
+        return _bundled_dir() / "reports"

@@ -930,3 +930,25 @@ def test_converters_work_under_the_units_seccomp_sandbox(build: Build, tmp_path:
         "('标题', '一、主要做法', '正文内容。')",
         "('我们坚持四下基层，推动工作落实。',)",
     ]
+
+
+def test_the_installed_command_works_from_any_folder(build: Build, tmp_path: Path) -> None:
+    """The dictionary and the bundled reports are package data (importlib.resources), not files read by a path
+    relative to the checkout or the working folder; and --version names the installed version."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    reportbot = str(build.venv / "bin" / "reportbot")
+    env = {**minimal_env(build, elsewhere), "REPORTBOT_DB": str(elsewhere / "reports.db")}
+    version = subprocess.run([reportbot, "--version"], cwd=elsewhere, env=env, capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.startswith("reportbot 0."), version.stdout + version.stderr
+    # without a token, `run` seeds a new library with the bundled reports and answers what is typed in
+    asked = subprocess.run(
+        [reportbot, "run"],
+        cwd=elsewhere,
+        env=env,
+        input="哪些报告提到四下基层\n",
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert asked.returncode == 0 and "份报告提到“四下基层”" in asked.stdout, asked.stdout + asked.stderr
