@@ -22,6 +22,9 @@ _UNIT_WORDS = r"(?:省份|省区市|省市区|省区|省市|省|自治区|地区
 _YEAR_WORDS = r"(?:年份|年度|年)"
 _GROUP = rf"(?:(?P<unit>{_UNIT_WORDS})|(?P<year>{_YEAR_WORDS}))(?:的{_DOCS})?"
 
+_HOW_OFTEN = r"(?:几次|多少次|几处|多少处|几回|多少回)"
+_IN_DOCS = rf".*?(?:{_DOCS}(?:里|中|当中)?|》(?:里|中|当中)?)"  # (…)报告中, 《…》中
+_AT = r"(?<![存现正所实内潜自外])在"  # 在 of a place (X在广东的报告中出现了几次), not of a word (存在问题)
 _MENTION_PATTERNS = [
     re.compile(rf"^(?:请问)?(?:有)?{_WHICH}{_DOCS}(?:里|中|当中)?(?:都|还)?(?:有)?{_VERB}[了过]?(?P<term>.+)$"),
     re.compile(rf"^(?:请问)?(?:有)?{_GROUP_WHICH}{_GROUP}(?:里|中|当中)?(?:都|还)?(?:有)?{_VERB}[了过]?(?P<term>.+)$"),
@@ -32,6 +35,16 @@ _MENTION_PATTERNS = [
         rf"^(?P<term>.+?)(?:都|还)?(?:出现|被提到|被提及|提到|提及)(?:在|于)?{_GROUP_WHICH}{_GROUP}(?:里|中|当中)?[了]?$"
     ),
     re.compile(rf"^(?:有)?{_VERB}[了过]?(?P<term>.+?)的{_DOCS}(?:有)?{_WHICH}(?:{_DOCS})?$"),
+    # how often (提到几次X, 提到X多少次, X出现了几次): the mention answer counts them, per report. What names the
+    # reports (广东的报告中, 《…》中) is left in front of the term here and read as the scope by Library.ask
+    re.compile(rf"^(?:{_IN_DOCS})?(?:一共|共|总共)?{_VERB}[了过]?{_HOW_OFTEN}(?P<term>.+)$"),
+    re.compile(
+        rf"^(?:{_IN_DOCS})?(?:一共|共|总共)?{_VERB}[了过]?(?![了过])(?P<term>.+?)(?:一共|共|总共)?{_HOW_OFTEN}$"
+    ),
+    re.compile(
+        rf"^(?:{_IN_DOCS})?(?![里中])(?P<term>(?:(?!{_AT}).)+?)(?:{_AT}.*?)?(?:一共|共|总共)?"
+        rf"(?:出现|被提到|被提及|提到|提及)[了过]?{_HOW_OFTEN}$"
+    ),
     re.compile(rf"^{_DOCS}(?:里|中)?(?:哪里|哪儿|哪些地方){_VERB}[了过]?(?P<term>.+)$"),
     re.compile(
         r"^(?:which|what)\s+(?:reports?|documents?|files?)\s+(?:mentions?|contains?|talks?\s+about|refers?\s+to|"

@@ -78,6 +78,38 @@ def test_every_phrasing_gives_the_same_complete_answer(corpus_library: Library, 
     assert {m.report.source for m in answer.reports} == set(_oracle("四下基层"))
 
 
+@pytest.mark.parametrize(
+    ("question", "scoped_to"),
+    [
+        ("提到几次四下基层", None),
+        ("四下基层一共出现了多少次？", None),
+        ("提到了多少次“四下基层”", None),
+        ("第二份报告提到几次四下基层", 2),
+        ("**区提到四下基层几次", 2),
+        ("四下基层在**区的报告中出现了几次", 2),
+        ("《主题教育工作开展情况》中四下基层出现了几次", 1),
+    ],
+)
+def test_how_often_is_a_mention_question(corpus_library: Library, question: str, scoped_to: int | None) -> None:
+    # was a ranked search: quantity ranking put passages with any number first, none of them holding the term
+    answer = corpus_library.ask(question)
+    assert answer.intent == "mention" and answer.term == "四下基层"
+    expected = _oracle("四下基层")
+    found = {m.report.source: m.mentions for m in answer.reports}
+    if scoped_to is None:
+        assert found == expected
+    else:
+        assert [m.report.id for m in answer.reports] == [scoped_to]
+        assert found == {s: c for s, c in expected.items() if s in found}
+
+
+def test_how_often_keeps_quantity_questions_and_words_with_zai_whole(corpus_library: Library) -> None:
+    assert corpus_library.ask("举办了几期读书班").intent == "search"
+    assert corpus_library.ask("开展了几次调研").intent == "search"
+    answer = corpus_library.ask("存在问题出现了几次")
+    assert answer.intent == "mention" and answer.term == "存在问题"
+
+
 def test_full_leader_name_finds_the_anonymised_passages(corpus_library: Library) -> None:
     answer = corpus_library.ask("哪些报告提到习近平新时代中国特色社会主义思想")
     sources = {m.report.source: m.mentions for m in answer.reports}
