@@ -12,7 +12,6 @@ from .normalize import normalize
 from .parts import Part
 from .query import part_question
 from .scope import InScope, OutOfScope, Scope
-from .store import Report
 
 # what a user types for a part (`/compare 存在问题`, `reportbot compare problems`), besides a part question
 PART_NAMES: dict[str, Part] = {
@@ -101,12 +100,6 @@ def compare_question(library: Library, text: str) -> AnyAnswer | None:
     return library.scoped_part(part, resolution, question=text.strip())
 
 
-def report_date(report: Report) -> str | None:
-    """The day (or month, or year) a report was made, when known."""
-    date: str | None = getattr(report, "date", None)
-    return date
-
-
 def compare_json(answer: PartAnswer) -> dict[str, Any]:
     """The object `reportbot compare --json` prints: the part and one entry per report, newest first."""
     scope = answer.scope
@@ -133,7 +126,7 @@ def _block_json(block: PartBlock) -> dict[str, Any]:
         "id": report.id,
         "title": report.title,
         "source": report.source,
-        "date": report_date(report),
+        "date": report.date,
         "unit": report_unit(report),
         "section": block.heading,
         "text": text,

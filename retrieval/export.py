@@ -47,8 +47,7 @@ def count_rows(answer: Answer) -> list[tuple[Any, ...]]:
 
 
 def _count_row(report: Report, mentions: int) -> tuple[Any, ...]:
-    date: str | None = getattr(report, "date", None)
-    return (report.id, report.title, report.source, date or "", report_unit(report) or "", mentions)
+    return (report.id, report.title, report.source, report.date or "", report_unit(report) or "", mentions)
 
 
 def answer_docx(answer: AnyAnswer) -> bytes:

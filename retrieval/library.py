@@ -171,7 +171,7 @@ class Answer:
             return []
         grouped: dict[str | int | None, list[ReportMentions]] = defaultdict(list)
         for m in self.reports:
-            grouped[report_unit(m.report) if self.group == "unit" else report_year(m.report)].append(m)
+            grouped[report_unit(m.report) if self.group == "unit" else m.report.year].append(m)
         groups = [MentionGroup(self.group, key, tuple(entries)) for key, entries in grouped.items()]
         if self.group == "year":
             return sorted(groups, key=lambda g: (g.key is None, -(g.key if isinstance(g.key, int) else 0)))
@@ -215,11 +215,6 @@ def scope_json(resolution: Resolution) -> dict[str, Any]:
             "everything": resolution.everything,
         }
     return {**resolution.scope.to_json(), "report_ids": [], "problem": type(resolution.problem).__name__}
-
-
-def report_year(report: Report) -> int | None:
-    """The year a report was made, when known."""
-    return report.year
 
 
 def report_unit(report: Report) -> str | None:

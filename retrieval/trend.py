@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Literal, get_args
 
-from .library import Answer, Library, report_unit, report_year
+from .library import Answer, Library, report_unit
 from .normalize import normalize
 from .query import clean_term
 
@@ -88,7 +88,7 @@ def default_by(library: Library) -> TrendBy:
     """By year when the reports span several years; by unit when they are of one year (or undated) and name their
     units; by report otherwise."""
     reports = library.reports()
-    if len({report_year(r) for r in reports} - {None}) > 1:
+    if len({r.year for r in reports} - {None}) > 1:
         return "year"
     if reports and sum(report_unit(r) is not None for r in reports) * 2 > len(reports):
         return "unit"
@@ -117,7 +117,7 @@ def trend(library: Library, term: str, *, by: TrendBy | None = None) -> Trend:
         return Trend(answer.term or term, chosen, points, answer)
     by_year = {g.key: g for g in groups}
     years = sorted(
-        {y for r in library.reports() if (y := report_year(r)) is not None} | {k for k in by_year if isinstance(k, int)}
+        {y for r in library.reports() if (y := r.year) is not None} | {k for k in by_year if isinstance(k, int)}
     )
     points = tuple(
         TrendPoint(
