@@ -23,6 +23,7 @@ Design rules:
 from __future__ import annotations
 
 import codecs
+import datetime
 import hashlib
 import io
 import itertools
@@ -227,6 +228,9 @@ class ExtractedText:
     """A title declared by the format (docx Title style/properties, markdown '# ', pdf metadata)."""
     sha256: str
     """Hex digest of the raw bytes, so re-uploads of the same file can be recognised."""
+    declared_date: str | None = None
+    """The day the format declares the file was made ("YYYY-MM-DD"): a .docx's core properties (created, else
+    modified), a PDF's CreationDate; None when missing or meaningless (before 1980, in the future)."""
 
 
 @dataclass(frozen=True)
@@ -446,11 +450,11 @@ def extract(
 
     kind = sniff(data)
     if kind == "docx":
-        lines, levels, title = _extract_docx(name, data, budget)
-        return _result(name, "docx", None, lines, levels, title, digest)
+        lines, levels, title, day = _extract_docx(name, data, budget)
+        return _result(name, "docx", None, lines, levels, title, digest, day)
     if kind == "pdf":
-        lines, levels, title = _extract_pdf(name, data, budget, limits)
-        return _result(name, "pdf", None, lines, levels, title, digest)
+        lines, levels, title, day = _extract_pdf(name, data, budget, limits)
+        return _result(name, "pdf", None, lines, levels, title, digest, day)
     if kind == "image":
         lines, levels, title = _extract_image(name, data, limits)
         return _result(name, "image", None, [budget.add(line) for line in lines], levels, title, digest)
@@ -481,6 +485,7 @@ def _result(
     levels: Mapping[int, int],
     title: str | None,
     digest: str,
+    declared_date: str | None = None,
 ) -> ExtractedText:
     if not lines:
         raise _error(name, {"pdf": "no_text", "image": "no_text_image"}.get(kind, "empty"))
@@ -492,6 +497,7 @@ def _result(
         heading_levels=types.MappingProxyType(dict(levels)),
         title=valid_text(title) if title is not None else None,
         sha256=digest,
+        declared_date=declared_date,
     )
 
 
@@ -657,7 +663,8 @@ def _extract_office(
     except ConversionFailed as exc:
         raise _conversion_error(name, shown, exc) from exc
     try:
-        lines, levels, title = _extract_docx(name, converted, budget)
+        # The converted file's properties are not the original's (LibreOffice stamps its own times): not read.
+        lines, levels, title, _ = _extract_docx(name, converted, budget)
     except UnreadableReport as exc:
         if exc.code == "too_large":  # the converted document expands beyond what one report may be
             raise
@@ -1131,7 +1138,7 @@ def _check_docx_size(name: str, archive: zipfile.ZipFile, budget: _Budget) -> No
                         del parent[0]
 
 
-def _extract_docx(name: str, data: bytes, budget: _Budget) -> tuple[list[str], dict[int, int], str | None]:
+def _extract_docx(name: str, data: bytes, budget: _Budget) -> tuple[list[str], dict[int, int], str | None, str | None]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
@@ -1177,7 +1184,7 @@ def _extract_docx(name: str, data: bytes, budget: _Budget) -> tuple[list[str], d
         raise _error(name, "broken_docx") from exc
     if title is None:
         title = _docx_core_title(document)
-    return lines, levels, title
+    return lines, levels, title, _docx_core_date(document)
 
 
 def _docx_core_title(document: Any) -> str | None:
@@ -1186,6 +1193,30 @@ def _docx_core_title(document: Any) -> str | None:
     except Exception:  # metadata is optional: a damaged core.xml must not cost us the text
         return None
     return _declared_title(value if isinstance(value, str) else None)
+
+
+# Times that a template, not an author, wrote into core.xml: python-docx's default document (what scripts that make
+# reports start from) says it was created and modified 2013-12-23 23:15 UTC.
+_TEMPLATE_STAMPS: Final = frozenset({datetime.datetime(2013, 12, 23, 23, 15)})
+_CHINA: Final = datetime.timezone(datetime.timedelta(hours=8))
+
+
+def _docx_core_date(document: Any) -> str | None:
+    """The day the core properties say the document was created, else last modified."""
+    for name in ("created", "modified"):
+        try:
+            value = getattr(document.core_properties, name)
+        except Exception:  # metadata is optional: a damaged core.xml must not cost us the text
+            return None
+        if not isinstance(value, datetime.datetime) or value.replace(tzinfo=None) in _TEMPLATE_STAMPS:
+            continue
+        if value.tzinfo is not None:
+            # core.xml keeps UTC; the day the office saw is China's (a report saved at 07:00 was made that day)
+            value = value.astimezone(_CHINA)
+        day = _declared_day(value.year, value.month, value.day)
+        if day is not None:
+            return day
+    return None
 
 
 def _docx_styles(styles_element: _Element) -> dict[str, _StyleInfo]:
@@ -1425,7 +1456,7 @@ class _VisualLine:
 
 def _extract_pdf(
     name: str, data: bytes, budget: _Budget, limits: ConvertLimits
-) -> tuple[list[str], dict[int, int], str | None]:
+) -> tuple[list[str], dict[int, int], str | None, str | None]:
     # Without an end-of-file marker the file was cut off; a reader would try to reconstruct it
     # and silently return only part of the text.  (An incremental update may leave an older
     # complete revision in a truncated file; that revision is still a valid document.)
@@ -1449,6 +1480,7 @@ def _extract_pdf(
             pages.append(_pdf_page_lines(document, index))
             extracted.add_chars(sum(len(line.text) for line in pages[-1]))
         title = _pdf_title(document)
+        day = _pdf_date(document)
         # Pages without a text layer but with a picture are scans: OCR reads them. (A page without either is
         # blank, or its text is drawn as outlines; rendering it for OCR would cost seconds for nothing.)
         scans = [i for i, lines in enumerate(pages) if _is_scanned_page(document, i, lines)]
@@ -1467,7 +1499,7 @@ def _extract_pdf(
         for i, page_lines in zip(scans, _ocr_lines(recognised, scans, widths), strict=True):
             pages[i] = page_lines
     paragraphs, levels, shown_title = _paragraphs_and_headings(_drop_running_lines(pages))
-    return [budget.add(paragraph) for paragraph in paragraphs], levels, title or shown_title
+    return [budget.add(paragraph) for paragraph in paragraphs], levels, title or shown_title, day
 
 
 def _is_scanned_page(document: Any, index: int, lines: Sequence[_VisualLine]) -> bool:
@@ -1570,6 +1602,33 @@ def _pdf_title(document: Any) -> str | None:
     except Exception:  # metadata is optional: damaged metadata must not cost us the text
         return None
     return _declared_title(value if isinstance(value, str) else None)
+
+
+_PDF_DATE: Final = re.compile(r"^(?:D:)?(\d{4})(\d{2})(\d{2})")
+# Before personal computers wrote document properties a date is a tool's zero (1601, 1899, 1970), not the report's.
+_FIRST_DECLARED_YEAR: Final = 1980
+
+
+def _pdf_date(document: Any) -> str | None:
+    """The day of a PDF's CreationDate (D:20240305120000+08'00')."""
+    try:
+        value = document.get_metadata_dict().get("CreationDate")
+    except Exception:  # metadata is optional: damaged metadata must not cost us the text
+        return None
+    match = _PDF_DATE.match(value.strip()) if isinstance(value, str) else None
+    return _declared_day(*(int(part) for part in match.groups())) if match else None
+
+
+def _declared_day(year: int, month: int, day: int) -> str | None:
+    """An ISO day from document properties, or None when it cannot be the day the report was made: not a real
+    date, before 1980, or in the future (a wrong clock; a day of slack for time zones)."""
+    try:
+        found = datetime.date(year, month, day)
+    except ValueError:
+        return None
+    if found.year < _FIRST_DECLARED_YEAR or found > datetime.date.today() + datetime.timedelta(days=1):
+        return None
+    return found.isoformat()
 
 
 def _declared_title(value: str | None) -> str | None:

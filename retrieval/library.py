@@ -456,12 +456,13 @@ class Library:
         try:
             with self.store.write():
                 for report, lines in self.store.report_ends(HEAD_MAX_LINES, TAIL_LINES):
-                    declared = self.store.extracted(report.id).get("declared")
-                    metadata = read_metadata(lines, report.source, declared_title=declared)
+                    extracted = self.store.extracted(report.id)
+                    declared, declared_date = extracted.get("declared"), extracted.get("declared_date")
+                    metadata = read_metadata(lines, report.source, declared_title=declared, declared_date=declared_date)
                     title = build_structure(
                         lines, self.segmenter, declared_title=metadata.title, title_lines=metadata.title_lines
                     ).title
-                    self.store.set_extracted(report.id, title, metadata, declared)
+                    self.store.set_extracted(report.id, title, metadata, declared, declared_date)
                     count += 1
                 self.store.set_meta("metadata_version", METADATA_VERSION)
         except StorageError as exc:
@@ -672,6 +673,7 @@ class Library:
             text_fingerprint=prepared.text_fingerprint,
             metadata=prepared.metadata,
             declared_title=prepared.declared_title,
+            declared_date=prepared.declared_date,
         )
         written.removed.extend(saved.removed)
         written.add(saved.report, saved.passage_ids, prepared.passages)

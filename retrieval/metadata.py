@@ -593,12 +593,15 @@ def _signature(lines: Sequence[str]) -> tuple[str | None, str | None]:
 # --- the card ----------------------------------------------------------------------------------------------------
 
 
-def read_metadata(lines: Sequence[str], source: str, *, declared_title: str | None = None) -> ReportMetadata:
-    """Title, date and unit of a report from its cleaned lines, file name and the title its format declared.
+def read_metadata(
+    lines: Sequence[str], source: str, *, declared_title: str | None = None, declared_date: str | None = None
+) -> ReportMetadata:
+    """Title, date and unit of a report from its cleaned lines, file name and what its format declared.
 
     `declared_title` counts as the title when it is one of the lines (a .docx Title or Heading 1 paragraph, a
     markdown heading); otherwise it came from the file's properties and is used only when nothing else names the
-    report."""
+    report. `declared_date` (a .docx's or PDF's creation day) is the date only when nothing in the text or the file
+    name gives one: templates and copied files carry properties older or newer than the report."""
     declared = _clean_declared(declared_title)
     head = _read_head(lines)
     styled = next((i for i, line in enumerate(lines[:HEAD_MAX_LINES]) if declared and line == declared), None)
@@ -613,6 +616,7 @@ def read_metadata(lines: Sequence[str], source: str, *, declared_title: str | No
     name_date = date_from_name(source)
     date = head.dateline_date or (title_date if title_date and len(title_date) > 4 else None) or signature_date
     date = date or title_date or head.subtitle_date or name_date or (title and parse_date(title)) or head.document_year
+    date = date or declared_date
     if date is None and text_title and (month := _month_of(text_title)) is not None:
         pass  # a month without a year ("10月份阶段性总结") says nothing on its own
     elif date is not None and len(date) == 4 and text_title and (month := _month_of(text_title)) is not None:

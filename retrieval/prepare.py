@@ -29,6 +29,7 @@ class PreparedReport:
     text_fingerprint: str  # of the normalised text: the same report in another format or file name has it too
     metadata: ReportMetadata
     declared_title: str | None  # what the file format declared, kept to read the metadata again later
+    declared_date: str | None = None  # the same for the day the file's properties give
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Workers send passages as plain tuples: pickling thousands of dataclasses (a state dict each) cost the
@@ -44,6 +45,7 @@ class PreparedReport:
             self.text_fingerprint,
             self.metadata,
             self.declared_title,
+            self.declared_date,
         )
 
 
@@ -57,14 +59,19 @@ def _unpickle(
     fingerprint: str,
     metadata: ReportMetadata,
     declared_title: str | None,
+    declared_date: str | None,
 ) -> PreparedReport:
     passages = tuple(NewPassage(*row) for row in rows)
-    return PreparedReport(source, sha256, kind, encoding, structure, passages, fingerprint, metadata, declared_title)
+    return PreparedReport(
+        source, sha256, kind, encoding, structure, passages, fingerprint, metadata, declared_title, declared_date
+    )
 
 
 def prepare_report(extracted: ExtractedText, segmenter: Segmenter) -> PreparedReport:
     """Structure, passages, normalised text and index terms (headings' terms added to the passages below them)."""
-    metadata = read_metadata(extracted.lines, extracted.source, declared_title=extracted.title)
+    metadata = read_metadata(
+        extracted.lines, extracted.source, declared_title=extracted.title, declared_date=extracted.declared_date
+    )
     structure = build_structure(
         extracted.lines,
         segmenter,
@@ -97,6 +104,7 @@ def prepare_report(extracted: ExtractedText, segmenter: Segmenter) -> PreparedRe
         text_fingerprint(p.norm for p in passages),
         metadata,
         extracted.title,
+        extracted.declared_date,
     )
 
 

@@ -299,6 +299,15 @@ _LAST_PASSAGE_ID = (
 _STORED_FIELDS = tuple(name for name in Report.__dataclass_fields__ if name != "distinction")
 
 
+def _extracted_json(read: dict[str, str | None], declared: str | None, declared_date: str | None) -> str:
+    """What ingest read, with what the file format declared (its title and day): kept in `reports.extracted` so a
+    newer reader of the stored text reads the metadata again without the file."""
+    kept = {**read, "declared": declared}
+    if declared_date is not None:
+        kept["declared_date"] = declared_date
+    return json.dumps(kept, ensure_ascii=False)
+
+
 def _report(row: dict[str, Any]) -> Report:
     return Report(**{k: row[k] for k in _STORED_FIELDS})
 
@@ -690,6 +699,7 @@ class Store:
         text_fingerprint: str,
         metadata: ReportMetadata | None = None,
         declared_title: str | None = None,
+        declared_date: str | None = None,
     ) -> SavedReport:
         """Write a report in one transaction (or a savepoint of the caller's), replacing an earlier version from
         the same source file.
@@ -726,7 +736,7 @@ class Store:
                 text_fingerprint,
                 card["date"],
                 card["unit"],
-                json.dumps({**read, "declared": declared_title}, ensure_ascii=False),
+                _extracted_json(read, declared_title, declared_date),
             )
             if old:
                 report_id = int(old[0])
@@ -825,14 +835,22 @@ class Store:
             return self._written_report(report.id)
 
     def extracted(self, report_id: int) -> dict[str, str | None]:
-        """What ingest read (title, date, unit, and the title the file format declared), before corrections."""
+        """What ingest read (title, date, unit, and the title and day the file format declared), before
+        corrections."""
         rows = self._rows("SELECT extracted FROM reports WHERE id = ?", (report_id,))
         if not rows:
             raise UnknownReport(str(report_id))
         value = rows[0]["extracted"]
         return dict(json.loads(value)) if value else {}
 
-    def set_extracted(self, report_id: int, title: str, metadata: ReportMetadata, declared: str | None) -> None:
+    def set_extracted(
+        self,
+        report_id: int,
+        title: str,
+        metadata: ReportMetadata,
+        declared: str | None,
+        declared_date: str | None = None,
+    ) -> None:
         """Replace what was read of a report's metadata (a newer reader of the same stored text), corrections
         still applied over it."""
         with self.write() as db:
@@ -845,7 +863,7 @@ class Store:
                     card["title"] or title,
                     card["date"],
                     card["unit"],
-                    json.dumps({**read, "declared": declared}, ensure_ascii=False),
+                    _extracted_json(read, declared, declared_date),
                     report.id,
                 ),
             )

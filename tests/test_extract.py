@@ -108,12 +108,16 @@ def build_pdf(
     title: str | None = None,
     encrypt: StandardEncryption | str | None = None,
     page_numbers: bool = True,
+    created: str | None = None,
 ) -> bytes:
-    """A text PDF: each paragraph wrapped at the measured column width, like a word processor."""
+    """A text PDF: each paragraph wrapped at the measured column width, like a word processor. `created` is the
+    CreationDate (and ModDate) written as given ("D:20240305093000+08'00'"); by default the time of the run."""
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4, encrypt=encrypt)
     if title is not None:
         pdf.setTitle(title)
+    if created is not None:
+        pdf.setDateFormatter(lambda *_: created)
     width, height = A4
     margin, size, leading = 56.0, 11.0, 16.0
     column = width - 2 * margin

@@ -3,11 +3,13 @@ way offices make them; kept in SQLite (a library of an earlier schema upgrades i
 
 from __future__ import annotations
 
+import io
 import sqlite3
-from collections.abc import Callable
-from datetime import date
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import docx
 import pytest
 
 from retrieval import Library, Segmenter, Store
@@ -76,7 +78,9 @@ BUNDLED = {
 
 def _read(path: Path) -> ReportMetadata:
     extracted = read_report_file(path)
-    return read_metadata(extracted.lines, extracted.source, declared_title=extracted.title)
+    return read_metadata(
+        extracted.lines, extracted.source, declared_title=extracted.title, declared_date=extracted.declared_date
+    )
 
 
 def _read_raw(path: Path) -> ReportMetadata:
@@ -390,3 +394,60 @@ def test_a_digest_tells_reports_of_one_title_apart(library: Library) -> None:
     ]
     # by file name as well as by number
     assert library.edit("b.txt", {"unit": "甲省政府"}).unit == "甲省政府"
+
+
+def _word_file(path: Path, paragraphs: Sequence[str], created: datetime | None, modified: datetime | None) -> Path:
+    """A .docx made with python-docx whose core properties say when it was created and last modified."""
+    document = docx.Document(io.BytesIO(word_document("X局工作总结", paragraphs)))
+    if created is not None:
+        document.core_properties.created = created
+    if modified is not None:
+        document.core_properties.modified = modified
+    document.save(str(path))
+    return path
+
+
+UNDATED = ["今年以来，X局坚持稳中求进工作总基调，扎实推进各项工作。", "一、主要做法", "抓好学习教育。"]
+DATELINE = ["——2023年12月28日在全局工作会议上", *UNDATED]
+
+
+def test_a_word_files_properties_date_it_last(tmp_path: Path, segmenter: Segmenter) -> None:
+    created = datetime(2024, 3, 5, 9, 30, tzinfo=UTC)
+    path = _word_file(tmp_path / "总结.docx", UNDATED, created, datetime(2024, 4, 1, tzinfo=UTC))
+    assert read_report_file(path).declared_date == "2024-03-05"
+    assert _read(path).date == "2024-03-05"
+    # a dateline in the text wins over the properties
+    dated = _word_file(tmp_path / "讲话.docx", DATELINE, created, None)
+    assert _read(dated).date == "2023-12-28"
+    # created missing: the modification day; both meaningless (a zero date, the future, python-docx's template)
+    assert _read(_word_file(path, UNDATED, None, datetime(2024, 4, 1, 12, 0))).date == "2024-04-01"
+    future = datetime.now(UTC) + timedelta(days=400)
+    for bad in (datetime(1601, 1, 1, tzinfo=UTC), future, datetime(2013, 12, 23, 23, 15)):
+        assert read_report_file(_word_file(path, UNDATED, bad, bad)).declared_date is None
+    assert _read(_word_file(path, UNDATED, datetime(1970, 1, 1), future)).date is None
+
+    # in a library: kept through a re-read of the stored text, and an admin's correction still wins
+    _word_file(path, UNDATED, created, None)
+    library = Library(Store(tmp_path / "reports.db"), segmenter)
+    try:
+        report = library.ingest_file(path).report
+        assert report.date == "2024-03-05"
+        assert library.refresh_metadata(force=True) == 1
+        assert library.store.report(report.id).date == "2024-03-05"
+        library.edit(report.id, {"date": "2024-02"})
+        assert library.refresh_metadata(force=True) == 1
+        assert library.store.report(report.id).date == "2024-02"
+    finally:
+        library.store.close()
+
+
+def test_a_pdfs_creation_date_dates_it_last(tmp_path: Path) -> None:
+    path = tmp_path / "scan_003.pdf"
+    path.write_bytes(build_pdf(UNDATED, created="D:20240305093000+08'00'"))
+    assert _read(path).date == "2024-03-05"
+    path.write_bytes(build_pdf(DATELINE, created="D:20240305093000+08'00'"))
+    assert _read(path).date == "2023-12-28"
+    for bad in ("D:19700101000000Z", "D:20991231000000Z", "D:20241345000000", "yesterday"):
+        path.write_bytes(build_pdf(UNDATED, created=bad))
+        assert read_report_file(path).declared_date is None, bad
+        assert _read(path).date is None
