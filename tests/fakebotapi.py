@@ -2241,13 +2241,7 @@ class FakeBotApi:
             raise _bad_request('parameter "document" is required')
         else:
             raise _bad_request("wrong file identifier/HTTP URL specified")
-        caption_raw = params.get("caption")
-        caption: str | None = None
-        caption_entities: list[JSONDict] = []
-        if caption_raw is not None:
-            caption, caption_entities = self._format_text(
-                caption_raw, params.get("parse_mode"), params.get("caption_entities"), caption=True
-            )
+        caption, caption_entities = self._caption(params)
         markup = self._check_reply_markup(params.get("reply_markup"))
         reply = self._reply_to(chat_id, params)
         msg = self._bot_message(
@@ -2261,6 +2255,14 @@ class FakeBotApi:
         self._store_message(msg)
         return msg
 
+    def _caption(self, params: JSONDict) -> tuple[str | None, list[JSONDict]]:
+        """A media message's caption and its entities, checked as Telegram checks captions."""
+        if params.get("caption") is None:
+            return None, []
+        return self._format_text(
+            params["caption"], params.get("parse_mode"), params.get("caption_entities"), caption=True
+        )
+
     def _m_send_photo(self, params: JSONDict) -> JSONDict:
         # an uploaded photo must be an image Telegram can read (PNG, JPEG, GIF or WebP by its first bytes)
         chat_id = self._resolve_chat_id(params)
@@ -2270,13 +2272,7 @@ class FakeBotApi:
         if not photo.data.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF8", b"RIFF")):
             raise _bad_request("IMAGE_PROCESS_FAILED")
         stored = self.register_file(photo.data, file_name=photo.filename, mime_type="image/png")
-        caption_raw = params.get("caption")
-        caption: str | None = None
-        caption_entities: list[JSONDict] = []
-        if caption_raw is not None:
-            caption, caption_entities = self._format_text(
-                caption_raw, params.get("parse_mode"), params.get("caption_entities"), caption=True
-            )
+        caption, caption_entities = self._caption(params)
         markup = self._check_reply_markup(params.get("reply_markup"))
         reply = self._reply_to(chat_id, params)
         size = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "file_size": stored.file_size}
