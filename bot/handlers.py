@@ -696,33 +696,33 @@ FEEDBACK_BUTTON = re.compile(r"f:([A-Za-z0-9_-]{1,32}):(up|down)")
 FEEDBACK_COMMENT_MAX_CHARS = 1000
 
 
-async def _kept_answer(update: Update, context: Context, token: str) -> AnyAnswer | None:
-    """The kept answer a button names, for the user who asked it; None after saying why not (forgotten, someone
-    else's)."""
+async def _kept_answer(
+    update: Update, context: Context, button: re.Pattern[str]
+) -> tuple[re.Match[str], AnyAnswer] | None:
+    """The pressed button's data (matched by `button`, whose first group is the answer's token) and the kept
+    answer it names, for the user who asked it; None after saying why not (malformed, forgotten, someone else's)."""
     query = update.callback_query
     assert query is not None
-    answer = services(context).answers.get(token, owner_of(update))
-    if answer is None:
+    pressed = button.fullmatch(query.data or "")
+    answer = None if pressed is None else services(context).answers.get(pressed[1], owner_of(update))
+    if pressed is None or answer is None:
         await _ack(query, t("expired", lang_of(update)))
         return None
     if isinstance(answer, Foreign):
         await _ack(query, t("not_your_answer", lang_of(update)))
         return None
-    return answer
+    return pressed, answer
 
 
 async def export_button(update: Update, context: Context) -> None:
     """导出 under an answer: the answer as a .docx and, for a mention answer, its counts as a spreadsheet."""
     query = update.callback_query
     assert query is not None
-    pressed = EXPORT_BUTTON.fullmatch(query.data or "")
-    if pressed is None:
-        await _ack(query, t("expired", lang_of(update)))
-        return
-    answer = await _kept_answer(update, context, pressed[1])
+    kept = await _kept_answer(update, context, EXPORT_BUTTON)
     message = query.message if isinstance(query.message, Message) else None
-    if answer is None or message is None:
+    if kept is None or message is None:
         return
+    answer = kept[1]
     lang = lang_of(update)
     await _ack(query)
     files = await asyncio.to_thread(export_files, services(context).library, answer)
@@ -742,13 +742,10 @@ async def feedback_button(update: Update, context: Context) -> None:
     expected (a reply to that question is stored with the vote)."""
     query = update.callback_query
     assert query is not None
-    pressed = FEEDBACK_BUTTON.fullmatch(query.data or "")
-    if pressed is None:
-        await _ack(query, t("expired", lang_of(update)))
+    kept = await _kept_answer(update, context, FEEDBACK_BUTTON)
+    if kept is None:
         return
-    answer = await _kept_answer(update, context, pressed[1])
-    if answer is None:
-        return
+    pressed, answer = kept
     lang = lang_of(update)
     svc = services(context)
     chat, user = update.effective_chat, update.effective_user
