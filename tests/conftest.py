@@ -21,15 +21,19 @@ def segmenter() -> Segmenter:
     return Segmenter(DICTIONARY)
 
 
+def _shared_library(folder: Path, segmenter: Segmenter, reports: Path, count: int) -> Iterator[Library]:
+    """A session's read-only library of every report in `reports` (all `count` of them ingested)."""
+    library = Library(Store(folder / "reports.db"), segmenter)
+    summary = ingest_paths(library, [reports])
+    assert summary.ok and len(summary.results) == count
+    yield library
+    library.store.close()
+
+
 @pytest.fixture(scope="session")
 def corpus_library(tmp_path_factory: pytest.TempPathFactory, segmenter: Segmenter) -> Iterator[Library]:
     """The bundled reports in a real SQLite file; shared, so tests must not modify it."""
-    db = tmp_path_factory.mktemp("corpus") / "reports.db"
-    library = Library(Store(db), segmenter)
-    summary = ingest_paths(library, [REPORTS])
-    assert summary.ok and len(summary.results) == 5
-    yield library
-    library.store.close()
+    yield from _shared_library(tmp_path_factory.mktemp("corpus"), segmenter, REPORTS, 5)
 
 
 @pytest.fixture
@@ -52,12 +56,7 @@ def library(tmp_path: Path, segmenter: Segmenter) -> Iterator[Library]:
 @pytest.fixture(scope="session")
 def provincial_library(tmp_path_factory: pytest.TempPathFactory, segmenter: Segmenter) -> Iterator[Library]:
     """The 31 provincial government work reports of 2026 in a real SQLite file; shared, so tests must not modify it."""
-    db = tmp_path_factory.mktemp("provincial") / "reports.db"
-    library = Library(Store(db), segmenter)
-    summary = ingest_paths(library, [PROVINCIAL])
-    assert summary.ok and len(summary.results) == 31
-    yield library
-    library.store.close()
+    yield from _shared_library(tmp_path_factory.mktemp("provincial"), segmenter, PROVINCIAL, 31)
 
 
 @pytest.fixture(scope="session")
