@@ -39,10 +39,9 @@ from retrieval import (
 )
 from retrieval.compare import compare_question
 from retrieval.copies import DEFAULT_MIN_CHARS, MIN_CHARS_RANGE, copies
-from retrieval.digest import build_digest
 from retrieval.export import copies_docx, export_files
 from retrieval.extract import SUPPORTED_SUFFIXES
-from retrieval.feedback import Vote, record_vote
+from retrieval.feedback import Vote
 from retrieval.normalize import valid_text
 from retrieval.parts import PARTS
 from retrieval.query import MAX_QUERY_CHARS
@@ -288,7 +287,7 @@ async def _comment(update: Update, context: Context) -> bool:
     if feedback_id is None:
         return False
     comment = valid_text(message.text or "").strip()[:FEEDBACK_COMMENT_MAX_CHARS]
-    await asyncio.to_thread(svc.library.store.add_feedback_comment, feedback_id, comment)
+    await asyncio.to_thread(svc.feedback.comment, feedback_id, comment)
     await send(message, [Reply(t("feedback_saved", lang_of(update)))])
     return True
 
@@ -506,7 +505,7 @@ async def stats_command(update: Update, context: Context) -> None:
     text = t("stats", lang, **{**numbers, "last_ingest": render.esc(str(numbers["last_ingest"] or "—"))})
     user = update.effective_user
     if svc.settings.is_admin(user.id if user else None):  # readers' votes are for the people who run the bot
-        text += "\n" + t("stats_feedback", lang, **await asyncio.to_thread(svc.library.store.feedback_counts))
+        text += "\n" + t("stats_feedback", lang, **await asyncio.to_thread(svc.feedback.counts))
     await send(update.effective_message, [Reply(text)])
 
 
@@ -531,26 +530,8 @@ async def digest_command(update: Update, context: Context) -> None:
     svc = services(context)
     chat = update.effective_chat
     assert chat is not None and update.effective_message is not None
-    sub = await asyncio.to_thread(svc.library.store.subscriber, chat.id)
-    watches = await asyncio.to_thread(svc.library.store.watches, chat.id)
     day = datetime.now(svc.settings.tz).date()
-    digest = await asyncio.to_thread(
-        build_digest,
-        svc.library,
-        day=day,
-        last_report_seq=int(sub["last_report_seq"]) if sub else 0,
-        last_passage_id=int(sub["last_passage_id"]) if sub else 0,
-        watches=watches,
-    )
-    if not sub:  # not a subscriber: today's digest is the passage of the day, not the whole archive
-        digest = await asyncio.to_thread(
-            build_digest,
-            svc.library,
-            day=day,
-            last_report_seq=digest.report_seq,
-            last_passage_id=digest.passage_id,
-            watches=watches,
-        )
+    digest = await asyncio.to_thread(svc.subscriptions.digest_for, chat.id, day)
     await send(update.effective_message, render.digest_replies(digest, lang_of(update)))
 
 
@@ -560,8 +541,7 @@ async def subscribe_command(update: Update, context: Context) -> None:
     chat = update.effective_chat
     assert chat is not None
     lang = lang_of(update)
-    store = svc.library.store
-    added = await asyncio.to_thread(store.subscribe, chat.id, lang)
+    added = await asyncio.to_thread(svc.subscriptions.subscribe, chat.id, lang)
     at = svc.settings.digest_time.strftime("%H:%M")
     await send(update.effective_message, [Reply(t("subscribed" if added else "already_subscribed", lang, time=at))])
 
@@ -570,7 +550,7 @@ async def unsubscribe_command(update: Update, context: Context) -> None:
     """/unsubscribe: no more daily digest."""
     chat = update.effective_chat
     assert chat is not None
-    removed = await asyncio.to_thread(services(context).library.store.unsubscribe, chat.id)
+    removed = await asyncio.to_thread(services(context).subscriptions.unsubscribe, chat.id)
     await send(update.effective_message, [Reply(t("unsubscribed" if removed else "not_subscribed", lang_of(update)))])
 
 
@@ -596,15 +576,13 @@ async def watch_command(update: Update, context: Context) -> None:
         await send(message, [Reply(t("watch_too_long", lang, limit=WATCH_MAX_CHARS))])
         return
     svc = services(context)
-    store = svc.library.store
-    watched = await asyncio.to_thread(store.watches, chat.id)
-    if term not in watched and len(watched) >= svc.settings.max_watches:
-        # each watch costs a search per new report and a share of the chat's digest
-        await send(message, [Reply(t("watch_limit", lang, limit=svc.settings.max_watches))])
+    limit = svc.settings.max_watches
+    result = await asyncio.to_thread(svc.subscriptions.watch, chat.id, term, lang, limit=limit)
+    if result == "full":
+        await send(message, [Reply(t("watch_limit", lang, limit=limit))])
         return
-    added = await asyncio.to_thread(store.add_watch, chat.id, term)
-    await asyncio.to_thread(store.subscribe, chat.id, lang)
-    await send(message, [Reply(t("watching" if added else "already_watching", lang, term=render.esc(term)))])
+    key = "watching" if result == "added" else "already_watching"
+    await send(message, [Reply(t(key, lang, term=render.esc(term)))])
 
 
 async def unwatch_command(update: Update, context: Context) -> None:
@@ -614,7 +592,7 @@ async def unwatch_command(update: Update, context: Context) -> None:
     if found is None:
         return
     term, message, chat = found
-    removed = await asyncio.to_thread(services(context).library.store.remove_watch, chat.id, term)
+    removed = await asyncio.to_thread(services(context).subscriptions.unwatch, chat.id, term)
     await send(message, [Reply(t("unwatched" if removed else "not_watching", lang, term=render.esc(term)))])
 
 
@@ -623,7 +601,7 @@ async def watches_command(update: Update, context: Context) -> None:
     chat = update.effective_chat
     assert chat is not None
     lang = lang_of(update)
-    terms = await asyncio.to_thread(services(context).library.store.watches, chat.id)
+    terms = await asyncio.to_thread(services(context).subscriptions.watches, chat.id)
     await send(update.effective_message, render.watches_replies(terms, lang))
 
 
@@ -751,8 +729,7 @@ async def feedback_button(update: Update, context: Context) -> None:
     chat, user = update.effective_chat, update.effective_user
     vote: Vote = "up" if pressed[2] == "up" else "down"
     feedback_id = await asyncio.to_thread(
-        record_vote,
-        svc.library.store,
+        svc.feedback.vote,
         answer_key=pressed[1],
         chat_id=chat.id if chat else None,
         user_id=user.id if user else None,
@@ -938,7 +915,7 @@ async def delete_command(update: Update, context: Context) -> None:
         await send(message, [Reply(t("usage_delete", lang))])
         return
     try:
-        report = await asyncio.to_thread(svc.library.store.report, report_id)
+        report = await asyncio.to_thread(svc.library.report, report_id)
     except UnknownReport:
         await send(message, [Reply(t("unknown_report", lang, id=render.esc(report_id[:20])))])
         return

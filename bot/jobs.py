@@ -12,7 +12,6 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from retrieval import StorageError
-from retrieval.digest import build_digest
 
 from . import render
 from .delivery import with_retries
@@ -66,47 +65,32 @@ async def deliver_digests(
 
 
 async def _deliver(bot: Bot, svc: Services, day: date, running: Callable[[], bool]) -> dict[str, int]:
-    store = svc.library.store
+    subscriptions = svc.subscriptions
     outcome = {"sent": 0, "skipped": 0, "unsubscribed": 0, "failed": 0}
-    for sub in await asyncio.to_thread(store.subscribers):
+    for sub in await asyncio.to_thread(subscriptions.subscribers):
         if not running():
             # stopping (SIGTERM): end between two chats instead of holding the shutdown for the whole run (50 s
             # for 30 chats, past the 30 s systemd and compose allow); the chats left are not marked, and the
             # next start's catch-up sends them theirs
             log.info("stopping: the rest of the digest run is left to the next start")
             break
-        chat_id = int(sub["chat_id"])
-        if sub["last_digest_day"] == day.isoformat():
+        chat_id = sub.chat_id
+        if sub.had_digest(day):
             outcome["skipped"] += 1
             continue
-        watches = await asyncio.to_thread(store.watches, chat_id)
-        digest = await asyncio.to_thread(
-            build_digest,
-            svc.library,
-            day=day,
-            last_report_seq=int(sub["last_report_seq"]),
-            last_passage_id=int(sub["last_passage_id"]),
-            watches=watches,
-        )
+        digest = await asyncio.to_thread(subscriptions.digest_for, chat_id, day)
         try:
-            await send_digest(bot, chat_id, render.digest_replies(digest, str(sub["language"])))
+            await send_digest(bot, chat_id, render.digest_replies(digest, sub.language))
         except Forbidden:
             log.info("chat %s blocked the bot: unsubscribed", chat_id)
-            await _record(f"unsubscribing chat {chat_id}", store.unsubscribe, chat_id)
+            await _record(f"unsubscribing chat {chat_id}", subscriptions.unsubscribe, chat_id)
             outcome["unsubscribed"] += 1
             continue
         except TelegramError as exc:
             log.warning("digest for chat %s not delivered: %s", chat_id, exc)
             outcome["failed"] += 1
             continue
-        await _record(
-            f"digest sent to chat {chat_id}",
-            store.mark_digest_sent,
-            chat_id,
-            day.isoformat(),
-            report_seq=digest.report_seq,
-            passage_id=digest.passage_id,
-        )
+        await _record(f"digest sent to chat {chat_id}", subscriptions.mark_sent, chat_id, digest)
         outcome["sent"] += 1
     log.info("digest for %s: %s", day.isoformat(), outcome)
     return outcome

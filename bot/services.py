@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from telegram.ext import Application, ContextTypes
 
 from retrieval import AnyAnswer, Library
+from retrieval.feedback import Feedback
 from retrieval.followup import Conversations
+from retrieval.subscriptions import Subscriptions
 
 from .settings import BotSettings
 
@@ -146,10 +148,13 @@ class RateLimiter:
 
 @dataclass
 class Services:
-    """The library, the settings and the bot's own small caches."""
+    """The library, the settings, what the bot keeps in the library's database beside the reports (subscriptions,
+    feedback) and the bot's own small caches."""
 
     library: Library
     settings: BotSettings
+    subscriptions: Subscriptions = field(init=False)
+    feedback: Feedback = field(init=False)
     answers: AnswerCache = field(default_factory=AnswerCache)
     conversations: Conversations = field(default_factory=Conversations)  # what each chat asked last
     comment_prompts: CommentPrompts = field(default_factory=CommentPrompts)
@@ -162,6 +167,8 @@ class Services:
     stop: Callable[[], None] = lambda: None
 
     def __post_init__(self) -> None:
+        self.subscriptions = Subscriptions(self.library)
+        self.feedback = Feedback(self.library.store)
         self.limiter = RateLimiter(self.settings.rate_limit)
 
     def halt(self, reason: str) -> None:

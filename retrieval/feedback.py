@@ -27,19 +27,32 @@ def shown(answer: AnyAnswer) -> list[dict[str, Any]]:
     assert_never(answer)
 
 
-def record_vote(
-    store: Store, *, answer_key: str, chat_id: int | None, user_id: int | None, vote: Vote, answer: AnyAnswer
-) -> int:
-    """Store a vote with the question and what the answer showed; the feedback's id."""
-    return store.add_feedback(
-        answer_key=answer_key,
-        chat_id=chat_id,
-        user_id=user_id,
-        vote=vote,
-        question=answer.query,
-        intent=answer.intent,
-        shown=json.dumps(shown(answer), ensure_ascii=False),
-    )
+class Feedback:
+    """Readers' votes on answers and what they expected, kept in the library's database."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def vote(self, *, answer_key: str, chat_id: int | None, user_id: int | None, vote: Vote, answer: AnyAnswer) -> int:
+        """Store a vote with the question and what the answer showed; the feedback's id (a second press by the
+        same reader on the same answer changes the vote)."""
+        return self._store.add_feedback(
+            answer_key=answer_key,
+            chat_id=chat_id,
+            user_id=user_id,
+            vote=vote,
+            question=answer.query,
+            intent=answer.intent,
+            shown=json.dumps(shown(answer), ensure_ascii=False),
+        )
+
+    def comment(self, feedback_id: int, comment: str) -> bool:
+        """What the reader expected, after a 👎; False when that feedback is gone."""
+        return self._store.add_feedback_comment(feedback_id, comment)
+
+    def counts(self) -> dict[str, int]:
+        """👍, 👎 and the comments given with them."""
+        return self._store.feedback_counts()
 
 
 def feedback_json(row: dict[str, Any]) -> dict[str, Any]:

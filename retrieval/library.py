@@ -971,6 +971,10 @@ class Library:
         """Every report, by id."""
         return self.store.reports()
 
+    def report(self, report_id: int | str) -> Report:
+        """A report by id (`3`, `#3`); UnknownReport if there is none."""
+        return self.store.report(report_id)
+
     def find_report(self, key: int | str) -> Report:
         """A report by id (`3`, `#3`) or by the name of its file; UnknownReport if there is none."""
         try:

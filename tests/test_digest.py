@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from bot.jobs import DIGEST_GRACE_S, DIGEST_JOB, MISSED_DIGEST_JOB, WARM_JOB, de
 from bot.services import services_of
 from retrieval import Library
 from retrieval.digest import build_digest
+from retrieval.subscriptions import Subscriptions
 from tests.botharness import ADMIN, OTHER, USER, ask, bot_settings, running_bot
 from tests.fakebotapi import FakeBotApi, running_fake_bot_api
 
@@ -49,6 +51,34 @@ def test_nothing_new_gives_a_different_passage_each_day(library: Library) -> Non
     picks = [build_digest(library, day=d, last_report_seq=seq, last_passage_id=last, watches=[]) for d in days]
     ids = [p.passage_of_the_day.passage_id for p in picks if p.passage_of_the_day]
     assert len(ids) == 5 and all(a != b for a, b in itertools.pairwise(ids))
+
+
+def test_subscriptions_digest_for_a_chat_from_where_its_last_one_ended(library: Library) -> None:
+    """The one digest /digest and the daily run send: new since the chat's last digest, its watches' new
+    mentions; a chat that is not subscribed gets the passage of the day, never the whole archive."""
+    subscriptions = Subscriptions(library)
+    assert subscriptions.watch(USER, "调查研究", "zh", limit=2) == "added"  # watching subscribes
+    assert subscriptions.watch(USER, "调查研究", "zh", limit=2) == "already"
+    assert subscriptions.watch(USER, "四下基层", "zh", limit=2) == "added"
+    assert subscriptions.watch(USER, "三会一课", "zh", limit=2) == "full"
+    assert set(subscriptions.watches(USER)) == {"调查研究", "四下基层"}
+    [sub] = subscriptions.subscribers()
+    assert sub.chat_id == USER and sub.language == "zh" and not sub.had_digest(date(2026, 11, 23))
+    library.ingest_bytes("township.txt", NEW_REPORT)
+    day = date(2026, 11, 23)
+    digest = subscriptions.digest_for(USER, day)
+    assert [i.report.title for i in digest.new_reports] == ["乡镇调研工作阶段性总结"]
+    assert [term for term, _ in digest.watch_hits] == ["调查研究"]
+    stranger = subscriptions.digest_for(OTHER, day)
+    assert not stranger.new_reports and not stranger.watch_hits and stranger.passage_of_the_day is not None
+    subscriptions.mark_sent(USER, digest)
+    assert subscriptions.subscriber(USER) == replace(
+        sub, last_digest_day="2026-11-23", last_report_seq=digest.report_seq, last_passage_id=digest.passage_id
+    )
+    later = subscriptions.digest_for(USER, day + timedelta(days=1))
+    assert not later.new_reports and not later.watch_hits and later.passage_of_the_day is not None
+    assert subscriptions.unwatch(USER, "调查研究") and not subscriptions.unwatch(USER, "调查研究")
+    assert subscriptions.unsubscribe(USER) and subscriptions.subscriber(USER) is None
 
 
 async def test_digest_goes_to_every_subscriber_once_even_across_restarts(api: FakeBotApi, library: Library) -> None:
