@@ -19,8 +19,10 @@ from typing import Any
 import numpy as np
 
 import retrieval.index as index_module
+import retrieval.mentions as mentions_module
 from bench.engines import reference_top
-from retrieval.index import Bm25Index, MentionFinder
+from retrieval.index import Bm25Index
+from retrieval.mentions import MentionFinder
 
 _KNOBS = (
     "IMPACT_MIN_POSTINGS",
@@ -39,14 +41,17 @@ _KNOBS = (
 
 @contextmanager
 def knobs(values: dict[str, Any]) -> Iterator[None]:
-    saved = {name: getattr(index_module, name) for name in _KNOBS}
+    def module(name: str) -> Any:
+        return mentions_module if name == "_INDEX_MIN_UNITS" else index_module
+
+    saved = {name: getattr(module(name), name) for name in _KNOBS}
     try:
         for name, value in values.items():
-            setattr(index_module, name, value)
+            setattr(module(name), name, value)
         yield
     finally:
         for name, value in saved.items():
-            setattr(index_module, name, value)
+            setattr(module(name), name, value)
 
 
 def _corpus(rng: random.Random, n: int, vocabulary: int) -> list[list[str]]:

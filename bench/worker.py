@@ -38,8 +38,9 @@ from bench.corpus import (
     query_terms,
 )
 from bench.engines import Bm25s, Engine, Ours, RankBm25, Tantivy, compare_top
-from retrieval.index import Bm25Index, MentionFinder
+from retrieval.index import Bm25Index
 from retrieval.library import _Positions
+from retrieval.mentions import MentionFinder
 
 K = 10
 ADD_BATCH = 40  # about one report's passages

@@ -1,4 +1,4 @@
-"""In-memory search structures: a BM25 Okapi index and an exact mention finder over normalised passages.
+"""In-memory BM25 Okapi index over the passages' terms.
 
 Bm25Index
     Scores equal rank-bm25's `BM25Okapi` (k1=1.5, b=0.75, epsilon=0.25) on the same tokens, bit for bit in the
@@ -25,16 +25,6 @@ Bm25Index
     change of the average length moves a weight by at most the ratio of the averages, so the bounds stay valid with
     that factor and an impact order never has to be rebuilt. Terms with few postings are read whole. `top` uses
     scratch arrays of the index: calls must not run concurrently (Library holds its lock around them).
-
-MentionFinder
-    Exact, complete substring search. The passages of a large batch are kept as UTF-16 code units (NUL after
-    each) with a positional index of character bigrams (positions per bigram, delta-coded in 16 bits). A query
-    merges the position lists of bigrams covering the needle (offsets 0, 2, 4, ... and the last), rarest first; a
-    single character counts the lists of all bigrams starting with it. Its cost follows the number of positions of
-    those bigrams, not the size of the corpus; the loops are compiled (retrieval/kernels.py, numba, loaded with the
-    first question to an indexed chunk). Questions never read the text, so a saved finder maps it from its file
-    instead of loading it (it is read to rebuild chunks and for `text`). Small batches (a report added later) are
-    scanned with `str.find` until enough of them are folded into an indexed chunk.
 """
 
 from __future__ import annotations
@@ -42,7 +32,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -51,6 +40,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from .arrays import DocArray, FloatArray, IntArray, UIntArray, decode_strings, encode_strings, ptr, replace
 
 K1 = 1.5
 B = 0.75
@@ -82,11 +73,6 @@ _ROW_SHARE = 6  # a term in at least 1/6 of a segment's documents also gets a ro
 # 1/6 rather than 1/8: ~27 rows (27 MB) at 1M passages instead of ~45, for ~3% more time, keeps the serving process
 # clear of its 1 GB budget
 
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
-DocArray = npt.NDArray[np.int32]
-UIntArray = npt.NDArray[np.unsignedinteger[Any]]
-
 _EMPTY_DOCS: DocArray = np.empty(0, dtype=np.int32)
 _EMPTY_PTR: IntArray = np.zeros(1, dtype=np.int64)
 _EMPTY_BOUNDS: npt.NDArray[np.float32] = np.empty(0, dtype=np.float32)
@@ -104,12 +90,6 @@ def _tf_dtype(max_tf: int) -> type[np.unsignedinteger[Any]]:
 def _tf_weight(tf: Any, length: Any, avgdl: float) -> Any:
     """rank-bm25's term-frequency part of the weight (without idf), for scalars or arrays."""
     return tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / avgdl))
-
-
-def _ptr(counts: IntArray) -> IntArray:
-    out = np.zeros(counts.size + 1, dtype=np.int64)
-    np.cumsum(counts, out=out[1:])
-    return out
 
 
 @dataclass
@@ -212,7 +192,7 @@ def _segment_from_triples(
     """A segment from (term, position, tf) triples sorted by term, then position."""
     per_term = np.bincount(terms, minlength=vocab_size).astype(np.int64)
     tf_type = _tf_dtype(int(tfs.max()) if tfs.size else 0)
-    segment = _Segment(start, stop, _ptr(per_term), docs, tfs.astype(tf_type))
+    segment = _Segment(start, stop, ptr(per_term), docs, tfs.astype(tf_type))
     long_terms = per_term >= IMPACT_MIN_POSTINGS
     if long_terms.any():
         _add_impacts(segment, per_term, long_terms, terms, tfs, doc_len, avgdl)
@@ -268,12 +248,12 @@ def _add_impacts(
         impact_docs = l_docs[order]
         entry_weight = weight_of_rank[rank[order]]
     counts = np.where(long_terms, per_term, 0)
-    full_ptr = _ptr(counts)
+    full_ptr = ptr(counts)
     # keep the top of each list only (a multiple of the block size); past it the list is read in document order
     kept = np.minimum(counts, np.maximum(_IMPACT_KEEP_MIN, (counts >> _IMPACT_KEEP_SHIFT) + 1))
     kept = np.where(kept < counts, (kept + (1 << _BLOCK_SHIFT) - 1) >> _BLOCK_SHIFT << _BLOCK_SHIFT, counts)
     kept = np.minimum(kept, counts)
-    impact_ptr = _ptr(kept)
+    impact_ptr = ptr(kept)
     keep_entry = np.zeros(int(full_ptr[-1]), dtype=np.bool_)
     starts = np.repeat(full_ptr[:-1], kept)
     keep_entry[starts + np.arange(int(impact_ptr[-1]), dtype=np.int64) - np.repeat(impact_ptr[:-1], kept)] = True
@@ -281,7 +261,7 @@ def _add_impacts(
     del keep_entry, starts
     # one bound per block of kept entries, and for a cut list one more: the weight where the cut is
     blocks = ((kept + (1 << _BLOCK_SHIFT) - 1) >> _BLOCK_SHIFT) + (kept < counts)
-    bound_ptr = _ptr(blocks)
+    bound_ptr = ptr(blocks)
     total_blocks = int(bound_ptr[-1])
     list_start = np.repeat(full_ptr[:-1], blocks)
     within = np.arange(total_blocks, dtype=np.int64) - np.repeat(bound_ptr[:-1], blocks)
@@ -294,18 +274,6 @@ def _add_impacts(
     segment.bound_ptr = bound_ptr
     segment.bounds = bounds
     segment.avgdl = avgdl
-
-
-def _encode_strings(strings: Sequence[str]) -> dict[str, npt.NDArray[Any]]:
-    joined = "".join(strings)
-    lengths = np.fromiter((len(s) for s in strings), dtype=np.int64, count=len(strings))
-    return {"blob": np.frombuffer(joined.encode("utf-8", "surrogatepass"), dtype=np.uint8), "lengths": lengths}
-
-
-def _decode_strings(blob: npt.NDArray[Any], lengths: IntArray) -> list[str]:
-    text = blob.tobytes().decode("utf-8", "surrogatepass")
-    ends = np.cumsum(lengths).tolist()
-    return [text[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
 
 
 @dataclass
@@ -1059,12 +1027,12 @@ class Bm25Index:
                 [json.dumps({"segments": len(self._segments), "live": self._live, "live_length": self._live_length})]
             ),
         }
-        for key, value in _encode_strings(terms).items():
+        for key, value in encode_strings(terms).items():
             arrays[f"vocab_{key}"] = value
         for i, segment in enumerate(self._segments):
             for key, value in segment.arrays().items():
                 arrays[f"seg{i}_{key}"] = value
-        _replace(path, arrays)
+        replace(path, arrays)
 
     @classmethod
     def load(cls, path: Path) -> Bm25Index:
@@ -1072,7 +1040,7 @@ class Bm25Index:
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
         meta = json.loads(str(arrays["meta"][0]))
-        terms = _decode_strings(arrays["vocab_blob"], arrays["vocab_lengths"])
+        terms = decode_strings(arrays["vocab_blob"], arrays["vocab_lengths"])
         segments = [
             _Segment.from_arrays({k.split("_", 1)[1]: v for k, v in arrays.items() if k.startswith(f"seg{i}_")})
             for i in range(meta["segments"])
@@ -1086,382 +1054,3 @@ class Bm25Index:
             _live=int(meta["live"]),
             _live_length=int(meta["live_length"]),
         )
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Mentions
-
-_INDEX_MIN_UNITS = 1 << 16  # a batch with at least this many code units gets a bigram index; smaller ones are scanned
-_MERGE_CHUNKS = 16
-_MAX_CHUNK_UNITS = (1 << 32) - 1  # positions are stored in 32 bits
-_PASSAGE_SHIFT = 6  # passage lookup: a table entry and a 64-bit word of the NUL bitmap per 64 code units
-
-
-def _units(text: str) -> npt.NDArray[np.uint16]:
-    return np.frombuffer(text.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
-
-
-def _has_border(needle: npt.NDArray[np.uint16]) -> bool:
-    """True when a proper prefix of the needle is also a suffix (occurrences can overlap)."""
-    m = needle.size
-    return any(np.array_equal(needle[:i], needle[m - i :]) for i in range(1, m))
-
-
-def _run_counts(sorted_ids: npt.NDArray[np.integer[Any]]) -> tuple[IntArray, IntArray]:
-    if sorted_ids.size == 0:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    new = np.empty(sorted_ids.size, dtype=np.bool_)
-    new[0] = True
-    np.not_equal(sorted_ids[1:], sorted_ids[:-1], out=new[1:])
-    heads = np.flatnonzero(new)
-    return sorted_ids[heads].astype(np.int64, copy=False), np.diff(heads, append=sorted_ids.size)
-
-
-class _ScanChunk:
-    """A small batch of passages: one string with NUL separators, scanned with str.find."""
-
-    def __init__(self, first: int, texts: Sequence[str]) -> None:
-        self.first = first
-        self.count = len(texts)
-        lengths = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts))
-        self.starts = _ptr(lengths)
-        self.joined = "\x00".join(texts) + "\x00"
-
-    def text(self, i: int) -> str:
-        return self.joined[int(self.starts[i]) : int(self.starts[i + 1]) - 1]
-
-    def find(self, term: str, needle: npt.NDArray[np.uint16]) -> tuple[IntArray, IntArray]:
-        hits: list[int] = []
-        text = self.joined
-        step = len(term)
-        at = text.find(term)
-        while at != -1:
-            hits.append(at)
-            at = text.find(term, at + step)
-        if not hits:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-        local = np.searchsorted(self.starts, np.asarray(hits, dtype=np.int64), side="right") - 1
-        return _run_counts(local)
-
-    def nbytes(self) -> int:
-        return len(self.joined) * 2 + int(self.starts.nbytes)
-
-
-class _IndexedChunk:
-    """A large batch: UTF-16 code units (NUL after each passage) and a positional bigram index over them."""
-
-    def __init__(self, first: int, arrays: dict[str, npt.NDArray[Any]]) -> None:
-        self.first = first
-        self.units: npt.NDArray[np.uint16] = arrays["units"]  # the passages, a NUL after each
-        self.starts: npt.NDArray[np.uint32] = arrays["starts"]  # count + 1 entries, the last one where the text ends
-        self.count = int(self.starts.size - 1)
-        self.keys: npt.NDArray[np.uint32] = arrays["keys"]  # bigram (first unit << 16 | second), sorted
-        self.ptr: IntArray = arrays["ptr"]  # bigram -> range in deltas
-        self.heads: npt.NDArray[np.uint32] = arrays["heads"]  # first position of each bigram
-        self.deltas: npt.NDArray[np.uint16] = arrays["deltas"]  # gaps between positions; 0 where a gap is big
-        self.big_at: npt.NDArray[np.uint32] = arrays["big_at"]  # indexes into deltas of the gaps of 65536 or more
-        self.big: npt.NDArray[np.uint32] = arrays["big"]
-        self.table: npt.NDArray[np.int32] = arrays["table"]  # passage holding code unit i << _PASSAGE_SHIFT
-        self.nul_bits: npt.NDArray[np.uint64] = arrays["nul_bits"]  # bit i % 64 of word i // 64: unit i is a NUL
-
-    @classmethod
-    def build(cls, first: int, texts: Sequence[str]) -> _IndexedChunk:
-        joined = "\x00".join(texts) + "\x00"
-        units = _units(joined)
-        if units.size == len(joined):
-            lengths = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts))
-        else:  # characters outside the BMP take two code units
-            lengths = np.fromiter((_units(t).size + 1 for t in texts), dtype=np.int64, count=len(texts))
-        del joined
-        starts = _ptr(lengths)
-        n = int(starts[-1])
-        key = units[: n - 1].astype(np.uint64)
-        key <<= np.uint64(16)
-        key |= units[1:n]
-        key <<= np.uint64(32)
-        key |= np.arange(n - 1, dtype=np.uint64)
-        key.sort()
-        key = key[np.searchsorted(key, np.uint64(1 << 48)) :]  # bigrams starting with NUL are not indexed
-        bigram = (key >> np.uint64(32)).astype(np.uint32)
-        positions = (key & np.uint64(0xFFFFFFFF)).astype(np.uint32)
-        del key
-        if bigram.size:
-            heads = np.concatenate([np.zeros(1, dtype=np.int64), np.flatnonzero(bigram[1:] != bigram[:-1]) + 1])
-        else:
-            heads = np.zeros(0, dtype=np.int64)
-        keys = bigram[heads]
-        del bigram
-        gaps = np.empty(positions.size, dtype=np.uint32)
-        if positions.size:
-            gaps[0] = 0
-            np.subtract(positions[1:], positions[:-1], out=gaps[1:])
-            gaps[heads] = 0
-        big_at = np.flatnonzero(gaps > 0xFFFF)
-        big = gaps[big_at]
-        deltas = gaps.astype(np.uint16)
-        deltas[big_at] = 0
-        del gaps
-        table = (np.searchsorted(starts, np.arange(0, n, 1 << _PASSAGE_SHIFT), side="right") - 1).astype(np.int32)
-        nul_bits = np.packbits(units == 0, bitorder="little")
-        return cls(
-            first,
-            {
-                "units": units,
-                "starts": starts.astype(np.uint32),
-                "keys": keys,
-                "ptr": np.append(heads, positions.size).astype(np.int64),
-                "heads": positions[heads],
-                "deltas": deltas,
-                "big_at": big_at.astype(np.uint32),
-                "big": big,
-                "table": table,
-                "nul_bits": np.append(nul_bits, np.zeros(-nul_bits.size % 8, dtype=np.uint8)).view("<u8"),
-            },
-        )
-
-    def arrays(self) -> dict[str, npt.NDArray[Any]]:
-        return {
-            "units": self.units,
-            "starts": self.starts,
-            "keys": self.keys,
-            "ptr": self.ptr,
-            "heads": self.heads,
-            "deltas": self.deltas,
-            "big_at": self.big_at,
-            "big": self.big,
-            "table": self.table,
-            "nul_bits": self.nul_bits,
-        }
-
-    def nbytes(self) -> int:
-        return sum(int(a.nbytes) for a in self.arrays().values())
-
-    def text(self, i: int) -> str:
-        lo, hi = int(self.starts[i]), int(self.starts[i + 1]) - 1
-        return self.units[lo:hi].tobytes().decode("utf-16-le", "surrogatepass")
-
-    def find(self, term: str, needle: npt.NDArray[np.uint16]) -> tuple[IntArray, IntArray]:
-        from . import kernels  # numba loads with the first question to an indexed chunk (not while ingesting)
-
-        empty = np.empty(0, dtype=np.int64)
-        m = needle.size
-        if m == 1:
-            c = int(needle[0])
-            lo, hi = (int(x) for x in np.searchsorted(self.keys, (c << 16, (c + 1) << 16)))
-            if lo == hi:
-                return empty, empty
-            # Buffers come from numpy, which asks for huge pages for large ones: page faults are most of the cost
-            # of a fresh 8 MB array otherwise.
-            at = np.empty(int(self.ptr[hi] - self.ptr[lo]), dtype=np.int64)
-            kernels.unit_positions(self.deltas, self.big_at, self.big, self.ptr, self.heads, lo, hi, at)
-            if at.size * 8 < self.count:  # few: their passages, sorted
-                kernels.to_passages(self.table, self.nul_bits, at, at.size)
-                at.sort()
-                counts = np.empty_like(at)
-                r = kernels.run_lengths(at, at.size, counts)
-                return at[:r], counts[:r]
-            found = np.empty(self.count, dtype=np.int64)
-            counts = np.empty(self.count, dtype=np.int64)
-            per_passage = np.zeros(self.count, dtype=np.int32)
-            r = kernels.tally(self.table, self.nul_bits, self.ptr, lo, hi, at, per_passage, found, counts)
-            return found[:r], counts[:r]
-        pairs = (needle[:-1].astype(np.uint32) << 16) | needle[1:]
-        where = np.searchsorted(self.keys, pairs)
-        if (where >= self.keys.size).any() or (self.keys[np.minimum(where, self.keys.size - 1)] != pairs).any():
-            return empty, empty
-        sizes = self.ptr[where + 1] - self.ptr[where]
-        # bigrams at offsets 0, 2, 4, ... and the last one cover every unit: their positions, merged, are the
-        # occurrences (see kernels.occurrences)
-        offsets = sorted({*range(0, m - 1, 2), m - 2}, key=lambda o: (int(sizes[o]), o))
-        cover = np.array([[int(where[o]), o] for o in offsets], dtype=np.int64)
-        first = int(sizes[offsets[0]])
-        found, counts = np.empty(first, dtype=np.int64), np.empty(first, dtype=np.int64)
-        scratch = np.empty(max((int(sizes[o]) for o in offsets[1:]), default=0), dtype=np.int64)
-        r = kernels.occurrences(
-            self.table,
-            self.nul_bits,
-            self.deltas,
-            self.big_at,
-            self.big,
-            self.ptr,
-            self.heads,
-            cover,
-            m,
-            _has_border(needle),
-            found,
-            scratch,
-            counts,
-        )
-        return found[:r], counts[:r]
-
-
-_Chunk = _ScanChunk | _IndexedChunk
-
-
-class MentionFinder:
-    """Exact, complete substring search over normalised passage texts (see the module docstring)."""
-
-    def __init__(self) -> None:
-        self._chunks: list[_Chunk] = []
-        self._alive = np.empty(0, dtype=np.bool_)
-        self._removed = 0  # passages not alive: answers are filtered only when there are some
-        self.size = 0
-
-    def add(self, texts: Sequence[str]) -> None:
-        """Append normalised passage texts at the next positions."""
-        if not texts:
-            return
-        self._append(self.size, texts)
-        self._alive = np.concatenate([self._alive, np.ones(len(texts), dtype=np.bool_)])
-        self.size += len(texts)
-        if len(self._chunks) > _MERGE_CHUNKS + 1:
-            self._merge_tail()
-
-    def _append(self, first: int, texts: Sequence[str]) -> None:
-        units = sum(len(t) + 1 for t in texts)
-        if units < _INDEX_MIN_UNITS:
-            self._chunks.append(_ScanChunk(first, texts))
-            return
-        if 2 * units > _MAX_CHUNK_UNITS and len(texts) > 1:  # keep positions within 32 bits
-            half = len(texts) // 2
-            self._append(first, texts[:half])
-            self._append(first + half, texts[half:])
-            return
-        self._chunks.append(_IndexedChunk.build(first, texts))
-
-    def _merge_tail(self) -> None:
-        """Fold the chunks after the first into one (indexed once it is large enough)."""
-        tail = self._chunks[1:]
-        texts = [chunk.text(i) for chunk in tail for i in range(chunk.count)]
-        self._chunks = self._chunks[:1]
-        self._append(tail[0].first, texts)
-
-    def remove(self, positions: Sequence[int]) -> None:
-        """Deleted passages are never reported again."""
-        if len(positions):
-            self._alive[np.asarray(positions, dtype=np.int64)] = False
-            self._removed = self.size - int(np.count_nonzero(self._alive))
-
-    def alive_positions(self) -> npt.NDArray[np.int64]:
-        """Positions of passages not deleted."""
-        return np.flatnonzero(self._alive)
-
-    def _chunk_of(self, position: int) -> _Chunk:
-        for chunk in reversed(self._chunks):
-            if position >= chunk.first:
-                if position - chunk.first >= chunk.count:
-                    break
-                return chunk
-        raise IndexError(position)
-
-    def text(self, position: int) -> str:
-        """The normalised text of one passage."""
-        chunk = self._chunk_of(position)
-        return chunk.text(position - chunk.first)
-
-    def find_counts(self, term: str) -> tuple[IntArray, IntArray]:
-        """Live positions containing `term` (normalised) in ascending order, and the number of occurrences in each
-        (non-overlapping, counted left to right like str.count)."""
-        empty = np.empty(0, dtype=np.int64)
-        if not term or "\x00" in term:
-            return empty, empty
-        needle = _units(term)
-        positions: list[IntArray] = []
-        counts: list[IntArray] = []
-        for chunk in self._chunks:
-            local, n = chunk.find(term, needle)
-            if local.size:
-                positions.append(local + chunk.first if chunk.first else local)
-                counts.append(n)
-        if len(positions) < 2:
-            pos, cnt = (positions[0], counts[0]) if positions else (empty, empty)
-        else:
-            pos, cnt = np.concatenate(positions), np.concatenate(counts)
-        if not self._removed:
-            return pos, cnt
-        live = self._alive[pos]
-        return pos[live], cnt[live]
-
-    def warm(self) -> None:
-        """Load the compiled loops (compiling them if numba's cache has none) before a first question waits for
-        them: a few questions to the first indexed chunk. Nothing for a finder without one."""
-        for chunk in self._chunks:
-            if isinstance(chunk, _IndexedChunk) and chunk.keys.size:
-                sizes = np.diff(chunk.ptr)
-                for key in (int(chunk.keys[0]), int(chunk.keys[int(np.argmax(sizes))])):
-                    chunk.find("", np.array([key >> 16], dtype=np.uint16))
-                    chunk.find("", np.array([key >> 16, key & 0xFFFF], dtype=np.uint16))
-                return
-
-    def find(self, term: str) -> dict[int, int]:
-        """Every live passage position containing `term` (normalised), with its number of occurrences."""
-        positions, counts = self.find_counts(term)
-        return dict(zip(positions.tolist(), counts.tolist(), strict=True))
-
-    def nbytes(self) -> int:
-        """Bytes held by the texts and the index."""
-        return sum(chunk.nbytes() for chunk in self._chunks) + int(self._alive.nbytes)
-
-    # --- persistence --------------------------------------------------------------------------------------
-
-    def save(self, path: Path) -> None:
-        """Write the texts and the index to `path` (.npz), the code units of each indexed chunk to a .npy file next
-        to it (`_units_path`). Every file is written aside and moved into place, so a finder loaded from an earlier
-        save, whose code units are mapped from those files, keeps reading the old ones."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        arrays: dict[str, npt.NDArray[Any]] = {"alive": self._alive}
-        kinds = []
-        for i, chunk in enumerate(self._chunks):
-            if isinstance(chunk, _IndexedChunk):
-                kinds.append(["indexed", chunk.first])
-                for key, value in chunk.arrays().items():
-                    if key == "units":
-                        _replace(_units_path(path, i), value)
-                    else:
-                        arrays[f"c{i}_{key}"] = value
-            else:
-                kinds.append(["scan", chunk.first])
-                for key, value in _encode_strings([chunk.text(j) for j in range(chunk.count)]).items():
-                    arrays[f"c{i}_{key}"] = value
-        arrays["meta"] = np.array([json.dumps({"size": self.size, "chunks": kinds})])
-        _replace(path, arrays)
-
-    @classmethod
-    def load(cls, path: Path) -> MentionFinder:
-        """A finder written by `save`. The code units of indexed chunks are mapped from their files, not read: a
-        question reads none of them (see kernels.occurrences), so they take no memory until `text` or a rebuild
-        needs them."""
-        finder = cls()
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-        meta = json.loads(str(arrays["meta"][0]))
-        for i, (kind, first) in enumerate(meta["chunks"]):
-            part = {k.split("_", 1)[1]: v for k, v in arrays.items() if k.startswith(f"c{i}_")}
-            if kind == "indexed":
-                part["units"] = np.load(_units_path(path, i), mmap_mode="r", allow_pickle=False)
-                finder._chunks.append(_IndexedChunk(int(first), part))
-            else:
-                finder._chunks.append(_ScanChunk(int(first), _decode_strings(part["blob"], part["lengths"])))
-        finder._alive = arrays["alive"]
-        finder.size = int(meta["size"])
-        finder._removed = finder.size - int(np.count_nonzero(finder._alive))
-        return finder
-
-
-def _units_path(path: Path, chunk: int) -> Path:
-    return path.with_name(f"{path.name}.c{chunk}.units.npy")
-
-
-def _replace(path: Path, arrays: npt.NDArray[Any] | dict[str, npt.NDArray[Any]]) -> None:
-    """Write one array (.npy) or several (.npz) aside and move the file into place (a reader mapping the old file
-    keeps it)."""
-    aside = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    try:
-        with aside.open("wb") as handle:
-            if isinstance(arrays, dict):
-                np.savez(handle, **arrays)  # type: ignore[arg-type]
-            else:
-                np.save(handle, arrays)
-        os.replace(aside, path)
-    finally:
-        aside.unlink(missing_ok=True)

@@ -23,7 +23,8 @@ import numpy.typing as npt
 
 from .errors import InvalidCorrection, StorageError, UnknownParagraph, UnknownReport
 from .extract import DEFAULT_MAX_BYTES, ReportLimits, extract
-from .index import Bm25Index, MentionFinder
+from .index import Bm25Index
+from .mentions import MentionFinder
 from .metadata import HEAD_MAX_LINES, METADATA_VERSION, TAIL_LINES, distinctions, parse_date_input, read_metadata
 from .normalize import normalize, normalize_with_offsets, original_span, valid_text
 from .parts import Part

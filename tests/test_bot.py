@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import retrieval.index as index_module
+import retrieval.mentions as mentions_module
 from bot.render import MAX_CALLBACK_BYTES
 from retrieval import Library, Store
 from retrieval.ingest import ingest_paths
@@ -333,14 +334,14 @@ async def test_answers_are_the_same_from_a_large_librarys_compiled_paths(
     reports take the large library's paths."""
     async with running_bot(api, library):
         scanned = (await ask(api, question)).text
-    monkeypatch.setattr(index_module, "_INDEX_MIN_UNITS", 1)
+    monkeypatch.setattr(mentions_module, "_INDEX_MIN_UNITS", 1)
     monkeypatch.setattr(index_module, "_COMPILED_MIN", 0)
     monkeypatch.setattr(index_module, "_TERM_AT_A_TIME", 1e9)
     monkeypatch.setattr(index_module, "_FIRST_DEPTH", 2)
     monkeypatch.setattr(index_module, "IMPACT_MIN_POSTINGS", 2)
     indexed = Library(Store(tmp_path / "indexed.db"), segmenter)
     assert ingest_paths(indexed, [REPORTS]).ok
-    assert any(isinstance(chunk, index_module._IndexedChunk) for chunk in indexed._mentions._chunks)
+    assert any(isinstance(chunk, mentions_module._IndexedChunk) for chunk in indexed._mentions._chunks)
     try:
         async with running_bot(api, indexed):
             assert (await ask(api, question)).text == scanned

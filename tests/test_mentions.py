@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import retrieval.index as index_module
+import retrieval.mentions as mentions_module
 from retrieval import Library
-from retrieval.index import MentionFinder
+from retrieval.mentions import MentionFinder
 from tests.support import REPORTS, ROOT
 
 TERMS = [
@@ -181,10 +181,10 @@ _EDGE_TEXTS = [
 
 @pytest.fixture
 def indexed(monkeypatch: pytest.MonkeyPatch) -> MentionFinder:
-    monkeypatch.setattr(index_module, "_INDEX_MIN_UNITS", 1)
+    monkeypatch.setattr(mentions_module, "_INDEX_MIN_UNITS", 1)
     finder = MentionFinder()
     finder.add(_EDGE_TEXTS)
-    assert isinstance(finder._chunks[0], index_module._IndexedChunk)
+    assert isinstance(finder._chunks[0], mentions_module._IndexedChunk)
     return finder
 
 
@@ -230,7 +230,7 @@ def test_indexed_finder_equals_str_count_on_any_texts(
     monkeypatch: pytest.MonkeyPatch, texts: list[str], term: str
 ) -> None:
     """Few characters, so that bigram lists are long, needles overlap themselves and merging meets every case."""
-    monkeypatch.setattr(index_module, "_INDEX_MIN_UNITS", 1)
+    monkeypatch.setattr(mentions_module, "_INDEX_MIN_UNITS", 1)
     finder = MentionFinder()
     finder.add(texts)
     assert finder.find(term) == {i: t.count(term) for i, t in enumerate(texts) if term in t}
@@ -239,11 +239,11 @@ def test_indexed_finder_equals_str_count_on_any_texts(
 def test_indexed_finder_across_big_gaps_and_lopsided_bigrams(monkeypatch: pytest.MonkeyPatch) -> None:
     """Positions more than 65535 units apart (stored aside from the 16-bit gaps), and a needle whose rare bigram
     leaves far fewer candidates than its common one has positions (checked against the text instead of merged)."""
-    monkeypatch.setattr(index_module, "_INDEX_MIN_UNITS", 1)
+    monkeypatch.setattr(mentions_module, "_INDEX_MIN_UNITS", 1)
     texts = ["主题教育" + "育" * 70_000, "教" * 100 + "主题教育", "x" * 90_000 + "主题教育教育", "题教育" * 50]
     finder = MentionFinder()
     finder.add(texts)
-    assert isinstance(finder._chunks[0], index_module._IndexedChunk)
+    assert isinstance(finder._chunks[0], mentions_module._IndexedChunk)
     assert int(finder._chunks[0].big_at.size) > 0
     for term in ["主题教育", "育", "教育", "题教育", "育育育", "x主", "育题", "教育教育"]:
         assert finder.find(term) == {i: t.count(term) for i, t in enumerate(texts) if term in t}, term
@@ -255,13 +255,13 @@ def test_a_loaded_finder_maps_its_text_and_survives_a_save_over_it(
     """The code units are mapped from their own file, not read; saving again (as the library does at shutdown)
     replaces the files, and a finder still mapping the old ones answers as before, checks against the text
     included (the lopsided needle)."""
-    monkeypatch.setattr(index_module, "_INDEX_MIN_UNITS", 1)
+    monkeypatch.setattr(mentions_module, "_INDEX_MIN_UNITS", 1)
     texts = ["主题教育" + "育" * 70_000, "教" * 100 + "主题教育", "题教育" * 50]
     finder = MentionFinder()
     finder.add(texts)
     finder.save(tmp_path / "mentions.npz")
     loaded = MentionFinder.load(tmp_path / "mentions.npz")
-    assert isinstance(loaded._chunks[0], index_module._IndexedChunk)
+    assert isinstance(loaded._chunks[0], mentions_module._IndexedChunk)
     assert isinstance(loaded._chunks[0].units, np.memmap)
     finder.add(["主题教育育"])
     finder.save(tmp_path / "mentions.npz")
@@ -281,7 +281,7 @@ def test_warming_answers_nothing_new_and_loads_numba_only_for_an_indexed_finder(
     MentionFinder().warm()  # empty: nothing to do
     small = (
         "import sys\n"
-        "from retrieval.index import MentionFinder\n"
+        "from retrieval.mentions import MentionFinder\n"
         "finder = MentionFinder()\n"
         "finder.add(['哪些报告提到四下基层', '主题教育'])\n"
         "finder.warm()\n"
