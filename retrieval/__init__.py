@@ -7,6 +7,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .answers import (
+    Answer,
+    AnyAnswer,
+    IngestResult,
+    MentionedReports,
+    MentionGroup,
+    Outline,
+    PartAnswer,
+    PartBlock,
+    Quote,
+    ReportMentions,
+)
 from .errors import (
     DatabaseReplaced,
     InvalidCorrection,
@@ -16,19 +28,7 @@ from .errors import (
     UnknownReport,
     UnreadableReport,
 )
-from .library import (
-    Answer,
-    AnyAnswer,
-    IngestResult,
-    Library,
-    MentionedReports,
-    MentionGroup,
-    Outline,
-    PartAnswer,
-    PartBlock,
-    Quote,
-    ReportMentions,
-)
+from .library import Library
 from .scope import InScope, MissingReports, MissingTitle, MissingYears, NoOverlap, OutOfScope, Scope
 from .segment import Segmenter
 from .settings import LibrarySettings

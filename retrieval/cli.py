@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings
 from tqdm import tqdm
 
 from . import LibrarySettings, open_library
+from .answers import Answer, AnyAnswer, PartAnswer, Quote
 from .errors import (
     InvalidCorrection,
     ReportbotError,
@@ -26,7 +27,7 @@ from .errors import (
     UnreadableReport,
 )
 from .ingest import IngestSummary, collect_files, ingest_paths, same_folder
-from .library import Answer, AnyAnswer, Library, PartAnswer, Quote
+from .library import Library
 from .metadata import titled
 from .scope import InScope, MissingReports, MissingTitle, MissingYears, NoOverlap, OutOfScope
 from .store import CORRECTABLE, SCHEMA_VERSION, InstanceLock, Report, Store

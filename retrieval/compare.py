@@ -7,7 +7,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from .library import AnyAnswer, Library, PartAnswer, PartBlock, report_unit
+from .answers import AnyAnswer, PartAnswer, PartBlock, report_unit
+from .library import Library
 from .normalize import normalize
 from .parts import Part
 from .query import part_question

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from .library import Library, Quote
+from .answers import Quote
+from .library import Library
 from .normalize import normalize
 from .store import Report
 from .structure import split_sentences

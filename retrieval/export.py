@@ -9,8 +9,9 @@ import re
 from collections.abc import Sequence
 from typing import Any, assert_never
 
+from .answers import Answer, AnyAnswer, PartAnswer, Quote, report_unit
 from .copies import Copies
-from .library import Answer, AnyAnswer, Library, PartAnswer, Quote, report_unit
+from .library import Library
 from .metadata import titled
 from .store import Report
 

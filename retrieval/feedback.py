@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal, assert_never
 
-from .library import Answer, AnyAnswer, PartAnswer
+from .answers import Answer, AnyAnswer, PartAnswer
 from .store import Store
 
 Vote = Literal["up", "down"]

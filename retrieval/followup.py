@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from .library import Answer, AnyAnswer, PartAnswer
+from .answers import Answer, AnyAnswer, PartAnswer
 from .normalize import normalize
 from .parts import Part
 from .query import clean_term

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path, PurePath
 
+from .answers import IngestResult
 from .errors import UnreadableReport
 from .extract import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, read_report_file
-from .library import IngestResult, Library
+from .library import Library
 from .prepare import PreparedReport, init_forked_worker, init_worker, prepare_file, prepare_report
 from .store import Report
 

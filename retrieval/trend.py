@@ -9,7 +9,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Literal, get_args
 
-from .library import Answer, Library, report_unit
+from .answers import Answer, report_unit
+from .library import Library
 from .normalize import normalize
 from .query import clean_term
 

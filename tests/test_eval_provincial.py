@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from retrieval import Library
-from retrieval.library import PartAnswer
+from retrieval.answers import PartAnswer
 from retrieval.normalize import normalize
 from tests.support import PROVINCIAL, ROOT
 
