@@ -1,7 +1,7 @@
 """Bot under load: N passages, questions one at a time, then 500 arriving at once, through the real HTTP stack.
 
 The bot runs as its own process (`reportbot run`, as deployed, sends not paced) against a fake Bot API server
-on 127.0.0.1 (tests/fakebotapi.py) run by this process; latency is from the moment a question is queued to the
+on 127.0.0.1 (fakebotapi/) run by this process; latency is from the moment a question is queued to the
 sendMessage that answers it. The same is measured for bench/floorbot.py, python-telegram-bot replying with a fixed
 text and doing nothing else: what the framework itself costs here, the floor for any bot built on it.
 Run as `python -m bench.botload --tmp DIR [--reports N] [--questions 500]`."""
@@ -38,7 +38,7 @@ async def _load(command: list[str], db: Path, reports: Path, questions: list[str
     """Run one bot process against a fresh fake Bot API: `alone` questions one at a time, then all at once."""
     import psutil
 
-    from tests.fakebotapi import running_fake_bot_api
+    from fakebotapi import running_fake_bot_api
 
     async with running_fake_bot_api() as api:
         env = {

@@ -11,8 +11,8 @@ from telegram.ext import Application
 
 from bot.app import build_application
 from bot.settings import BotSettings
+from fakebotapi import Call, FakeBotApi
 from retrieval import Library
-from tests.fakebotapi import Call, FakeBotApi
 
 USER = 1001
 ADMIN = 4242

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from telegram.constants import InlineKeyboardButtonLimit
 
 from bot.cli import cli
+from fakebotapi import FakeBotApi, running_fake_bot_api
 from retrieval import Library, Segmenter, Store
 from retrieval.ingest import ingest_paths
+from tests.botharness import buttons
 from tests.support import DICTIONARY, PROVINCIAL, REPORTS
 
 
@@ -95,3 +98,16 @@ def yearly_library(tmp_path_factory: pytest.TempPathFactory, segmenter: Segmente
         library.ingest_bytes(f"{year}年某县政府工作报告.txt", yearly_report(year, mentions))
     yield library
     library.store.close()
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    """The fake Bot API on 127.0.0.1; afterwards, Telegram would have rejected nothing the bot sent (valid HTML,
+    within limits, callback data that fits)."""
+    async with running_fake_bot_api() as server:
+        yield server
+        rejected = [(c.method, c.description) for c in server.calls() if c.response_status == 400]
+        assert rejected == []
+        for call in server.calls():
+            for _, data in buttons(call):
+                assert len(data.encode()) <= InlineKeyboardButtonLimit.MAX_CALLBACK_DATA

@@ -4,33 +4,19 @@ commands, button presses, inline queries and documents; we assert on the Bot API
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 import retrieval.index as index_module
 import retrieval.mentions as mentions_module
-from bot.render import MAX_CALLBACK_BYTES
+from fakebotapi import FakeBotApi
 from retrieval import Library, Store
 from retrieval.ingest import ingest_paths
 from retrieval.segment import Segmenter
 from tests.botharness import ADMIN, GROUP, OTHER, USER, ask, bot_settings, buttons, running_bot
-from tests.fakebotapi import FakeBotApi, running_fake_bot_api
 from tests.formats import libreoffice_export, photo_jpeg, word_document
 from tests.support import REPORTS
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    async with running_fake_bot_api() as server:
-        yield server
-        # Telegram would have rejected nothing the bot sent: valid HTML, within limits, small callback data.
-        rejected = [(c.method, c.description) for c in server.calls() if c.response_status == 400]
-        assert rejected == []
-        for call in server.calls():
-            for _, data in buttons(call):
-                assert len(data.encode()) <= MAX_CALLBACK_BYTES
 
 
 async def test_start_help_and_command_menu(api: FakeBotApi, library: Library) -> None:

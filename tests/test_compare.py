@@ -4,25 +4,16 @@ bundled and provincial reports, the CLI's JSON and the real bot through the fake
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
+from fakebotapi import FakeBotApi
 from retrieval import Answer, Library, PartAnswer
 from retrieval.compare import compare, compare_json, compare_question, part_named, point_heads, points
 from tests.botharness import ask, buttons, running_bot
-from tests.fakebotapi import FakeBotApi, running_fake_bot_api
 from tests.support import REPORTS
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    async with running_fake_bot_api() as server:
-        yield server
-        assert [c.description for c in server.calls() if c.response_status == 400] == []
 
 
 def test_part_names() -> None:

@@ -6,30 +6,21 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import docx
 import opencc
-import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
+from fakebotapi import FakeBotApi, UploadedFile
 from retrieval import Library
 from retrieval.copies import copies
 from retrieval.normalize import normalize
 from tests.botharness import USER, ask, buttons, running_bot
-from tests.fakebotapi import FakeBotApi, UploadedFile, running_fake_bot_api
 from tests.support import PROVINCIAL
 
 SLOGAN = "牢牢把握“学思想、强党性、重实践、建新功”的总要求"
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    async with running_fake_bot_api() as server:
-        yield server
-        assert [c.description for c in server.calls() if c.response_status == 400] == []
 
 
 def _copied_report(library: Library) -> tuple[int, str]:

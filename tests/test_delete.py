@@ -4,7 +4,6 @@ ranked and mention answers at once and after a restart from the saved index; dig
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -15,20 +14,13 @@ import retrieval.library as library_module
 from bot.cli import cli
 from bot.jobs import deliver_digests
 from bot.services import services_of
+from fakebotapi import FakeBotApi
 from retrieval import Library
 from tests.botharness import ADMIN, GROUP, OTHER, USER, ask, buttons, running_bot
-from tests.fakebotapi import FakeBotApi, running_fake_bot_api
 from tests.support import REPORTS
 
 # Report #2 holds the one passage with 全县生产总值达到364.2亿元 and one of the two reports that mention 四下基层.
 RANKED, MENTION = "全县生产总值达到多少？", "哪些报告提到四下基层"
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    async with running_fake_bot_api() as server:
-        yield server
-        assert [(c.method, c.description) for c in server.calls() if c.response_status == 400] == []
 
 
 def test_cli_delete_removes_the_report_from_answers_and_from_the_saved_index(

@@ -4,31 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
-import pytest
-
 from bot.jobs import DIGEST_GRACE_S, DIGEST_JOB, MISSED_DIGEST_JOB, WARM_JOB, deliver_digests
 from bot.services import services_of
+from fakebotapi import FakeBotApi
 from retrieval import Library
 from retrieval.digest import build_digest
 from retrieval.subscriptions import Subscriptions
 from tests.botharness import ADMIN, OTHER, USER, ask, bot_settings, running_bot
-from tests.fakebotapi import FakeBotApi, running_fake_bot_api
 
 NEW_REPORT = (
     "乡镇调研工作阶段性总结\n一、主要做法\n我们组织干部深入田间地头开展调查研究，形成调研报告12篇。"
     "围绕乡村振兴和产业发展，推动解决群众反映的问题35个。\n二、存在问题\n部分干部调研不够深入，成果转化不够。\n"
 ).encode()
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    async with running_fake_bot_api() as server:
-        yield server
-        assert [c.description for c in server.calls() if c.response_status == 400] == []
 
 
 def test_new_report_summary_and_key_terms(library: Library) -> None:

@@ -5,27 +5,18 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import docx
 import openpyxl
-import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
+from fakebotapi import FakeBotApi, UploadedFile
 from retrieval import Answer, Library
 from retrieval.export import answer_docx, complete, counts_csv, counts_xlsx, export_files
 from tests.botharness import OTHER, USER, ask, buttons, running_bot
-from tests.fakebotapi import FakeBotApi, UploadedFile, running_fake_bot_api
 from tests.support import REPORTS
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    async with running_fake_bot_api() as server:
-        yield server
-        assert [c.description for c in server.calls() if c.response_status == 400] == []
 
 
 def _texts(data: bytes) -> list[str]:

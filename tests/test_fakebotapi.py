@@ -1,6 +1,6 @@
 """Tests of the fake Bot API server, driven by real PTB objects over real HTTP.
 
-These double as executable documentation of how to use :mod:`tests.fakebotapi`: every
+These double as executable documentation of how to use :mod:`fakebotapi`: every
 interaction goes through ``telegram.Bot`` / ``telegram.ext.Application`` and httpx against the
 server on 127.0.0.1, and tests wait for recorded calls instead of sleeping.
 """
@@ -55,7 +55,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from tests.fakebotapi import (
+from fakebotapi import (
     BOT_USERNAME,
     EntityParseError,
     FakeBotApi,
@@ -526,8 +526,8 @@ async def test_webhook_settings_and_delivery(api: FakeBotApi, bot: Bot) -> None:
         with pytest.raises(Conflict, match="webhook is active"):
             await bot.get_updates()
 
-        update = api.make_message_update("/start", chat_id=USER, user_id=USER)
-        assert api.pending_updates == []  # make_* does not queue
+        update = api.push_message("/start", chat_id=USER, user_id=USER, queue=False)
+        assert api.pending_updates == []  # queue=False only builds the update
         parsed = Update.de_json(update, bot)
         assert parsed.message is not None
         assert parsed.message.entities == (MessageEntity(MessageEntity.BOT_COMMAND, 0, 6),)
@@ -542,10 +542,10 @@ async def test_webhook_settings_and_delivery(api: FakeBotApi, bot: Bot) -> None:
 
 
 def test_user_entities_follow_telegram_boundaries() -> None:
-    api = FakeBotApi()  # make_* helpers work without a running server
+    api = FakeBotApi()  # the builders work without a running server
 
     def entities(text: str) -> list[tuple[str, int, int]]:
-        message = api.make_message_update(text, chat_id=USER, user_id=USER)["message"]
+        message = api.push_message(text, chat_id=USER, user_id=USER, queue=False)["message"]
         return [(e["type"], e["offset"], e["length"]) for e in message.get("entities", [])]
 
     assert entities("/start") == [("bot_command", 0, 6)]

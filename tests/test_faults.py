@@ -29,9 +29,9 @@ from bot import delivery
 from bot.app import build_application, webhook_options
 from bot.jobs import deliver_digests
 from bot.services import services_of
+from fakebotapi import Call, FakeBotApi, running_fake_bot_api
 from retrieval import Library
 from tests.botharness import ADMIN, GROUP, OTHER, USER, ask, bot_settings, buttons, running_bot
-from tests.fakebotapi import Call, FakeBotApi, running_fake_bot_api
 from tests.support import ROOT
 
 READ_TIMEOUT = 0.5  # seconds; the production default (PTB's) is 5 s
@@ -509,7 +509,7 @@ async def test_the_webhook_secret_is_in_no_log_record(library: Library, debug_lo
         assert application.updater is not None
         await application.updater.start_webhook(**webhook_options(settings))
         try:
-            update = api.make_message_update("哪些报告提到四下基层", USER, USER)
+            update = api.push_message("哪些报告提到四下基层", USER, USER, queue=False)
             async with aiohttp.ClientSession() as session:
                 headers = {"X-Telegram-Bot-Api-Secret-Token": "a-wrong-guess"}  # PTB logs wrong ones
                 async with session.post(f"http://127.0.0.1:{port}/hook", json=update, headers=headers) as r:

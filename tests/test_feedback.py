@@ -5,24 +5,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
+from fakebotapi import FakeBotApi
 from retrieval import Library, Store
 from retrieval.store import SCHEMA_VERSION
 from tests.botharness import ADMIN, OTHER, USER, ask, buttons, running_bot
-from tests.fakebotapi import FakeBotApi, running_fake_bot_api
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    async with running_fake_bot_api() as server:
-        yield server
-        assert [c.description for c in server.calls() if c.response_status == 400] == []
 
 
 def _vote(reply_buttons: list[tuple[str, str]], label: str) -> str:

@@ -14,12 +14,12 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bot.cli import cli
+from fakebotapi import FakeBotApi, running_fake_bot_api
 from retrieval import Library, Store
 from retrieval.ingest import ingest_paths
 from retrieval.segment import Segmenter
 from retrieval.store import SCHEMA_VERSION
 from tests.botharness import ADMIN, running_bot
-from tests.fakebotapi import FakeBotApi, running_fake_bot_api
 from tests.formats import libreoffice_export, word_document
 from tests.support import REPORTS
 

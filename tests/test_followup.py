@@ -3,11 +3,8 @@ for 30 minutes, answered by the real bot through the fake Bot API and by the ter
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from bot.terminal import answer_text
+from fakebotapi import FakeBotApi
 from retrieval import Library
 from retrieval.followup import (
     REMEMBER_S,
@@ -22,14 +19,6 @@ from retrieval.followup import (
     read_follow_up,
 )
 from tests.botharness import OTHER, USER, ask, buttons, running_bot
-from tests.fakebotapi import FakeBotApi, running_fake_bot_api
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    async with running_fake_bot_api() as server:
-        yield server
-        assert [c.description for c in server.calls() if c.response_status == 400] == []
 
 
 def test_reading_follow_ups(provincial_library: Library) -> None:

@@ -25,11 +25,11 @@ from pathlib import Path
 
 import pytest
 
+from fakebotapi import Call, FakeBotApi, running_fake_bot_api
 from retrieval import Library, Segmenter, Store
 from retrieval.extract import extract
 from retrieval.ingest import ingest_paths
 from retrieval.structure import build_structure, cut_passages
-from tests.fakebotapi import Call, FakeBotApi, running_fake_bot_api
 from tests.support import REPORTS, ROOT
 
 pytestmark = pytest.mark.timeout(20)

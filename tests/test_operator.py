@@ -17,10 +17,10 @@ from click.testing import CliRunner
 import retrieval.library as library_module
 from bot.cli import cli
 from bot.jobs import SAVE_INDEX_JOB
+from fakebotapi import running_fake_bot_api
 from retrieval import Library, Segmenter, Store
 from retrieval.ingest import ingest_paths
 from tests.botharness import ADMIN, running_bot
-from tests.fakebotapi import running_fake_bot_api
 from tests.support import REPORTS
 from tests.test_kill import reportbot
 

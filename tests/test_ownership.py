@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bot.cli import cli
+from fakebotapi import running_fake_bot_api
 from retrieval import Library, Segmenter, Store
 from retrieval.ingest import ingest_at_start
 from tests.botharness import ADMIN, running_bot
-from tests.fakebotapi import running_fake_bot_api
 from tests.support import REPORTS
 
 BUNDLED = sorted(p.name for p in REPORTS.glob("*.txt"))

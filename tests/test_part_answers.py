@@ -4,7 +4,6 @@ each report, one block per report, through the library, the command line and the
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -13,10 +12,10 @@ from click.testing import CliRunner
 from bot.cli import cli
 from bot.render import MAX_MESSAGE, answer_reply, page_count, units
 from bot.terminal import answer_text
+from fakebotapi import FakeBotApi
 from retrieval import Answer, Library, PartAnswer
 from retrieval.query import part_question
 from tests.botharness import USER, ask, bot_settings, buttons, running_bot
-from tests.fakebotapi import FakeBotApi, running_fake_bot_api
 from tests.support import REPORTS
 
 
@@ -131,13 +130,6 @@ def test_terminal_and_cli_show_part_answers(
     assert all({"number", "kind", "section", "text"} <= p.keys() for p in first["paragraphs"])
     plain = runner.invoke(cli, ["ask", "存在哪些问题"], obj={})
     assert "共有3份报告有“存在问题”部分" in plain.output and "§10 一是部分党员学习主动性不够" in plain.output
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    async with running_fake_bot_api() as server:
-        yield server
-        assert [(c.method, c.description) for c in server.calls() if c.response_status == 400] == []
 
 
 async def test_bot_answers_a_part_question_and_reads_a_part_whole(api: FakeBotApi, library: Library) -> None:

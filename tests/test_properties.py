@@ -27,13 +27,13 @@ from hypothesis import strategies as st
 from bot import render
 from bot.cli import cli
 from bot.texts import EN, ZH
+from fakebotapi import MAX_CALLBACK_DATA_BYTES, MAX_MESSAGE_LENGTH, FakeBotApi, utf16_len
 from retrieval import Answer, Library, Outline, Quote, Report, ReportMentions, Segmenter, Store, UnreadableReport
 from retrieval.digest import Digest, NewReport
 from retrieval.extract import SUPPORTED_SUFFIXES, clean_line
 from retrieval.query import MAX_QUERY_CHARS, parse_question
 from retrieval.store import StoredParagraph, StoredSection
 from retrieval.structure import PASSAGE_MAX_CHARS
-from tests.fakebotapi import MAX_CALLBACK_DATA_BYTES, MAX_MESSAGE_LENGTH, FakeBotApi, utf16_len
 from tests.support import ROOT
 from tests.test_extract import SAMPLE_DOCX, SAMPLE_PDF, build_docx
 

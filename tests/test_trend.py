@@ -4,27 +4,19 @@ the chart (a PNG drawn with a font that has Chinese), the CLI's JSON and the rea
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
+from fakebotapi import FakeBotApi, UploadedFile
 from retrieval import Library, Store
 from retrieval.trend import cjk_font, default_by, trend, trend_png, trend_question
 from tests.botharness import ask, running_bot
 from tests.conftest import yearly_report
-from tests.fakebotapi import FakeBotApi, UploadedFile, running_fake_bot_api
 
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    async with running_fake_bot_api() as server:
-        yield server
-        assert [c.description for c in server.calls() if c.response_status == 400] == []
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,9 @@ import socket
 import aiohttp
 
 from bot.app import build_application, webhook_options
+from fakebotapi import running_fake_bot_api
 from retrieval import Library
 from tests.botharness import USER, bot_settings
-from tests.fakebotapi import running_fake_bot_api
 
 
 def _free_port() -> int:
@@ -39,7 +39,7 @@ async def test_webhook_checks_the_secret_token(library: Library) -> None:
         try:
             webhook = await api.wait_for("setWebhook")
             assert webhook.params["secret_token"] == "s3cret-Token_42"
-            update = api.make_message_update("哪些报告提到四下基层", USER, USER)
+            update = api.push_message("哪些报告提到四下基层", USER, USER, queue=False)
             async with aiohttp.ClientSession() as session:
                 for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
                     async with session.post(f"http://127.0.0.1:{port}/hook", json=update, headers=headers) as r:
