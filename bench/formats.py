@@ -2,7 +2,7 @@
 with chi_sim when installed, for comparison), .doc files/s (LibreOffice, and antiword when installed), the three
 main-text extractors on government-style web pages, and the plain-text path's characters/s.
 
-Inputs are made from the bundled and provincial reports the way offices make files (tests/formats.py). Writes
+Inputs are made from the bundled and provincial reports the way offices make files (officefiles/). Writes
 formats.md and formats.json to --out (default docs/benchmarks).
 
     .venv/bin/python bench/formats.py                 # ~2-4 minutes on 2 cores
@@ -31,9 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from retrieval.convert import DEFAULT_LIMITS  # noqa: E402
-from retrieval.extract import extract  # noqa: E402
-from tests.formats import (  # noqa: E402
+from officefiles import (  # noqa: E402
     government_page,
     libreoffice_export,
     mention_counts,
@@ -43,6 +41,8 @@ from tests.formats import (  # noqa: E402
     source_paragraphs,
     word_document,
 )
+from retrieval.convert import DEFAULT_LIMITS  # noqa: E402
+from retrieval.extract import extract  # noqa: E402
 
 REPORTS = sorted((ROOT / "data" / "reports").glob("*.txt"))
 PROVINCIAL = sorted((ROOT / "tests" / "corpora" / "provincial-2026").glob("*.txt"))

@@ -11,11 +11,11 @@ import pytest
 import retrieval.index as index_module
 import retrieval.mentions as mentions_module
 from fakebotapi import FakeBotApi
+from officefiles import libreoffice_export, photo_jpeg, word_document
 from retrieval import Library, Store
 from retrieval.ingest import ingest_paths
 from retrieval.segment import Segmenter
 from tests.botharness import ADMIN, GROUP, OTHER, USER, ask, bot_settings, buttons, running_bot
-from tests.formats import libreoffice_export, photo_jpeg, word_document
 from tests.support import REPORTS
 
 

@@ -908,7 +908,7 @@ def test_cli_commands_the_deployment_relies_on(cli: Cli, tmp_path: Path) -> None
 def test_converters_work_under_the_units_seccomp_sandbox(build: Build, tmp_path: Path) -> None:
     """LibreOffice (a .doc) and OCR (a photo), each a child process, read their files under the unit's seccomp
     rules, as the installed copy runs them (HOME and TMPDIR are a private directory, as with ProtectHome/PrivateTmp)."""
-    from tests.formats import libreoffice_export, photo_jpeg, word_document
+    from officefiles import libreoffice_export, photo_jpeg, word_document
 
     doc = libreoffice_export(word_document("标题", ["一、主要做法", "正文内容。"]), ["doc"])["doc"]
     (tmp_path / "a.doc").write_bytes(doc)

@@ -15,12 +15,12 @@ from click.testing import CliRunner, Result
 
 from bot.cli import cli
 from fakebotapi import FakeBotApi, running_fake_bot_api
+from officefiles import libreoffice_export, word_document
 from retrieval import Library, Store
 from retrieval.ingest import ingest_paths
 from retrieval.segment import Segmenter
 from retrieval.store import SCHEMA_VERSION
 from tests.botharness import ADMIN, running_bot
-from tests.formats import libreoffice_export, word_document
 from tests.support import REPORTS
 
 SOURCE = sorted(REPORTS.glob("*.txt"))[1]  # 主题教育开展情况: 15 paragraphs, headings included

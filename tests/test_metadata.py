@@ -12,13 +12,13 @@ from pathlib import Path
 import docx
 import pytest
 
+from officefiles import word_document
 from retrieval import Library, Segmenter, Store
 from retrieval.digest import build_digest
 from retrieval.extract import read_report_file
 from retrieval.ingest import ingest_paths
 from retrieval.metadata import ReportMetadata, distinctions, read_metadata
 from retrieval.store import SCHEMA_VERSION, Report
-from tests.formats import word_document
 from tests.support import REPORTS, ROOT
 from tests.test_extract import build_pdf
 
