@@ -15,11 +15,7 @@ import msoffcrypto.format.ooxml
 import pytest
 from PIL import Image
 
-from retrieval.convert import DEFAULT_LIMITS
-from retrieval.errors import UnreadableReport
-from retrieval.extract import SUPPORTED_SUFFIXES, extract, read_report_file, sniff
-
-from .formats import (
+from officefiles import (
     HEADER,
     government_page,
     libreoffice_export,
@@ -31,6 +27,10 @@ from .formats import (
     source_paragraphs,
     word_document,
 )
+from retrieval.convert import DEFAULT_LIMITS
+from retrieval.errors import UnreadableReport
+from retrieval.extract import SUPPORTED_SUFFIXES, extract, read_report_file, sniff
+
 from .support import REPORTS
 
 SOURCE = REPORTS / "001_21f5e1b268e4dc66.txt"
