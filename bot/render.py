@@ -752,7 +752,7 @@ def copies_replies(found: Copies, lang: str) -> list[Reply]:
         "copies_head",
         lang,
         id=report.id,
-        title=label(report.title),
+        title=report_title(report),
         n=found.min_chars,
         count=len(found.shared),
         reports=len(groups),
@@ -760,7 +760,7 @@ def copies_replies(found: Copies, lang: str) -> list[Reply]:
     )
     blocks = [head if found.shared else head + "\n" + t("copies_none", lang)]
     for other, runs in groups[:COPIES_REPORTS]:
-        lines = [f"<b>#{other.id} 《{label(other.title)}》</b> · {t('mention_count', lang, count=len(runs))}"]
+        lines = [f"<b>#{other.id} {report_title(other)}</b> · {t('mention_count', lang, count=len(runs))}"]
         for run in runs[:COPIES_PER_REPORT]:
             where = t("copies_where", lang, p=run.paragraph, q=run.other_paragraph)
             lines.append(f"<i>{where}</i><blockquote>{esc(_short(run.text, 300))}</blockquote>")

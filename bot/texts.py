@@ -60,8 +60,8 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "Usage: /copies REPORT_ID [SHORTEST_RUN], e.g. /copies 3 or /copies 3 30 (20 characters by default)",
     ),
     "copies_head": (
-        "<b>#{id} 《{title}》</b>与其他报告相同的文字（连续 {n} 字以上）：{count} 处，涉及 {reports} 份报告，占全文 <b>{share}</b>",
-        "<b>#{id} 《{title}》</b>: text standing word for word in other reports ({n}+ characters): {count} runs "
+        "<b>#{id} {title}</b>与其他报告相同的文字（连续 {n} 字以上）：{count} 处，涉及 {reports} 份报告，占全文 <b>{share}</b>",
+        "<b>#{id} {title}</b>: text standing word for word in other reports ({n}+ characters): {count} runs "
         "in {reports} reports, <b>{share}</b> of its text",
     ),
     "copies_none": ("没有发现与其他报告相同的文字。", "No text of it stands in another report."),

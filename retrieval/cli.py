@@ -652,9 +652,9 @@ def copies(ctx: click.Context, report: str, min_chars: int, docx: Path | None, a
         return
     r = found.report
     count = len(found.shared)
-    click.echo(f"#{r.id} 《{r.title}》：连续{min_chars}字以上与其他报告相同的共{count}处，占全文{found.share:.1%}")
+    click.echo(f"#{r.id} {plain_title(r)}：连续{min_chars}字以上与其他报告相同的共{count}处，占全文{found.share:.1%}")
     for other, runs in found.by_report():
-        click.echo(f"\n#{other.id} 《{other.title}》 · {len(runs)}处")
+        click.echo(f"\n#{other.id} {plain_title(other)} · {len(runs)}处")
         for run in runs:
             click.echo(f"  第{run.paragraph}段 ↔ 第{run.other_paragraph}段：{run.text}")
     if found.common:

@@ -18,6 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from .library import Library
 from .normalize import normalize, normalize_with_offsets, original_span
 from .store import Report
@@ -27,8 +30,6 @@ MIN_CHARS_RANGE = (8, 200)
 PROBE_CAP = 200  # passages of other reports a probe may stand in before it counts as common phrasing unchecked
 COMMON_SHARE = 0.05  # of the library's other reports: shared with at least this many (and 3) is common phrasing
 COMMON_MIN_REPORTS = 3
-COMMON_RUN_MAX = 3  # runs up to this many times min_chars are checked for common phrasing
-CORE = 8  # characters of the pieces a run's common phrasing is looked for by
 _EDGE_PUNCTUATION = "。，、；：！？,.;:!? \u3000"  # a run that starts or ends at a sentence's edge is shown without it
 
 
@@ -106,9 +107,9 @@ def copies(
     library: Library, report_key: int | str, *, min_chars: int = DEFAULT_MIN_CHARS, common_reports: int | None = None
 ) -> Copies:
     """The report's text that other reports share (UnknownReport if there is no such report)."""
-    report = library.find_report(report_key)
+    report = library.told_apart(library.find_report(report_key))
     min_chars = max(MIN_CHARS_RANGE[0], min(min_chars, MIN_CHARS_RANGE[1]))
-    reports = {r.id: r for r in library.reports()}
+    reports = library.reports_by_id()  # told apart: same-titled reports are named so they can be told apart
     others = max(len(reports) - 1, 0)
     common_at = common_reports or max(COMMON_MIN_REPORTS, math.ceil(COMMON_SHARE * others))
     paragraphs = [
@@ -117,6 +118,8 @@ def copies(
         if p.kind != "heading"
     ]
     probe = max(4, min_chars // 2)
+    # the same text is looked up once (a slogan repeated in a report, the pieces of overlapping runs)
+    holders = functools.cache(library.passages_containing)
     stride = min_chars - probe + 1
     # (paragraph index, probe start) -> passage ids of other reports holding the probe
     hits: dict[tuple[int, int], list[int]] = {}
@@ -128,11 +131,11 @@ def copies(
             needle = norm[start : start + probe]
             if not needle.strip():
                 continue
-            passage_ids, report_ids = library.passages_containing(needle)
+            passage_ids, report_ids = holders(needle)
             elsewhere = report_ids != report.id
             if not elsewhere.any():
                 continue
-            probes[(index, start)] = len(set(report_ids[elsewhere].tolist()))
+            probes[(index, start)] = _distinct(report_ids[elsewhere])
             if int(elsewhere.sum()) > PROBE_CAP:  # crowded: common phrasing, no run is grown from it
                 crowded.add((index, start))
                 continue
@@ -142,42 +145,51 @@ def copies(
         place: normalize(text)
         for place, text in library.store.texts_at(sorted({(q.report_id, q.paragraph) for q in places.values()})).items()
     }
-    found: set[tuple[int, int, int, int, int]] = set()  # paragraph index, start, end, other report, other paragraph
-    reached: dict[tuple[int, int, int], int] = {}  # (paragraph index, other place): where runs grown so far end
+    # (paragraph index, other place) -> the runs grown so far, by alignment (start here - start there): a probe
+    # met again at a known alignment inside its run would grow the same run
+    grown: dict[tuple[int, int, int], dict[int, list[tuple[int, int]]]] = defaultdict(dict)
     for (index, start), ids in hits.items():  # in order of paragraph and start
         norm = paragraphs[index].norm
         needle = norm[start : start + probe]
         for place in {(places[p].report_id, places[p].paragraph) for p in ids if p in places}:
             other = texts.get(place)
-            if other is None or place[0] not in reports or reached.get((index, *place), -1) >= start + probe:
-                continue  # a probe inside a run already grown from an earlier probe would grow it again
-            for a, b in _extend_all(norm, other, start, needle):
-                reached[(index, *place)] = max(reached.get((index, *place), -1), b)
-                if b - a >= min_chars:
-                    found.add((index, a, b, *place))
+            if other is None or place[0] not in reports:
+                continue
+            known = grown[(index, *place)]
+            at = other.find(needle)
+            while at != -1:
+                spans = known.setdefault(start - at, [])
+                if not any(a <= start and start + probe <= b for a, b in spans):
+                    spans.append(_extend(norm, other, start, at, probe))
+                at = other.find(needle, at + 1)
+    found: list[tuple[int, int, int, int, int]] = []  # paragraph index, start, end, other report, other paragraph
+    for (index, report_id, number), known in grown.items():
+        long = {span for spans in known.values() for span in spans if span[1] - span[0] >= min_chars}
+        # a stretch the texts share at another alignment too, inside a longer run, is not a run of its own
+        found += [
+            (index, a, b, report_id, number)
+            for a, b in long
+            if not any(c <= a and b <= d and (c, d) != (a, b) for c, d in long)
+        ]
     runs = sorted(found)
     @functools.cache  # a stretch of the report shared with many reports is asked about once per report
     def common_count(index: int, a: int, b: int) -> int:
         """How many other reports share the phrasing of run [a, b) of a paragraph, when that is at least
-        `common_at` for all of it but stretches shorter than `min_chars` (a slogan with a few words around it);
-        else 0. Only short runs are looked at: a long one is copying even when it quotes a slogan."""
-        if b - a > COMMON_RUN_MAX * min_chars:
-            return 0
-        inside = [probes[(index, s)] for s in range(a - a % stride, b - probe + 1, stride) if (index, s) in probes]
-        if not any(n >= common_at for n in inside):
-            return 0  # no probe of the run is common: no stretch of it can be (they are looked up first)
-        norm = paragraphs[index].norm
-        marked = [False] * (b - a)
+        `common_at` for all of it but stretches shorter than `min_chars` (a slogan with a few words around it, or a
+        long official formulation every report repeats: 坚持马克思列宁主义、毛泽东思想、…); else 0. Read from
+        the probes inside the run, already looked up: a run that quotes a slogan inside text of its own has a
+        stretch of `min_chars` whose probes few reports hold, and is copying."""
         most = 0
-        starts = sorted({*range(a, b - CORE + 1, CORE), max(a, b - CORE)})
-        for start in starts:
-            _, report_ids = library.passages_containing(norm[start : start + CORE])
-            count = len(set(report_ids.tolist()) - {report.id})
-            if count >= common_at:
-                most = max(most, count)
-                marked[start - a : start - a + CORE] = [True] * CORE
-        longest = max((len(g) for g in "".join(" " if m else "x" for m in marked).split()), default=0)
-        return most if most and longest < min_chars else 0
+        reach = a  # the run up to here is common, or a stretch shorter than min_chars
+        for start in range(a + (-a) % stride, b - probe + 1, stride):
+            count = probes.get((index, start), 0)
+            if count < common_at:
+                continue
+            if start - reach >= min_chars:
+                return 0
+            most = max(most, count)
+            reach = start + probe
+        return most if most and b - reach < min_chars else 0
 
     shared, common = _split_common(runs, common_count, probes, crowded, probe)
     covered = 0
@@ -237,32 +249,34 @@ def _split_common(
     return shared, merged
 
 
-def _extend_all(text: str, other: str, start: int, needle: str) -> list[tuple[int, int]]:
-    """Every maximal stretch of `text` around `needle` (at `start`) that `other` also has, character for character,
-    around an occurrence of the needle: (start, end) in `text`."""
-    spans = []
-    end = start + len(needle)
-    at = other.find(needle)
-    while at != -1:
-        # how far the texts agree before and after, found by halving with slices compared in C
-        low, high = 0, min(start, at)
-        while low < high:
-            middle = (low + high + 1) // 2
-            if text[start - middle : start] == other[at - middle : at]:
-                low = middle
-            else:
-                high = middle - 1
-        before = low
-        low, high = 0, min(len(text) - end, len(other) - at - len(needle))
-        while low < high:
-            middle = (low + high + 1) // 2
-            if text[end : end + middle] == other[at + len(needle) : at + len(needle) + middle]:
-                low = middle
-            else:
-                high = middle - 1
-        spans.append((start - before, end + low))
-        at = other.find(needle, at + 1)
-    return spans
+def _extend(text: str, other: str, start: int, at: int, length: int) -> tuple[int, int]:
+    """The maximal stretch of `text` around [start, start + length) that `other` has around [at, at + length) (the
+    same characters there): (start, end) in `text`. Found by halving with slices compared in C."""
+    end = start + length
+    low, high = 0, min(start, at)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if text[start - middle : start] == other[at - middle : at]:
+            low = middle
+        else:
+            high = middle - 1
+    before = low
+    low, high = 0, min(len(text) - end, len(other) - at - length)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if text[end : end + middle] == other[at + length : at + length + middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return start - before, end + low
+
+
+def _distinct(ids: npt.NDArray[np.int64]) -> int:
+    """How many different ids (thousands of passages' report ids for a common phrase: no Python set)."""
+    if ids.size < 2:
+        return int(ids.size)
+    ordered = np.sort(ids)
+    return int(np.count_nonzero(ordered[1:] != ordered[:-1])) + 1
 
 
 def _merged_by_paragraph(spans: list[tuple[int, int, int]]) -> dict[int, list[tuple[int, int]]]:

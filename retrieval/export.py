@@ -141,12 +141,12 @@ def copies_docx(found: Copies) -> bytes:
 
     document = Document()
     report = found.report
-    document.add_heading(f"#{report.id} 《{report.title}》与其他报告相同的文字", level=1)
+    document.add_heading(f"#{report.id} {titled(*_names(report))}与其他报告相同的文字", level=1)
     document.add_paragraph(
         f"连续 {found.min_chars} 字以上相同（规范化后）：共 {len(found.shared)} 处，占全文 {found.share:.1%}。"
     )
     for other, runs in found.by_report():
-        document.add_heading(f"#{other.id} 《{other.title}》 · {len(runs)} 处", level=2)
+        document.add_heading(f"#{other.id} {titled(*_names(other))} · {len(runs)} 处", level=2)
         for run in runs:
             document.add_paragraph(run.text)
             document.add_paragraph(f"——本报告第{run.paragraph}段 ↔ #{other.id} 第{run.other_paragraph}段")

@@ -761,6 +761,11 @@ class Library:
         dated = sorted((r for r in reports if r.date), key=lambda r: (r.date or "", r.id), reverse=True)
         return dated + [r for r in reports if not r.date]
 
+    def reports_by_id(self) -> Mapping[int, Report]:
+        """Every report by id, told apart from others of its title: the library's map, nothing read (the map is
+        replaced on writes, never changed, so a caller may keep it for an answer)."""
+        return self._reports
+
     def told_apart(self, report: Report) -> Report:
         """The report with what tells it apart from others of its title (as the library's map has it)."""
         known = self._reports.get(report.id)

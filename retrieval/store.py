@@ -666,14 +666,16 @@ class Store:
         return found
 
     def texts_at(self, places: Sequence[tuple[int, int]]) -> dict[tuple[int, int], str]:
-        """The text of each (report id, paragraph number) given, one query per 400 places."""
+        """The text of each (report id, paragraph number) given, one query per 400 places (joined with the places
+        as a table: `(report_id, number) IN (VALUES …)` is answered by scanning every paragraph)."""
         found: dict[tuple[int, int], str] = {}
         for at in range(0, len(places), 400):
             chunk = places[at : at + 400]
             marks = ",".join(["(?, ?)"] * len(chunk))
             with self._read_lock:
                 rows = self._reader.conn.execute(
-                    f"SELECT report_id, number, text FROM paragraphs WHERE (report_id, number) IN (VALUES {marks})",
+                    f"WITH wanted(report_id, number) AS (VALUES {marks}) SELECT p.report_id, p.number, p.text"
+                    " FROM wanted JOIN paragraphs p ON p.report_id = wanted.report_id AND p.number = wanted.number",
                     [value for place in chunk for value in place],
                 ).fetchall()
             found.update(((int(r[0]), int(r[1])), str(r[2])) for r in rows)
