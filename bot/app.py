@@ -10,11 +10,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
-    Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
@@ -28,7 +27,8 @@ from telegram.ext import (
 
 from retrieval import Library
 
-from . import handlers
+from . import callbacks, handlers
+from .callbacks import pattern
 from .jobs import (
     CATCH_UP_EVERY_S,
     CATCH_UP_JOB,
@@ -42,19 +42,19 @@ from .jobs import (
 )
 from .logs import install_redaction
 from .processing import PerChatProcessor
-from .services import SERVICES_KEY, Services, services_of
+from .services import SERVICES_KEY, BotApplication, CustomContext, Services, services_of
 from .settings import BotSettings
 from .texts import COMMANDS
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+Handler = Callable[[Update, CustomContext], Coroutine[Any, Any, None]]
 
 
 def timed(kind: str, callback: Handler) -> Handler:
     """Log one line per handled update: its kind and how long it took."""
 
-    async def wrapper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def wrapper(update: Update, context: CustomContext) -> None:
         started = time.perf_counter()
         try:
             await callback(update, context)
@@ -70,13 +70,12 @@ def timed(kind: str, callback: Handler) -> Handler:
     return wrapper
 
 
-async def post_init(application: Application) -> None:  # type: ignore[type-arg]
+async def post_init(application: BotApplication) -> None:
     """Register the command menu (Chinese, and English for English-language users); catch up a missed digest;
     warm the library in the background (polling does not wait for it)."""
     await application.bot.set_my_commands([BotCommand(name, zh) for name, zh, _ in COMMANDS])
     await application.bot.set_my_commands([BotCommand(name, en) for name, _, en in COMMANDS], language_code="en")
-    svc: Services = application.bot_data[SERVICES_KEY]
-    settings = svc.settings
+    settings = services_of(application).settings
     if application.job_queue is not None:
         application.job_queue.run_once(warm_job, when=0, name=WARM_JOB)
         if datetime.now(settings.tz).timetz().replace(tzinfo=None) >= settings.digest_time:
@@ -84,13 +83,12 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
             application.job_queue.run_once(digest_job, when=1, name=CATCH_UP_JOB)
 
 
-async def post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+async def post_shutdown(application: BotApplication) -> None:
     """Save the indexes after uploads changed them, so the next start loads instead of building (large libraries)."""
-    svc: Services = application.bot_data[SERVICES_KEY]
-    await asyncio.to_thread(svc.library.save_index)
+    await asyncio.to_thread(services_of(application).library.save_index)
 
 
-def build_application(settings: BotSettings, library: Library) -> Application:  # type: ignore[type-arg]
+def build_application(settings: BotSettings, library: Library) -> BotApplication:
     """The whole bot: settings and library in, a ready Application out (not started)."""
     assert settings.token is not None, "the bot needs TELEGRAM_BOT_TOKEN"
     token = settings.token.get_secret_value()
@@ -98,7 +96,15 @@ def build_application(settings: BotSettings, library: Library) -> Application:  
     builder = (
         ApplicationBuilder()
         .token(token)
-        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
+        .context_types(ContextTypes(context=CustomContext))
+        # every message is HTML, and no message shows a link preview (quotes may hold addresses)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                tzinfo=settings.tz,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
         .concurrent_updates(PerChatProcessor(settings.concurrent_updates))
         # httpcore scans every pooled connection for each request: a smaller pool is faster under load
         .connection_pool_size(settings.connection_pool_size)
@@ -152,15 +158,24 @@ def build_application(settings: BotSettings, library: Library) -> Application:  
     )
     application.add_handler(MessageHandler(filters.Document.ALL, timed("document", handlers.document)))
     application.add_handler(MessageHandler(filters.PHOTO, timed("photo", handlers.photo)))
-    # The delete confirmation is the one admin action behind a button: a handler of its own, which checks.
-    application.add_handler(CallbackQueryHandler(timed("delete-button", handlers.delete_button), pattern=r"^d:"))
-    # Buttons under answers: each kind its own handler, which checks the data and whose answer it is.
-    application.add_handler(CallbackQueryHandler(timed("export-button", handlers.export_button), pattern=r"^e:"))
-    application.add_handler(CallbackQueryHandler(timed("feedback-button", handlers.feedback_button), pattern=r"^f:"))
-    application.add_handler(
-        CallbackQueryHandler(timed("copies-export-button", handlers.copies_export_button), pattern=r"^k:")
-    )
-    application.add_handler(CallbackQueryHandler(timed("button", handlers.button)))
+    # Buttons: one handler per kind of button data (bot/callbacks.py), each reading its data strictly and saying
+    # "expired" to what does not read; the delete confirmation, the one admin action behind a button, checks the
+    # presser is an admin before anything else. Data of no kind gets "expired" too.
+    for kind, name, callback in (
+        (callbacks.AnswerPage, "answer-page-button", handlers.answer_page_button),
+        (callbacks.ParagraphButton, "paragraph-button", handlers.paragraph_button),
+        (callbacks.SectionButton, "section-button", handlers.section_button),
+        (callbacks.PartButton, "part-button", handlers.part_button),
+        (callbacks.ReportsPage, "reports-page-button", handlers.reports_page_button),
+        (callbacks.OutlineButton, "outline-button", handlers.outline_button),
+        (callbacks.ExampleButton, "example-button", handlers.example_button),
+        (callbacks.ExportButton, "export-button", handlers.export_button),
+        (callbacks.FeedbackButton, "feedback-button", handlers.feedback_button),
+        (callbacks.CopiesExportButton, "copies-export-button", handlers.copies_export_button),
+        (callbacks.DeleteButton, "delete-button", handlers.delete_button),
+    ):
+        application.add_handler(CallbackQueryHandler(timed(name, callback), pattern=pattern(kind)))
+    application.add_handler(CallbackQueryHandler(timed("button", handlers.stale_button)))
     application.add_handler(InlineQueryHandler(timed("inline", handlers.inline_query)))
     application.add_error_handler(handlers.error_handler)
     # The daily digest, named so it can be found and removed.

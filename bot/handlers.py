@@ -9,21 +9,19 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Final
+from typing import TypeVar
 
 from telegram import (
     CallbackQuery,
     Chat,
     File,
     ForceReply,
-    InlineQueryResultArticle,
-    InputTextMessageContent,
     Message,
     Update,
 )
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram.ext import ApplicationHandlerStop
 
 from retrieval import (
     Answer,
@@ -38,31 +36,28 @@ from retrieval import (
     UnreadableReport,
 )
 from retrieval.compare import compare_question
-from retrieval.copies import DEFAULT_MIN_CHARS, MIN_CHARS_RANGE, copies
+from retrieval.copies import DEFAULT_MIN_CHARS, copies
 from retrieval.export import copies_docx, export_files
 from retrieval.extract import SUPPORTED_SUFFIXES
-from retrieval.feedback import Vote
 from retrieval.normalize import valid_text
-from retrieval.parts import PARTS
+from retrieval.parts import Part
 from retrieval.query import MAX_QUERY_CHARS
-from retrieval.store import parse_number
 from retrieval.trend import trend, trend_png, trend_question
 
-from . import render
+from . import callbacks, render
+from .callbacks import REPORTS_FILTER_MAX_CHARS
 from .delivery import with_retries
 from .followups import follow_up, turn_reply
 from .followups import read as read_follow_up
 from .jobs import schedule_index_save
 from .render import Reply
-from .services import Foreign, Owner, Verdict, services
+from .services import CustomContext, Foreign, Owner, Verdict
 from .texts import EXAMPLES, language_of, t
 
 log = logging.getLogger(__name__)
 
 WATCH_MAX_CHARS = 30
 TYPING_AFTER_S = 0.5
-INLINE_RESULTS = 10
-Context = ContextTypes.DEFAULT_TYPE
 
 
 def lang_of(update: Update) -> str:
@@ -80,22 +75,17 @@ async def send(message: Message | None, replies: Sequence[Reply]) -> None:
         quote = i == 0 and _in_group(message)
         await with_retries(
             lambda reply=reply, quote=quote: message.reply_html(  # type: ignore[misc]
-                reply.text, reply_markup=reply.markup, disable_web_page_preview=True, do_quote=quote
+                reply.text, reply_markup=reply.markup, do_quote=quote
             ),
             what=f"reply to {message.chat_id}",
         )
-
-
-def _is_number(text: str) -> bool:
-    """Digits as button data or a command argument must be: ASCII decimal, within SQLite's range."""
-    return parse_number(text) is not None
 
 
 def _in_group(message: Message) -> bool:
     return message.chat.type != ChatType.PRIVATE
 
 
-def _arg_text(context: Context) -> str:
+def _arg_text(context: CustomContext) -> str:
     # lone surrogates (never from Telegram, possible in JSON) would fail SQLite's UTF-8 encoding of a /watch term
     return valid_text(" ".join(context.args or []).strip())
 
@@ -103,9 +93,9 @@ def _arg_text(context: Context) -> str:
 # --- gatekeeping ---------------------------------------------------------------------------------------------
 
 
-async def gatekeeper(update: Update, context: Context) -> None:
+async def gatekeeper(update: Update, context: CustomContext) -> None:
     """Private deployments: chats not on the allow-list get a polite refusal and no content."""
-    settings = services(context).settings
+    settings = context.services.settings
     chat = update.effective_chat
     if not settings.allowed_chats:
         return
@@ -122,12 +112,12 @@ async def gatekeeper(update: Update, context: Context) -> None:
     raise ApplicationHandlerStop
 
 
-async def rate_gate(update: Update, context: Context) -> None:
+async def rate_gate(update: Update, context: CustomContext) -> None:
     """Every question, command, inline query and button that sends a message counts against the user's limit;
     over it the user is told once per window and then ignored (each refusal is itself a message)."""
     if not _counts(update, context):
         return
-    svc = services(context)
+    svc = context.services
     user = update.effective_user
     verdict = svc.limiter.check(user.id if user else None)
     if verdict is Verdict.ALLOW:
@@ -144,18 +134,12 @@ async def rate_gate(update: Update, context: Context) -> None:
     raise ApplicationHandlerStop
 
 
-# buttons that send a new message (the others edit the message they sit on)
-_SENDING_BUTTONS: Final = frozenset({"p", "s", "o", "w", "x", "e", "f", "k"})
-
-
-def _counts(update: Update, context: Context) -> bool:
+def _counts(update: Update, context: CustomContext) -> bool:
     """Whether an update asks the bot for something (and so counts against the rate limit)."""
     if update.inline_query is not None:
         return bool(update.inline_query.query.strip())
     if update.callback_query is not None:
-        kind, _, rest = (update.callback_query.data or "").partition(":")
-        # "p:6:2:3" turns a page in place; "f:token:up" sends a prompt
-        return kind in _SENDING_BUTTONS and (rest.count(":") <= 1 or kind == "f")
+        return callbacks.sends(update.callback_query.data)
     message = update.message  # edited messages and channel posts are not handled at all
     if message is None or message.document is not None:
         return False
@@ -178,7 +162,7 @@ def mentions_for_chat(library: Library, term: str) -> Answer:
 
 
 async def answer_and_send(
-    update: Update, context: Context, ask: Callable[[Library], AnyAnswer], *, remember: str | None = None
+    update: Update, context: CustomContext, ask: Callable[[Library], AnyAnswer], *, remember: str | None = None
 ) -> None:
     """Rate-limit, ask the library off the loop, render page one with paging buttons, send; `remember` the
     question for follow-ups in the chat."""
@@ -186,7 +170,7 @@ async def answer_and_send(
     if message is None:
         return
     lang = lang_of(update)
-    svc = services(context)
+    svc = context.services
     work = asyncio.ensure_future(asyncio.to_thread(ask, svc.library))
     done, _ = await asyncio.wait({work}, timeout=TYPING_AFTER_S)
     if not done:
@@ -211,17 +195,17 @@ def owner_of(update: Update) -> Owner:
     return Owner(chat.id if chat else None, user.id if user else None)
 
 
-def reply_for(answer: AnyAnswer, lang: str, update: Update, context: Context) -> Reply:
+def reply_for(answer: AnyAnswer, lang: str, update: Update, context: CustomContext) -> Reply:
     """The first page of an answer with its buttons; the answer is kept (for the user who asked) for paging,
     export and feedback."""
     refusal = render.refusal_reply(answer, lang, MAX_QUERY_CHARS)
     if refusal is not None:
         return refusal
-    token = services(context).answers.put(answer, owner_of(update))  # for its pages, 导出 and 👍/👎
+    token = context.services.answers.put(answer, owner_of(update))  # for its pages, 导出 and 👍/👎
     return render.with_actions(render.answer_reply(answer, lang, page=0, token=token), token, lang)
 
 
-def _addressed_text(message: Message, context: Context) -> str | None:
+def _addressed_text(message: Message, context: CustomContext) -> str | None:
     """The question in a message, or None when a group message is not meant for the bot."""
     text = message.text or ""
     if message.chat.type == ChatType.PRIVATE:
@@ -235,7 +219,7 @@ def _addressed_text(message: Message, context: Context) -> str | None:
     return text if to_bot else None
 
 
-async def question(update: Update, context: Context) -> None:
+async def question(update: Update, context: CustomContext) -> None:
     """Any text in a private chat, or addressed to the bot in a group, is a question."""
     message = update.effective_message
     if message is None:
@@ -253,11 +237,11 @@ async def question(update: Update, context: Context) -> None:
     await answer_and_send(update, context, lambda library: ask_for_chat(library, text), remember=text)
 
 
-async def _followed_up(update: Update, context: Context, text: str) -> bool:
+async def _followed_up(update: Update, context: CustomContext, text: str) -> bool:
     """Answer `text` as a follow-up of the chat's previous question (那2019年呢, 更多, 只看存在问题) if it is one."""
     message = update.effective_message
     assert message is not None
-    svc = services(context)
+    svc = context.services
     asked = svc.conversations.last(message.chat_id)
     if asked is None:
         return False
@@ -276,13 +260,13 @@ async def _followed_up(update: Update, context: Context, text: str) -> bool:
     return True
 
 
-async def _comment(update: Update, context: Context) -> bool:
+async def _comment(update: Update, context: CustomContext) -> bool:
     """A reply to the bot's "what did you expect?" after a 👎, by the reader who voted: stored with the vote."""
     message, user = update.effective_message, update.effective_user
     replied = message.reply_to_message if message else None
     if message is None or replied is None:
         return False
-    svc = services(context)
+    svc = context.services
     feedback_id = svc.comment_prompts.take(message.chat_id, replied.message_id, user.id if user else None)
     if feedback_id is None:
         return False
@@ -293,7 +277,7 @@ async def _comment(update: Update, context: Context) -> bool:
 
 
 async def _with_argument(
-    update: Update, context: Context, usage: str, ask: Callable[[Library, str], Answer], question: str = "{}"
+    update: Update, context: CustomContext, usage: str, ask: Callable[[Library, str], Answer], question: str = "{}"
 ) -> None:
     """Commands that take a query: usage when it is missing, otherwise the answer (remembered for follow-ups as
     `question` with the argument in it)."""
@@ -305,31 +289,31 @@ async def _with_argument(
         )
 
 
-async def search_command(update: Update, context: Context) -> None:
+async def search_command(update: Update, context: CustomContext) -> None:
     """/search QUERY: ranked passages, whatever the question looks like."""
     await _with_argument(update, context, "usage_search", lambda lib, q: lib.search(q, limit=render.SEARCH_LIMIT))
 
 
-async def mentions_command(update: Update, context: Context) -> None:
+async def mentions_command(update: Update, context: CustomContext) -> None:
     """/mentions TERM: every report that contains the term."""
     await _with_argument(update, context, "usage_mentions", mentions_for_chat, "哪些报告提到“{}”")
 
 
-async def compare_command(update: Update, context: Context) -> None:
+async def compare_command(update: Update, context: CustomContext) -> None:
     """/compare 存在问题 [2024年] [广东]: one part of the reports side by side, newest first."""
     found = await _term_or_usage(update, context, "usage_compare")
     if found is None:
         return
     text, message, _ = found
-    answer = await asyncio.to_thread(compare_question, services(context).library, text)
+    answer = await asyncio.to_thread(compare_question, context.services.library, text)
     if answer is None:
         await send(message, [Reply(t("usage_compare", lang_of(update)))])
         return
-    services(context).conversations.remember(message.chat_id, text, answer)
+    context.services.conversations.remember(message.chat_id, text, answer)
     await send(message, [reply_for(answer, lang_of(update), update, context)])
 
 
-async def copies_command(update: Update, context: Context) -> None:
+async def copies_command(update: Update, context: CustomContext) -> None:
     """/copies ID [N]: the report's runs of N+ characters that stand in other reports, common phrasing apart."""
     found = await _term_or_usage(update, context, "usage_copies")
     if found is None:
@@ -344,58 +328,53 @@ async def copies_command(update: Update, context: Context) -> None:
     await send(message, await _copies_for(context, int(words[0].lstrip("#")), min_chars, lang))
 
 
-async def _copies_for(context: Context, report_id: int, min_chars: int, lang: str) -> list[Reply]:
+async def _copies_for(context: CustomContext, report_id: int, min_chars: int, lang: str) -> list[Reply]:
     try:
-        found = await asyncio.to_thread(copies, services(context).library, report_id, min_chars=min_chars)
+        found = await asyncio.to_thread(copies, context.services.library, report_id, min_chars=min_chars)
     except UnknownReport:
         return [Reply(t("unknown_report", lang, id=report_id))]
     return render.copies_replies(found, lang)
 
 
-COPIES_BUTTON = re.compile(r"k:(\d{1,9}):(\d{1,3})")
-
-
-async def copies_export_button(update: Update, context: Context) -> None:
+async def copies_export_button(update: Update, context: CustomContext) -> None:
     """导出 under a /copies answer: the whole result as a .docx (worked out again: it is cheap and keeps nothing)."""
-    query = update.callback_query
-    assert query is not None
-    lang = lang_of(update)
-    pressed = COPIES_BUTTON.fullmatch(query.data or "")
-    message = query.message if isinstance(query.message, Message) else None
-    if pressed is None or not MIN_CHARS_RANGE[0] <= int(pressed[2]) <= MIN_CHARS_RANGE[1]:
-        await _ack(query, t("expired", lang))
+    found = await _pressed(update, callbacks.CopiesExportButton)
+    if found is None:
         return
-    library = services(context).library
+    query, pressed = found
+    lang = lang_of(update)
+    message = _message_of(query)
+    library = context.services.library
     try:
-        found = await asyncio.to_thread(copies, library, int(pressed[1]), min_chars=int(pressed[2]))
+        copied = await asyncio.to_thread(copies, library, pressed.report_id, min_chars=pressed.min_chars)
     except UnknownReport:
-        await _ack(query, t("unknown_report", lang, id=pressed[1]))
+        await _ack(query, t("unknown_report", lang, id=pressed.report_id))
         return
     await _ack(query)
     if message is None:
         return
-    data = await asyncio.to_thread(copies_docx, found)
+    data = await asyncio.to_thread(copies_docx, copied)
     await with_retries(
         lambda: message.reply_document(
-            data, filename=f"查重-{found.report.id}.docx", caption=t("export_copies", lang), do_quote=False
+            data, filename=f"查重-{copied.report.id}.docx", caption=t("export_copies", lang), do_quote=False
         ),
         what=f"export to {message.chat_id}",
     )
 
 
-async def trend_command(update: Update, context: Context) -> None:
+async def trend_command(update: Update, context: CustomContext) -> None:
     """/trend TERM: the term's mentions per year (or unit, or report) as a chart, with a table."""
     found = await _term_or_usage(update, context, "usage_trend")
     if found is not None:
         await send_trend(update, context, found[0])
 
 
-async def send_trend(update: Update, context: Context, term: str) -> None:
+async def send_trend(update: Update, context: CustomContext, term: str) -> None:
     """Count off the loop, draw the chart off the loop, send it as a photo with its numbers, then the table."""
     message = update.effective_message
     assert message is not None
     lang = lang_of(update)
-    svc = services(context)
+    svc = context.services
     if len(term) > MAX_QUERY_CHARS:
         await send(message, [Reply(t("too_long", lang, limit=MAX_QUERY_CHARS))])
         return
@@ -413,36 +392,33 @@ async def send_trend(update: Update, context: Context, term: str) -> None:
 # --- browsing ------------------------------------------------------------------------------------------------
 
 
-async def start(update: Update, context: Context) -> None:
+async def start(update: Update, context: CustomContext) -> None:
     """/start: what the bot does, with three example questions as buttons."""
     await send(update.effective_message, [render.start_reply(lang_of(update))])
 
 
-async def help_command(update: Update, context: Context) -> None:
+async def help_command(update: Update, context: CustomContext) -> None:
     """/help: how to ask and every command; admins also read how to add and delete reports."""
     lang = lang_of(update)
     text = t("help", lang, username=context.bot.username)
     user = update.effective_user
-    if services(context).settings.is_admin(user.id if user else None):
+    if context.services.settings.is_admin(user.id if user else None):
         text += t("help_admin", lang)
     await send(update.effective_message, [Reply(text)])
 
 
-REPORTS_FILTER_MAX_CHARS = 16  # a year or a unit; kept in the page buttons' 64 bytes
-
-
-async def reports_command(update: Update, context: Context) -> None:
+async def reports_command(update: Update, context: CustomContext) -> None:
     """/reports [2024 | 广东]: the paged list of reports, newest first, of a year or unit when one is named."""
     lang = lang_of(update)
     query = _arg_text(context).replace(":", " ").strip()
     if len(query) > REPORTS_FILTER_MAX_CHARS:
         await send(update.effective_message, [Reply(t("reports_filter_too_long", lang))])
         return
-    reports = await asyncio.to_thread(services(context).library.browse, query or None)
+    reports = await asyncio.to_thread(context.services.library.browse, query or None)
     await send(update.effective_message, [render.reports_reply(reports, lang, query=query)])
 
 
-async def report_command(update: Update, context: Context) -> None:
+async def report_command(update: Update, context: CustomContext) -> None:
     """/report ID: a report's outline with a button per section."""
     lang = lang_of(update)
     message = update.effective_message
@@ -454,52 +430,48 @@ async def report_command(update: Update, context: Context) -> None:
     await send(message, await _outline_for(context, report_id, lang))
 
 
-async def _outline_for(context: Context, report_id: str, lang: str) -> list[Reply]:
+async def _outline_for(context: CustomContext, report_id: int | str, lang: str) -> list[Reply]:
     """The outline, or the reason there is none."""
     try:
-        outline = await asyncio.to_thread(services(context).library.outline, report_id)
+        outline = await asyncio.to_thread(context.services.library.outline, report_id)
     except UnknownReport:
-        return [Reply(t("unknown_report", lang, id=render.esc(report_id[:20])))]
+        return [Reply(t("unknown_report", lang, id=render.esc(str(report_id)[:20])))]
     return render.outline_replies(outline, lang)
 
 
-async def _paragraph_for(context: Context, report_id: str, number: int, lang: str, page: int = 0) -> list[Reply]:
+async def _paragraph_for(context: CustomContext, report_id: int, number: int, lang: str, page: int = 0) -> list[Reply]:
     """A page of a paragraph in full, or the reason it cannot be shown."""
     try:
-        report, paragraph = await asyncio.to_thread(services(context).library.paragraph, report_id, number)
+        report, paragraph = await asyncio.to_thread(context.services.library.paragraph, report_id, number)
     except UnknownReport:
-        return [Reply(t("unknown_report", lang, id=render.esc(report_id[:20])))]
+        return [Reply(t("unknown_report", lang, id=render.esc(str(report_id)[:20])))]
     except UnknownParagraph:
-        return [Reply(t("unknown_paragraph", lang, id=render.esc(report_id[:20]), n=number))]
+        return [Reply(t("unknown_paragraph", lang, id=render.esc(str(report_id)[:20]), n=number))]
     return [render.paragraph_page(report, paragraph, lang, page)]
 
 
-async def _part_for(update: Update, context: Context, report_id: str, part: str, lang: str) -> list[Reply]:
+async def _part_for(update: Update, context: CustomContext, report_id: int, part: Part, lang: str) -> list[Reply]:
     """One report's part whole (page one, paged when longer), or the reason it cannot be shown."""
-    found = next((p for p in PARTS if p == part), None)
-    if found is None or not _is_number(report_id):
-        return [Reply(t("expired", lang))]
-    library = services(context).library
-    answer = await asyncio.to_thread(library.part, found, report_ids=frozenset({int(report_id)}))
+    answer = await asyncio.to_thread(context.services.library.part, part, report_ids=frozenset({report_id}))
     if not answer.blocks:  # the report was deleted or replaced by a version without that part
-        return [Reply(t("unknown_report", lang, id=render.esc(report_id[:20])))]
+        return [Reply(t("unknown_report", lang, id=report_id))]
     return [reply_for(answer, lang, update, context)]
 
 
-async def _section_for(context: Context, report_id: str, index: int, lang: str, page: int = 0) -> list[Reply]:
+async def _section_for(context: CustomContext, report_id: int, index: int, lang: str, page: int = 0) -> list[Reply]:
     """A page of a section in full, or the reason it cannot be shown."""
     try:
-        report, section, paragraphs = await asyncio.to_thread(services(context).library.section, report_id, index)
+        report, section, paragraphs = await asyncio.to_thread(context.services.library.section, report_id, index)
     except UnknownReport:
-        return [Reply(t("unknown_report", lang, id=render.esc(report_id[:20])))]
+        return [Reply(t("unknown_report", lang, id=render.esc(str(report_id)[:20])))]
     except UnknownParagraph:
         return [Reply(t("expired", lang))]
     return [render.section_page(report, section, paragraphs, lang, page)]
 
 
-async def stats_command(update: Update, context: Context) -> None:
+async def stats_command(update: Update, context: CustomContext) -> None:
     """/stats: reports, paragraphs, passages, last ingest; for admins also the readers' feedback."""
-    svc = services(context)
+    svc = context.services
     lang = lang_of(update)
     numbers = await asyncio.to_thread(svc.library.stats)
     text = t("stats", lang, **{**numbers, "last_ingest": render.esc(str(numbers["last_ingest"] or "—"))})
@@ -509,7 +481,7 @@ async def stats_command(update: Update, context: Context) -> None:
     await send(update.effective_message, [Reply(text)])
 
 
-async def unknown_command(update: Update, context: Context) -> None:
+async def unknown_command(update: Update, context: CustomContext) -> None:
     """Commands the bot does not know: a pointer to /help (in a group only when addressed to this bot: the
     others' commands are none of its business)."""
     message = update.effective_message
@@ -525,9 +497,9 @@ async def unknown_command(update: Update, context: Context) -> None:
 # --- digest, subscriptions, watches --------------------------------------------------------------------------
 
 
-async def digest_command(update: Update, context: Context) -> None:
+async def digest_command(update: Update, context: CustomContext) -> None:
     """/digest: today's digest for this chat, now (the daily one is still sent)."""
-    svc = services(context)
+    svc = context.services
     chat = update.effective_chat
     assert chat is not None and update.effective_message is not None
     day = datetime.now(svc.settings.tz).date()
@@ -535,9 +507,9 @@ async def digest_command(update: Update, context: Context) -> None:
     await send(update.effective_message, render.digest_replies(digest, lang_of(update)))
 
 
-async def subscribe_command(update: Update, context: Context) -> None:
+async def subscribe_command(update: Update, context: CustomContext) -> None:
     """/subscribe: the daily digest for this chat."""
-    svc = services(context)
+    svc = context.services
     chat = update.effective_chat
     assert chat is not None
     lang = lang_of(update)
@@ -546,15 +518,15 @@ async def subscribe_command(update: Update, context: Context) -> None:
     await send(update.effective_message, [Reply(t("subscribed" if added else "already_subscribed", lang, time=at))])
 
 
-async def unsubscribe_command(update: Update, context: Context) -> None:
+async def unsubscribe_command(update: Update, context: CustomContext) -> None:
     """/unsubscribe: no more daily digest."""
     chat = update.effective_chat
     assert chat is not None
-    removed = await asyncio.to_thread(services(context).subscriptions.unsubscribe, chat.id)
+    removed = await asyncio.to_thread(context.services.subscriptions.unsubscribe, chat.id)
     await send(update.effective_message, [Reply(t("unsubscribed" if removed else "not_subscribed", lang_of(update)))])
 
 
-async def _term_or_usage(update: Update, context: Context, usage: str) -> tuple[str, Message, Chat] | None:
+async def _term_or_usage(update: Update, context: CustomContext, usage: str) -> tuple[str, Message, Chat] | None:
     """The command's term with its message and chat, or None after replying with the usage."""
     message, chat = update.effective_message, update.effective_chat
     assert message is not None and chat is not None
@@ -565,7 +537,7 @@ async def _term_or_usage(update: Update, context: Context, usage: str) -> tuple[
     return term, message, chat
 
 
-async def watch_command(update: Update, context: Context) -> None:
+async def watch_command(update: Update, context: CustomContext) -> None:
     """/watch TERM: new passages with the term come in the daily digest (subscribing the chat if needed)."""
     lang = lang_of(update)
     found = await _term_or_usage(update, context, "usage_watch")
@@ -575,7 +547,7 @@ async def watch_command(update: Update, context: Context) -> None:
     if len(term) > WATCH_MAX_CHARS:
         await send(message, [Reply(t("watch_too_long", lang, limit=WATCH_MAX_CHARS))])
         return
-    svc = services(context)
+    svc = context.services
     limit = svc.settings.max_watches
     result = await asyncio.to_thread(svc.subscriptions.watch, chat.id, term, lang, limit=limit)
     if result == "full":
@@ -585,125 +557,196 @@ async def watch_command(update: Update, context: Context) -> None:
     await send(message, [Reply(t(key, lang, term=render.esc(term)))])
 
 
-async def unwatch_command(update: Update, context: Context) -> None:
+async def unwatch_command(update: Update, context: CustomContext) -> None:
     """/unwatch TERM."""
     lang = lang_of(update)
     found = await _term_or_usage(update, context, "usage_unwatch")
     if found is None:
         return
     term, message, chat = found
-    removed = await asyncio.to_thread(services(context).subscriptions.unwatch, chat.id, term)
+    removed = await asyncio.to_thread(context.services.subscriptions.unwatch, chat.id, term)
     await send(message, [Reply(t("unwatched" if removed else "not_watching", lang, term=render.esc(term)))])
 
 
-async def watches_command(update: Update, context: Context) -> None:
+async def watches_command(update: Update, context: CustomContext) -> None:
     """/watches: this chat's watched terms."""
     chat = update.effective_chat
     assert chat is not None
     lang = lang_of(update)
-    terms = await asyncio.to_thread(services(context).subscriptions.watches, chat.id)
+    terms = await asyncio.to_thread(context.services.subscriptions.watches, chat.id)
     await send(update.effective_message, render.watches_replies(terms, lang))
 
 
 # --- buttons and inline mode ---------------------------------------------------------------------------------
 
 
-async def button(update: Update, context: Context) -> None:
-    """Inline keyboard presses: answer pages, full paragraphs, report list pages, outlines, examples."""
+B = TypeVar("B", bound=callbacks.ButtonData)
+
+
+async def _pressed(update: Update, kind: type[B]) -> tuple[CallbackQuery, B] | None:
+    """The button press and its data read as `kind`; None after telling the presser the button has expired
+    (forged or malformed data, or data of an older version)."""
     query = update.callback_query
     assert query is not None
-    lang = lang_of(update)
-    kind, _, rest = (query.data or "").partition(":")
-    parts = rest.split(":")
-    message = query.message if isinstance(query.message, Message) else None
-    if kind == "a" and len(parts) == 2 and _is_number(parts[1]):
-        svc = services(context)
-        answer = svc.answers.get(parts[0], owner_of(update))
-        if answer is None:
-            await _ack(query, t("expired", lang))
-            return
-        if isinstance(answer, Foreign):
-            await _ack(query, t("not_your_answer", lang))
-            return
-        page = int(parts[1])
-        quoted = await asyncio.to_thread(svc.library.with_quotes, answer, *render.page_range(answer, lang, page))
-        if quoted is not answer:
-            svc.answers.replace(parts[0], quoted)
-        reply = render.with_actions(render.answer_reply(quoted, lang, page=page, token=parts[0]), parts[0], lang)
-        await _ack(query)
-        await _edit(query.edit_message_text, reply)
-    elif kind == "p" and len(parts) == 2 and _is_number(parts[1]):
-        await _ack(query)
-        if message is not None:
-            await send(message, await _paragraph_for(context, parts[0], int(parts[1]), lang))
-    elif kind in ("p", "s") and len(parts) == 3 and _is_number(parts[1]) and _is_number(parts[2]):
-        # a page of a long paragraph or section, turned in place
-        show = _paragraph_for if kind == "p" else _section_for
-        replies = await show(context, parts[0], int(parts[1]), lang, int(parts[2]))
-        await _ack(query)
-        await _edit(query.edit_message_text, replies[0])
-    elif kind == "w" and len(parts) == 2:
-        await _ack(query)
-        if message is not None:
-            await send(message, await _part_for(update, context, parts[0], parts[1], lang))
-    elif kind == "s" and len(parts) == 2 and _is_number(parts[1]):
-        await _ack(query)
-        if message is not None:
-            await send(message, await _section_for(context, parts[0], int(parts[1]), lang))
-    elif kind == "r" and len(parts) in (1, 2) and _is_number(parts[0]):
-        browse = parts[1][:REPORTS_FILTER_MAX_CHARS] if len(parts) == 2 else ""
-        reports = await asyncio.to_thread(services(context).library.browse, browse or None)
-        await _ack(query)
-        await _edit(query.edit_message_text, render.reports_reply(reports, lang, int(parts[0]), query=browse))
-    elif kind == "o" and len(parts) == 1:
-        await _ack(query)
-        if message is not None:
-            await send(message, await _outline_for(context, parts[0], lang))
-    elif kind == "x" and len(parts) == 1 and _is_number(parts[0]) and int(parts[0]) < len(EXAMPLES[lang]):
-        await _ack(query)
-        example = EXAMPLES[lang][int(parts[0])]
-        if message is not None:
-            answer = await asyncio.to_thread(ask_for_chat, services(context).library, example)
-            await send(message, [reply_for(answer, lang, update, context)])
-    else:
-        await _ack(query, t("expired", lang))
+    pressed = kind.decode(query.data or "")
+    if pressed is None:
+        await _ack(query, t("expired", lang_of(update)))
+        return None
+    return query, pressed
 
 
-EXPORT_BUTTON = re.compile(r"e:([A-Za-z0-9_-]{1,32})")
-FEEDBACK_BUTTON = re.compile(r"f:([A-Za-z0-9_-]{1,32}):(up|down)")
-FEEDBACK_COMMENT_MAX_CHARS = 1000
+OnAnswer = TypeVar("OnAnswer", callbacks.AnswerPage, callbacks.ExportButton, callbacks.FeedbackButton)
 
 
 async def _kept_answer(
-    update: Update, context: Context, button: re.Pattern[str]
-) -> tuple[re.Match[str], AnyAnswer] | None:
-    """The pressed button's data (matched by `button`, whose first group is the answer's token) and the kept
-    answer it names, for the user who asked it; None after saying why not (malformed, forgotten, someone else's)."""
-    query = update.callback_query
-    assert query is not None
-    pressed = button.fullmatch(query.data or "")
-    answer = None if pressed is None else services(context).answers.get(pressed[1], owner_of(update))
-    if pressed is None or answer is None:
+    update: Update, context: CustomContext, kind: type[OnAnswer]
+) -> tuple[CallbackQuery, OnAnswer, AnyAnswer] | None:
+    """A press of a button under a kept answer, its data and the answer it names, for the user who asked it;
+    None after saying why not (forged data; forgotten: the bot restarted or kept too many since; someone else's)."""
+    found = await _pressed(update, kind)
+    if found is None:
+        return None
+    query, pressed = found
+    answer = context.services.answers.get(pressed.token, owner_of(update))
+    if answer is None:
         await _ack(query, t("expired", lang_of(update)))
         return None
     if isinstance(answer, Foreign):
         await _ack(query, t("not_your_answer", lang_of(update)))
         return None
-    return pressed, answer
+    return query, pressed, answer
 
 
-async def export_button(update: Update, context: Context) -> None:
-    """导出 under an answer: the answer as a .docx and, for a mention answer, its counts as a spreadsheet."""
+def _message_of(query: CallbackQuery) -> Message | None:
+    """The message a button sits on, when the bot can still reply to it."""
+    return query.message if isinstance(query.message, Message) else None
+
+
+async def _reply_below(query: CallbackQuery, replies: Callable[[], Awaitable[Sequence[Reply]]]) -> None:
+    """Stop the button's spinner, then send what the press asked for in the chat of the message it sits on."""
+    await _ack(query)
+    if (message := _message_of(query)) is not None:
+        await send(message, await replies())
+
+
+InFull = TypeVar("InFull", callbacks.ParagraphButton, callbacks.SectionButton)
+
+
+async def _show_or_turn(
+    update: Update, kind: type[InFull], show: Callable[[InFull, int], Awaitable[list[Reply]]]
+) -> None:
+    """A paragraph or section read in full: the first press sends its first page as a new message; its page
+    buttons turn the pages of that message in place (two million characters are a bounded number of sends)."""
+    found = await _pressed(update, kind)
+    if found is None:
+        return
+    query, pressed = found
+    if pressed.page is None:
+        await _reply_below(query, lambda: show(pressed, 0))
+        return
+    replies = await show(pressed, pressed.page)
+    await _ack(query)
+    await _edit(query.edit_message_text, replies[0])
+
+
+async def answer_page_button(update: Update, context: CustomContext) -> None:
+    """上一页/下一页 under an answer: the page, turned in place, for the user who asked."""
+    kept = await _kept_answer(update, context, callbacks.AnswerPage)
+    if kept is None:
+        return
+    query, pressed, answer = kept
+    lang = lang_of(update)
+    svc = context.services
+    quoted = await asyncio.to_thread(svc.library.with_quotes, answer, *render.page_range(answer, lang, pressed.page))
+    if quoted is not answer:
+        svc.answers.replace(pressed.token, quoted)
+    reply = render.answer_reply(quoted, lang, page=pressed.page, token=pressed.token)
+    await _ack(query)
+    await _edit(query.edit_message_text, render.with_actions(reply, pressed.token, lang))
+
+
+async def paragraph_button(update: Update, context: CustomContext) -> None:
+    """全文 under a quote: the paragraph in full; its page buttons turn the pages of a long one."""
+    lang = lang_of(update)
+    await _show_or_turn(
+        update, callbacks.ParagraphButton, lambda p, page: _paragraph_for(context, p.report_id, p.number, lang, page)
+    )
+
+
+async def section_button(update: Update, context: CustomContext) -> None:
+    """A heading under an outline: the section in full; its page buttons turn the pages of a long one."""
+    lang = lang_of(update)
+    await _show_or_turn(
+        update, callbacks.SectionButton, lambda s, page: _section_for(context, s.report_id, s.index, lang, page)
+    )
+
+
+async def part_button(update: Update, context: CustomContext) -> None:
+    """A part's button (under an outline or a part answer of several reports): that report's part whole."""
+    found = await _pressed(update, callbacks.PartButton)
+    if found is not None:
+        query, w = found
+        await _reply_below(query, lambda: _part_for(update, context, w.report_id, w.part, lang_of(update)))
+
+
+async def reports_page_button(update: Update, context: CustomContext) -> None:
+    """上一页/下一页 under /reports: the page of the list (of the year or unit it was asked with), in place."""
+    found = await _pressed(update, callbacks.ReportsPage)
+    if found is None:
+        return
+    query, pressed = found
+    reports = await asyncio.to_thread(context.services.library.browse, pressed.filter or None)
+    await _ack(query)
+    reply = render.reports_reply(reports, lang_of(update), pressed.page, query=pressed.filter)
+    await _edit(query.edit_message_text, reply)
+
+
+async def outline_button(update: Update, context: CustomContext) -> None:
+    """A report in the /reports list: its outline."""
+    found = await _pressed(update, callbacks.OutlineButton)
+    if found is not None:
+        query, o = found
+        await _reply_below(query, lambda: _outline_for(context, o.report_id, lang_of(update)))
+
+
+async def example_button(update: Update, context: CustomContext) -> None:
+    """An example question under /start, answered as if it had been typed."""
+    found = await _pressed(update, callbacks.ExampleButton)
+    if found is None:
+        return
+    query, pressed = found
+    lang = lang_of(update)
+    if pressed.index >= len(EXAMPLES[lang]):
+        await _ack(query, t("expired", lang))
+        return
+    await _reply_below(query, lambda: _answer_for(update, context, EXAMPLES[lang][pressed.index], lang))
+
+
+async def _answer_for(update: Update, context: CustomContext, text: str, lang: str) -> list[Reply]:
+    answer = await asyncio.to_thread(ask_for_chat, context.services.library, text)
+    return [reply_for(answer, lang, update, context)]
+
+
+async def stale_button(update: Update, context: CustomContext) -> None:
+    """Button data of no kind this bot writes (forged, or from a version long gone): it has expired."""
     query = update.callback_query
     assert query is not None
-    kept = await _kept_answer(update, context, EXPORT_BUTTON)
-    message = query.message if isinstance(query.message, Message) else None
+    await _ack(query, t("expired", lang_of(update)))
+
+
+FEEDBACK_COMMENT_MAX_CHARS = 1000
+
+
+async def export_button(update: Update, context: CustomContext) -> None:
+    """导出 under an answer: the answer as a .docx and, for a mention answer, its counts as a spreadsheet."""
+    kept = await _kept_answer(update, context, callbacks.ExportButton)
+    message = None if kept is None else _message_of(kept[0])
     if kept is None or message is None:
         return
-    answer = kept[1]
+    query, _, answer = kept
     lang = lang_of(update)
     await _ack(query)
-    files = await asyncio.to_thread(export_files, services(context).library, answer)
+    files = await asyncio.to_thread(export_files, context.services.library, answer)
     question = render.label(answer.query, 40)
     for name, data in files:
         caption = t("export_docx" if name.endswith(".docx") else "export_counts", lang, question=question)
@@ -715,30 +758,27 @@ async def export_button(update: Update, context: Context) -> None:
         )
 
 
-async def feedback_button(update: Update, context: Context) -> None:
+async def feedback_button(update: Update, context: CustomContext) -> None:
     """👍 / 👎 under an answer: stored with the question, what it showed and who voted; a 👎 asks what was
     expected (a reply to that question is stored with the vote)."""
-    query = update.callback_query
-    assert query is not None
-    kept = await _kept_answer(update, context, FEEDBACK_BUTTON)
+    kept = await _kept_answer(update, context, callbacks.FeedbackButton)
     if kept is None:
         return
-    pressed, answer = kept
+    query, pressed, answer = kept
     lang = lang_of(update)
-    svc = services(context)
+    svc = context.services
     chat, user = update.effective_chat, update.effective_user
-    vote: Vote = "up" if pressed[2] == "up" else "down"
     feedback_id = await asyncio.to_thread(
         svc.feedback.vote,
-        answer_key=pressed[1],
+        answer_key=pressed.token,
         chat_id=chat.id if chat else None,
         user_id=user.id if user else None,
-        vote=vote,
+        vote=pressed.vote,
         answer=answer,
     )
     await _ack_toast(query, t("feedback_thanks", lang))
-    message = query.message if isinstance(query.message, Message) else None
-    if vote == "down" and message is not None:
+    message = _message_of(query)
+    if pressed.vote == "down" and message is not None:
         prompt = await with_retries(
             lambda: message.reply_html(
                 t("feedback_ask", lang),
@@ -767,12 +807,7 @@ async def _edit(edit: Callable[..., Awaitable[object]], reply: Reply) -> None:
     try:
         # retried like a send: an edit applied twice looks like one ("not modified" below), so this is safe
         await with_retries(
-            lambda: edit(
-                reply.text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=reply.markup,
-                disable_web_page_preview=True,
-            ),
+            lambda: edit(reply.text, reply_markup=reply.markup),
             what="edit",
         )
     except BadRequest as exc:
@@ -780,7 +815,7 @@ async def _edit(edit: Callable[..., Awaitable[object]], reply: Reply) -> None:
             raise
 
 
-async def inline_query(update: Update, context: Context) -> None:
+async def inline_query(update: Update, context: CustomContext) -> None:
     """Inline mode: `@bot 四下基层` offers the matching passages as results to send."""
     query = update.inline_query
     assert query is not None
@@ -789,24 +824,10 @@ async def inline_query(update: Update, context: Context) -> None:
     if not text:
         await query.answer([], cache_time=5, is_personal=True)
         return
-    answer = await asyncio.to_thread(services(context).library.ask, text, limit=INLINE_RESULTS, quoted=INLINE_RESULTS)
-    results: list[InlineQueryResultArticle]
-    if isinstance(answer, PartAnswer):  # each report's part, its opening
-        results = render.part_inline_results(answer, lang)[:INLINE_RESULTS]
-    else:
-        quotes = answer.passages  # mention answers: the quotes of the first reports
-        results = [
-            InlineQueryResultArticle(
-                id=f"{q.passage_id}",
-                title=f"《{q.title}》 · 第{q.paragraph}段" if lang != "en" else f"《{q.title}》 · ¶{q.paragraph}",
-                description=q.text[:120],
-                input_message_content=InputTextMessageContent(
-                    render.quote_block(q, lang), parse_mode=ParseMode.HTML, disable_web_page_preview=True
-                ),
-            )
-            for q in quotes[:INLINE_RESULTS]
-        ]
-    if services(context).settings.allowed_chats:
+    limit = render.INLINE_RESULTS
+    answer = await asyncio.to_thread(context.services.library.ask, text, limit=limit, quoted=limit)
+    results = render.inline_results(answer, lang)
+    if context.services.settings.allowed_chats:
         await query.answer(results, cache_time=0, is_personal=True)
     else:
         await query.answer(results, cache_time=60, is_personal=False)
@@ -815,7 +836,7 @@ async def inline_query(update: Update, context: Context) -> None:
 # --- admin upload --------------------------------------------------------------------------------------------
 
 
-async def document(update: Update, context: Context) -> None:
+async def document(update: Update, context: CustomContext) -> None:
     """A file sent to the bot: admins add reports; anyone else gets a polite refusal."""
     message = update.effective_message
     assert message is not None and message.document is not None
@@ -829,7 +850,7 @@ async def document(update: Update, context: Context) -> None:
     await _add_upload(update, context, name, doc.file_size, doc.get_file)
 
 
-async def photo(update: Update, context: Context) -> None:
+async def photo(update: Update, context: CustomContext) -> None:
     """A photo sent to the bot: admins add it as a report, read by OCR; anyone else gets a polite refusal."""
     message = update.effective_message
     assert message is not None and message.photo
@@ -840,9 +861,9 @@ async def photo(update: Update, context: Context) -> None:
     await _add_upload(update, context, f"photo_{largest.file_unique_id}.jpg", largest.file_size, largest.get_file)
 
 
-async def _may_upload(update: Update, context: Context) -> bool:
+async def _may_upload(update: Update, context: CustomContext) -> bool:
     """Admins may add reports; anyone else is told so in a private chat (files in groups are not for the bot)."""
-    svc = services(context)
+    svc = context.services
     message = update.effective_message
     user = update.effective_user
     assert message is not None
@@ -854,11 +875,11 @@ async def _may_upload(update: Update, context: Context) -> bool:
 
 
 async def _add_upload(
-    update: Update, context: Context, name: str, size: int | None, get_file: Callable[[], Awaitable[File]]
+    update: Update, context: CustomContext, name: str, size: int | None, get_file: Callable[[], Awaitable[File]]
 ) -> None:
     """Download an admin's file and add it as a report (conversion and OCR run in child processes, off the
     event loop); the reply says what became of it."""
-    svc = services(context)
+    svc = context.services
     message = update.effective_message
     assert message is not None
     lang = lang_of(update)
@@ -898,12 +919,10 @@ async def _add_upload(
 
 # --- admin delete --------------------------------------------------------------------------------------------
 
-DELETE_BUTTON = re.compile(r"d:([0-9]{1,9}):([yn])")
 
-
-async def delete_command(update: Update, context: Context) -> None:
+async def delete_command(update: Update, context: CustomContext) -> None:
     """/delete ID (admins): the report, with buttons to confirm or cancel; anyone else gets a polite refusal."""
-    svc = services(context)
+    svc = context.services
     message, user = update.effective_message, update.effective_user
     assert message is not None
     lang = lang_of(update)
@@ -917,27 +936,26 @@ async def delete_command(update: Update, context: Context) -> None:
     try:
         report = await asyncio.to_thread(svc.library.report, report_id)
     except UnknownReport:
-        await send(message, [Reply(t("unknown_report", lang, id=render.esc(report_id[:20])))])
+        await send(message, [Reply(t("unknown_report", lang, id=render.esc(str(report_id)[:20])))])
         return
     await send(message, [render.delete_confirm_reply(report, lang)])
 
 
-async def delete_button(update: Update, context: Context) -> None:
+async def delete_button(update: Update, context: CustomContext) -> None:
     """The buttons under a /delete question. Anyone can press a button they see (in a group) or send any data
     (a forged press): only an admin's press of well-formed data deletes, checked here, on every press."""
     query = update.callback_query
     assert query is not None
     lang = lang_of(update)
-    svc = services(context)
+    svc = context.services
     if not svc.settings.is_admin(query.from_user.id):
         await _ack(query, t("delete_refused", lang))
         return
-    pressed = DELETE_BUTTON.fullmatch(query.data or "")
-    if pressed is None:
-        await _ack(query, t("expired", lang))
+    found = await _pressed(update, callbacks.DeleteButton)
+    if found is None:
         return
-    report_id = int(pressed[1])
-    if pressed[2] == "n":
+    report_id = found[1].report_id
+    if not found[1].confirmed:
         await _ack(query)
         await _edit(query.edit_message_text, Reply(t("delete_cancelled", lang, id=report_id)))
         return
@@ -963,10 +981,10 @@ EDIT_RESET = frozenset({"reset", "还原", "恢复"})
 EDIT_UNKNOWN = frozenset({"-", "—", "无", "未知", "none"})
 
 
-async def edit_command(update: Update, context: Context) -> None:
+async def edit_command(update: Update, context: CustomContext) -> None:
     """/edit ID title|date|unit VALUE (admins): correct a report's title, date or unit; /edit ID reset FIELD undoes
     it. Anyone else gets a polite refusal; a malformed command gets the usage."""
-    svc = services(context)
+    svc = context.services
     message, user = update.effective_message, update.effective_user
     assert message is not None
     lang = lang_of(update)
@@ -990,7 +1008,7 @@ async def edit_command(update: Update, context: Context) -> None:
             change = None if name != "title" and value.lower() in EDIT_UNKNOWN else value
             report = await asyncio.to_thread(svc.library.edit, report_id, {name: change})
     except UnknownReport:
-        await send(message, [Reply(t("unknown_report", lang, id=render.esc(report_id[:20])))])
+        await send(message, [Reply(t("unknown_report", lang, id=render.esc(str(report_id)[:20])))])
         return
     except InvalidCorrection as exc:
         key = "edit_bad_date" if exc.field == "date" else "edit_empty_title"
@@ -1000,7 +1018,7 @@ async def edit_command(update: Update, context: Context) -> None:
     await send(message, [render.edited_reply(report, lang)])
 
 
-async def error_handler(update: object, context: Context) -> None:
+async def error_handler(update: object, context: CustomContext) -> None:
     """Log the error (never the token) and tell the user plainly: a storage failure by name (questions still
     work), anything else without details."""
     log.error("error while handling an update: %s", context.error, exc_info=context.error)
@@ -1015,4 +1033,4 @@ async def error_handler(update: object, context: Context) -> None:
         with contextlib.suppress(TelegramError):
             await context.bot.send_message(chat.id, text)
     if isinstance(context.error, DatabaseReplaced):
-        services(context).halt(str(context.error))
+        context.services.halt(str(context.error))

@@ -9,14 +9,13 @@ from datetime import date, datetime
 
 from telegram import Bot
 from telegram.error import Forbidden, TelegramError
-from telegram.ext import ContextTypes
 
 from retrieval import StorageError
 
 from . import render
 from .delivery import with_retries
 from .render import Reply
-from .services import Services, services
+from .services import CustomContext, Services
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +28,10 @@ SAVE_INDEX_JOB = "save-index"
 SAVE_INDEX_AFTER_S = 30.0
 
 
-def schedule_index_save(context: ContextTypes.DEFAULT_TYPE) -> None:
+def schedule_index_save(context: CustomContext) -> None:
     """Save the index a while after the library changed (debounced), so the next start and a crash lose nothing
     of it: before, it was saved only at a clean shutdown."""
-    queue = context.job_queue
+    queue = context.jobs
     if queue is None:
         return
     for pending in queue.get_jobs_by_name(SAVE_INDEX_JOB):
@@ -40,18 +39,16 @@ def schedule_index_save(context: ContextTypes.DEFAULT_TYPE) -> None:
     queue.run_once(save_index_job, when=SAVE_INDEX_AFTER_S, name=SAVE_INDEX_JOB)
 
 
-async def save_index_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def save_index_job(context: CustomContext) -> None:
     """Write the index for the next start, off the event loop."""
-    await asyncio.to_thread(services(context).library.save_index)
+    await asyncio.to_thread(context.services.library.save_index)
 
 
 async def send_digest(bot: Bot, chat_id: int, replies: list[Reply]) -> None:
     """Send a digest's messages; Forbidden goes to the caller, flood limits and network failures are retried."""
     for reply in replies:
         await with_retries(
-            lambda reply=reply: bot.send_message(  # type: ignore[misc]
-                chat_id, reply.text, reply_markup=reply.markup, disable_web_page_preview=True
-            ),
+            lambda reply=reply: bot.send_message(chat_id, reply.text, reply_markup=reply.markup),  # type: ignore[misc]
             what=f"digest to {chat_id}",
         )
 
@@ -106,9 +103,9 @@ async def _record(what: str, write: Callable[..., object], *args: object, **kwar
         log.error("%s: not recorded: %s", what, exc)
 
 
-async def digest_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def digest_job(context: CustomContext) -> None:
     """JobQueue callback: the daily run, and the catch-up run after a restart past digest time."""
-    await deliver_digests(context.bot, services(context), running=lambda: context.application.running)
+    await deliver_digests(context.bot, context.services, running=lambda: context.application.running)
 
 
 # A running bot whose daily run was missed (the event loop stalled past the scheduler's grace, the Bot API down at
@@ -117,15 +114,15 @@ CATCH_UP_EVERY_S = 900
 DIGEST_GRACE_S = 3600
 
 
-async def catch_up_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def catch_up_job(context: CustomContext) -> None:
     """JobQueue callback, every CATCH_UP_EVERY_S: past today's digest time, deliver to whoever has not had today's
     digest (a no-op when the daily run went out: each chat records its digest day)."""
-    svc = services(context)
+    svc = context.services
     now = datetime.now(svc.settings.tz)
     if now.timetz().replace(tzinfo=None) >= svc.settings.digest_time:
         await deliver_digests(context.bot, svc, now=now, running=lambda: context.application.running)
 
 
-async def warm_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def warm_job(context: CustomContext) -> None:
     """JobQueue callback, once at start: get the library ready for the first question, off the event loop."""
-    await asyncio.to_thread(services(context).library.warm)
+    await asyncio.to_thread(context.services.library.warm)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import assert_never
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InlineQueryResultArticle, InputTextMessageContent
-from telegram.constants import ParseMode
+from telegram.constants import MessageLimit
 
 from retrieval import (
     Answer,
@@ -39,14 +39,16 @@ from retrieval.digest import Digest
 from retrieval.store import StoredParagraph, StoredSection
 from retrieval.trend import Trend, TrendPoint
 
+from . import callbacks
 from .texts import EXAMPLES, t
 
-MAX_MESSAGE = 4096
-BUDGET = 3900  # leaves room for a page line under the longest block
-MAX_CALLBACK_BYTES = 64
+# Telegram's limits are python-telegram-bot's constants (MessageLimit, InlineKeyboardButtonLimit, ...); these are
+# our own choices within them.
+BUDGET = MessageLimit.MAX_TEXT_LENGTH - 196  # leaves room for a page line under the longest block
 DIGEST_MAX_MESSAGES = 3  # one chat's digest; the rest is named in a closing line
 DIGEST_MORE_UNITS = 150  # room kept in the last message for that line
-MAX_CAPTION = 1024
+INLINE_RESULTS = 10  # results offered to an inline query (Telegram takes up to InlineQueryLimit.RESULTS)
+INLINE_DESCRIPTION_CHARS = 120
 MENTIONS_PER_PAGE = 5
 GROUPS_PER_PAGE = 10
 GROUP_REPORTS_MAX = 40  # reports named on one line of a grouped mention answer (the JSON answer has them all)
@@ -104,14 +106,6 @@ def titled(title: str, distinction: str | None = None, limit: int = LABEL_MAX) -
 def report_title(report: Report, limit: int = LABEL_MAX) -> str:
     """A report's 《title》, told apart from others of its title."""
     return titled(report.title, report.distinction, limit)
-
-
-def callback(*parts: object) -> str:
-    """Callback data `a:b:c`, checked against Telegram's 64-byte limit."""
-    data = ":".join(str(p) for p in parts)
-    if len(data.encode("utf-8")) > MAX_CALLBACK_BYTES:
-        raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes: {data!r}")
-    return data
 
 
 def split_escaped(text: str, budget: int = BUDGET) -> list[str]:
@@ -377,9 +371,9 @@ def _nav_row(token: str | None, page: int, pages: int, lang: str) -> tuple[tuple
     nav: list[tuple[str, str]] = []
     if token is not None and pages > 1:
         if page > 0:
-            nav.append((t("prev", lang), callback("a", token, page - 1)))
+            nav.append((t("prev", lang), callbacks.AnswerPage(token, page - 1).encode()))
         if page < pages - 1:
-            nav.append((t("next", lang), callback("a", token, page + 1)))
+            nav.append((t("next", lang), callbacks.AnswerPage(token, page + 1).encode()))
     return tuple(nav)
 
 
@@ -399,7 +393,9 @@ def _passages_reply(answer: Answer, lang: str, *, page: int, token: str | None) 
         parts.append(t("page", lang, page=page + 1, pages=pages))
     rows: list[tuple[tuple[str, str], ...]] = []
     places = dict.fromkeys((q.report_id, q.paragraph) for q in quotes)  # one button per paragraph
-    full = [(t("full_paragraph", lang, n=f"#{rid}·{n}"), callback("p", rid, n)) for rid, n in places]
+    full = [
+        (t("full_paragraph", lang, n=f"#{rid}·{n}"), callbacks.ParagraphButton(rid, n).encode()) for rid, n in places
+    ]
     for i in range(0, len(full), 2):
         rows.append(tuple(full[i : i + 2]))
     if nav := _nav_row(token, page, pages, lang):
@@ -465,6 +461,27 @@ def _part_pages(answer: PartAnswer, lang: str) -> list[str]:
     return pages
 
 
+def inline_results(answer: AnyAnswer, lang: str) -> list[InlineQueryResultArticle]:
+    """Inline mode: an answer's passages (for a mention answer, the quotes of its first reports) or each report's
+    part, as results to send; at most INLINE_RESULTS."""
+    if isinstance(answer, PartAnswer):
+        return part_inline_results(answer, lang)[:INLINE_RESULTS]
+    if isinstance(answer, Answer):
+        return [quote_inline_result(quote, lang) for quote in answer.passages[:INLINE_RESULTS]]
+    assert_never(answer)
+
+
+def quote_inline_result(quote: Quote, lang: str) -> InlineQueryResultArticle:
+    """A passage as an inline result: its report and paragraph as the title, the start of its text below, the quote
+    with its source as the message sent."""
+    return InlineQueryResultArticle(
+        id=f"{quote.passage_id}",
+        title=t("inline_quote_title", lang, title=quote.title, paragraph=quote.paragraph),
+        description=quote.text[:INLINE_DESCRIPTION_CHARS],
+        input_message_content=InputTextMessageContent(quote_block(quote, lang)),
+    )
+
+
 def part_inline_results(answer: PartAnswer, lang: str) -> list[InlineQueryResultArticle]:
     """Inline mode: each report's part as a result to send (its opening, headed by the report)."""
     return [
@@ -473,11 +490,11 @@ def part_inline_results(answer: PartAnswer, lang: str) -> list[InlineQueryResult
             title=f"《{_short(block.report.title, 40)}》"
             + (f"（{block.report.distinction}）" if block.report.distinction else "")
             + f" · {part_name(answer.part, lang)}",
-            description=_short("".join(p.text for p in block.paragraphs if p.kind != "heading"), 120),
+            description=_short(
+                "".join(p.text for p in block.paragraphs if p.kind != "heading"), INLINE_DESCRIPTION_CHARS
+            ),
             input_message_content=InputTextMessageContent(
-                f"{_part_head(block)}\n<blockquote>{part_excerpt(block, 1500)}</blockquote>",
-                parse_mode=ParseMode.HTML,
-                disable_web_page_preview=True,
+                f"{_part_head(block)}\n<blockquote>{part_excerpt(block, 1500)}</blockquote>"
             ),
         )
         for block in answer.blocks
@@ -494,7 +511,10 @@ def part_reply(answer: PartAnswer, lang: str, *, page: int = 0, token: str | Non
     if len(answer.blocks) > 1:
         shown = answer.blocks[page * PART_BLOCKS_PER_PAGE : (page + 1) * PART_BLOCKS_PER_PAGE]
         rows.append(
-            tuple((t("part_full", lang, id=b.report.id), callback("w", b.report.id, answer.part)) for b in shown)
+            tuple(
+                (t("part_full", lang, id=b.report.id), callbacks.PartButton(b.report.id, answer.part).encode())
+                for b in shown
+            )
         )
     if nav := _nav_row(token, page, count, lang):
         rows.append(nav)
@@ -527,7 +547,9 @@ def paragraph_page(report: Report, paragraph: StoredParagraph, lang: str, page: 
     a paragraph of two million characters is a bounded number of sends, not seven hundred."""
     replies = paragraph_replies(report, paragraph, lang)
     page, pages = _page_of(len(replies), 1, page)
-    return _with_page_buttons(replies[page], lang, page, pages, ("p", report.id, paragraph.number))
+    return _with_page_buttons(
+        replies[page], lang, page, pages, lambda to: callbacks.ParagraphButton(report.id, paragraph.number, to).encode()
+    )
 
 
 def section_page(
@@ -536,17 +558,20 @@ def section_page(
     """One message of a section read in full, paged like `paragraph_page`."""
     replies = section_replies(report, section, paragraphs, lang)
     page, pages = _page_of(len(replies), 1, page)
-    return _with_page_buttons(replies[page], lang, page, pages, ("s", report.id, section.index))
+    return _with_page_buttons(
+        replies[page], lang, page, pages, lambda to: callbacks.SectionButton(report.id, section.index, to).encode()
+    )
 
 
-def _with_page_buttons(reply: Reply, lang: str, page: int, pages: int, key: tuple[object, ...]) -> Reply:
+def _with_page_buttons(reply: Reply, lang: str, page: int, pages: int, turn: Callable[[int], str]) -> Reply:
+    """上一页/下一页 under a page of a message read in full; `turn` is the data of the button to a page."""
     if pages == 1:
         return reply
     nav = []
     if page > 0:
-        nav.append((t("prev", lang), callback(*key, page - 1)))
+        nav.append((t("prev", lang), turn(page - 1)))
     if page < pages - 1:
-        nav.append((t("next", lang), callback(*key, page + 1)))
+        nav.append((t("next", lang), turn(page + 1)))
     return Reply(reply.text, (*reply.keyboard, tuple(nav)))
 
 
@@ -577,14 +602,14 @@ def reports_reply(reports: Sequence[Report], lang: str, page: int = 0, query: st
     if pages > 1:
         lines.append(t("page", lang, page=page + 1, pages=pages))
     rows: list[tuple[tuple[str, str], ...]] = [
-        tuple((f"#{r.id} {_short(r.title, 14)}", callback("o", r.id)) for r in shown[i : i + 2])
+        tuple((f"#{r.id} {_short(r.title, 14)}", callbacks.OutlineButton(r.id).encode()) for r in shown[i : i + 2])
         for i in range(0, len(shown), 2)
     ]
     nav: list[tuple[str, str]] = []
     if page > 0:
-        nav.append((t("prev", lang), callback("r", page - 1, *([query] if query else []))))
+        nav.append((t("prev", lang), callbacks.ReportsPage(page - 1, query).encode()))
     if page < pages - 1:
-        nav.append((t("next", lang), callback("r", page + 1, *([query] if query else []))))
+        nav.append((t("next", lang), callbacks.ReportsPage(page + 1, query).encode()))
     if nav:
         rows.append(tuple(nav))
     return Reply("\n".join(lines), tuple(rows))
@@ -622,12 +647,12 @@ def outline_replies(outline: Outline, lang: str) -> list[Reply]:
         lines.append(t("outline_parts", lang, parts=" · ".join(runs)))
     messages = pack([head, *lines], separator="\n")
     rows: tuple[tuple[tuple[str, str], ...], ...] = tuple(
-        ((f"{_short(s.heading, 18)}", callback("s", r.id, s.index)),) for s in outline.sections[:40]
+        ((f"{_short(s.heading, 18)}", callbacks.SectionButton(r.id, s.index).encode()),) for s in outline.sections[:40]
     )
     # one button per part (its runs read together, whole), above the sections
     parts = tuple(dict.fromkeys(run.part for run in outline.parts))
     if parts:
-        rows = (tuple((part_name(part, lang), callback("w", r.id, part)) for part in parts), *rows)
+        rows = (tuple((part_name(part, lang), callbacks.PartButton(r.id, part).encode()) for part in parts), *rows)
     return [Reply(m, rows if i == len(messages) - 1 else ()) for i, m in enumerate(messages)]
 
 
@@ -647,14 +672,17 @@ def delete_confirm_reply(report: Report, lang: str) -> Reply:
         source=label(report.source),
     )
     keyboard = (
-        ((t("delete_yes", lang), callback("d", report.id, "y")), (t("delete_no", lang), callback("d", report.id, "n"))),
+        (
+            (t("delete_yes", lang), callbacks.DeleteButton(report.id, confirmed=True).encode()),
+            (t("delete_no", lang), callbacks.DeleteButton(report.id, confirmed=False).encode()),
+        ),
     )
     return Reply(text, keyboard)
 
 
 def start_reply(lang: str) -> Reply:
     """/start: what the bot does and three example questions as buttons."""
-    rows = tuple(((q, callback("x", i)),) for i, q in enumerate(EXAMPLES[lang]))
+    rows = tuple(((q, callbacks.ExampleButton(i).encode()),) for i, q in enumerate(EXAMPLES[lang]))
     return Reply(t("start", lang), rows)
 
 
@@ -710,7 +738,7 @@ def trend_caption(trend: Trend, lang: str) -> str:
     line = head
     for point in trend.points:
         item = ("" if line == head else " · ") + f"{_trend_label(point, trend, lang)} {point.mentions}"
-        if units(line + item) > MAX_CAPTION - 10:
+        if units(line + item) > MessageLimit.CAPTION_LENGTH - 10:
             return line + " …"
         line += item
     return line
@@ -731,9 +759,9 @@ def trend_replies(trend: Trend, lang: str) -> list[Reply]:
 def with_actions(reply: Reply, token: str, lang: str) -> Reply:
     """An answer's page with 导出 / 👍 / 👎 under it (for the kept answer `token`)."""
     row = (
-        (t("export", lang), callback("e", token)),
-        ("👍", callback("f", token, "up")),
-        ("👎", callback("f", token, "down")),
+        (t("export", lang), callbacks.ExportButton(token).encode()),
+        ("👍", callbacks.FeedbackButton(token, "up").encode()),
+        ("👎", callbacks.FeedbackButton(token, "down").encode()),
     )
     return Reply(reply.text, (*reply.keyboard, row))
 
@@ -777,5 +805,5 @@ def copies_replies(found: Copies, lang: str) -> list[Reply]:
         ]
         blocks.append("\n".join(common))
     messages = pack(blocks)
-    button = ((t("export", lang), callback("k", report.id, found.min_chars)),)
+    button = ((t("export", lang), callbacks.CopiesExportButton(report.id, found.min_chars).encode()),)
     return [Reply(m, (button,) if i == len(messages) - 1 else ()) for i, m in enumerate(messages)]

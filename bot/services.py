@@ -10,8 +10,9 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from retrieval import AnyAnswer, Library
 from retrieval.feedback import Feedback
@@ -179,13 +180,28 @@ class Services:
             self.stop()
 
 
-def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    """The Services object the composition root put into bot_data."""
-    return services_of(context.application)
+class CustomContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """The context every handler and job of this bot gets (`ContextTypes(context=CustomContext)`): the services the
+    composition root made, typed."""
+
+    @property
+    def services(self) -> Services:
+        """The library, the settings and the bot's caches."""
+        return services_of(self.application)
+
+    @property
+    def jobs(self) -> JobQueue[Any] | None:
+        """The job queue, for scheduling this bot's jobs: PTB types `job_queue` with a context type that no job
+        of ours has (the builder does not carry ours over to it)."""
+        return self.job_queue
 
 
-def services_of(application: Application) -> Services:  # type: ignore[type-arg]
-    """The Services object of an application (for jobs and tests that hold the application)."""
+# The job queue's type stays open: PTB's builder does not carry the context type over to it.
+BotApplication = Application[ExtBot[None], CustomContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
+
+
+def services_of(application: Application[Any, Any, Any, Any, Any, Any]) -> Services:
+    """The Services object of an application (for tests that hold the application)."""
     found = application.bot_data[SERVICES_KEY]
     assert isinstance(found, Services)
     return found

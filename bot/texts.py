@@ -179,6 +179,8 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "next": ("下一页 »", "Next »"),
     "full_paragraph": ("全文 {n}", "Full ¶{n}"),
     "source": ("{title} · {section} · 第{paragraph}段", "{title} · {section} · ¶{paragraph}"),
+    # an inline result's title is plain text, not HTML: the title goes in as it is
+    "inline_quote_title": ("《{title}》 · 第{paragraph}段", "《{title}》 · ¶{paragraph}"),
     "no_section": ("正文", "body"),
     "expired": (
         "这个按钮已失效（机器人重启过），请重新提问。",

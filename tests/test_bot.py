@@ -52,6 +52,7 @@ async def test_mention_question_lists_every_report_with_quotes(api: FakeBotApi, 
     assert "《主题教育工作开展情况》" in text and "《主题教育开展情况》" in text
     assert "第4段" in text and "第7段" in text
     assert ("全文 #1·4", "p:1:4") in buttons(reply)
+    assert reply.params["link_preview_options"] == {"is_disabled": True}  # the bot's Defaults: no link previews
 
 
 async def test_fast_answers_skip_the_typing_indicator(api: FakeBotApi, library: Library) -> None:
@@ -72,6 +73,7 @@ async def test_search_pages_edit_the_message_in_place(api: FakeBotApi, library: 
         api.push_callback_query(nav[0], USER, USER, message_id)
         edited = await api.wait_for("editMessageText", since=mark)
         assert edited.params["message_id"] == message_id and "第 2/3 页" in edited.text
+        assert edited.params["link_preview_options"] == {"is_disabled": True}
         prev = [data for label, data in buttons(edited) if "上一页" in label]
         mark = api.mark()
         api.push_callback_query(prev[0], USER, USER, message_id)
@@ -155,6 +157,8 @@ async def test_inline_mode_offers_passages(api: FakeBotApi, library: Library) ->
     results = call.params["results"]
     assert 2 <= len(results) <= 10 and len({r["id"] for r in results}) == len(results)
     assert all(r["input_message_content"]["parse_mode"] == "HTML" for r in results)
+    assert all(r["input_message_content"]["link_preview_options"] == {"is_disabled": True} for r in results)
+    assert results[0]["title"].startswith("《") and "第" in results[0]["title"] and "段" in results[0]["title"]
     assert all("<b>四下基层</b>" in r["input_message_content"]["message_text"] for r in results[:2])
 
 

@@ -25,7 +25,7 @@ import aiohttp
 import pytest
 from telegram.ext import ApplicationBuilder
 
-from bot import delivery
+from bot import callbacks, delivery
 from bot.app import build_application, webhook_options
 from bot.jobs import deliver_digests
 from bot.services import services_of
@@ -380,9 +380,9 @@ async def test_uploads_are_checked_by_telegram_user_id_on_every_call(api: FakeBo
 
 
 def test_no_button_leads_to_an_admin_action_but_the_checked_delete_confirmation() -> None:
-    """Buttons carry a/p/s/r/o/x data, and the button handler dispatches on nothing else (anything else is answered
-    'expired'). The one admin action behind a button, the /delete confirmation (d:ID:y), has a handler of its own
-    that checks the presser is an admin before it deletes (pressed in tests/test_delete.py)."""
+    """Each kind of button data has a handler of its own (bot/callbacks.py, registered with its pattern), and no
+    handler of a button but one reaches an admin action. The one admin action behind a button, the /delete
+    confirmation (d:ID:y), checks the presser is an admin before it deletes (pressed in tests/test_delete.py)."""
     source = (ROOT / "bot" / "handlers.py").read_text(encoding="utf-8")
     functions = {node.name: node for node in ast.walk(ast.parse(source)) if isinstance(node, ast.AsyncFunctionDef)}
 
@@ -390,7 +390,11 @@ def test_no_button_leads_to_an_admin_action_but_the_checked_delete_confirmation(
         nodes = [n for n in ast.walk(functions[name]) if isinstance(n, ast.Call)]
         return [n.func.id if isinstance(n.func, ast.Name) else getattr(n.func, "attr", "") for n in nodes]
 
-    assert not set(called("button")) & {"document", "ingest_bytes", "ingest_file", "delete_report", "is_admin"}
+    buttons = [name for name in functions if name.endswith("_button") and name != "delete_button"]
+    # one per kind of button but the delete confirmation, and the one for data of no kind (stale_button)
+    assert len(buttons) == len(callbacks.KINDS)
+    for name in buttons:
+        assert not set(called(name)) & {"document", "ingest_bytes", "ingest_file", "delete_report", "is_admin"}, name
     delete = called("delete_button")
     assert delete.index("is_admin") < delete.index("to_thread")  # delete_report is passed to to_thread
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from telegram.constants import MessageLimit
 
 from bot.cli import cli
-from bot.render import MAX_MESSAGE, answer_reply, page_count, units
+from bot.render import answer_reply, page_count, units
 from bot.terminal import answer_text
 from fakebotapi import FakeBotApi
 from retrieval import Answer, Library, PartAnswer
@@ -172,7 +173,7 @@ async def test_bot_pages_a_long_part_by_telegram_limit(api: FakeBotApi, provinci
             api.push_callback_query(next_page[0], USER, USER, page.result["message_id"])
             pages.append(await api.wait_for("editMessageText", since=mark))
     assert len(pages) > 5 and f"第 {len(pages)}/{len(pages)} 页" in pages[-1].text
-    assert all(units(p.text) <= MAX_MESSAGE for p in pages)
+    assert all(units(p.text) <= MessageLimit.MAX_TEXT_LENGTH for p in pages)
     shown = "".join(p.text for p in pages)
     assert all(f"§{p.number}" in shown for p in block.paragraphs if p.kind == "body")
 
@@ -201,7 +202,7 @@ def test_every_page_of_a_provincial_part_answer_fits(provincial_library: Library
             pages = page_count(answer, lang)
             assert pages == 11
             shown = [answer_reply(answer, lang, page=page) for page in range(pages)]
-            assert all(units(reply.text) <= MAX_MESSAGE for reply in shown)
+            assert all(units(reply.text) <= MessageLimit.MAX_TEXT_LENGTH for reply in shown)
             assert sum(reply.text.count("<blockquote>") for reply in shown) == 31
 
 
@@ -239,10 +240,12 @@ async def test_bot_outline_part_buttons_read_a_part(api: FakeBotApi, library: Li
         api.push_callback_query("w:5:problems", USER, USER, outline.result["message_id"])
         part = await api.wait_for("sendMessage", since=mark)
         mark = api.mark()
+        # data no button carries is refused as every button refuses it: an alert, no message
         api.push_callback_query("w:5:nonsense", USER, USER, outline.result["message_id"])
-        refused = await api.wait_for("sendMessage", since=mark)
+        refused = await api.wait_for("answerCallbackQuery", since=mark)
+        assert [c for c in api.calls("sendMessage") if c.seq >= mark] == []
     assert "“存在问题”部分" in part.text and "但也还存在以下问题：" in part.text and "二是破解工学矛盾" in part.text
-    assert "请重新提问" in refused.text
+    assert "请重新提问" in refused.params["text"] and refused.params.get("show_alert") in (True, "true")
 
 
 def test_cli_show_carries_the_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

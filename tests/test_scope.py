@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from rank_bm25 import BM25Okapi
+from telegram.constants import MessageLimit
 
 from bot import render
 from retrieval import Answer, Library, PartAnswer, Segmenter, Store
@@ -311,7 +312,7 @@ def test_every_scope_gets_a_clear_answer(corpus_library: Library, question: str)
     assert answer.scope is not None
     for lang in ("zh", "en"):
         reply = render.answer_reply(answer, lang)
-        assert render.units(reply.text) <= render.MAX_MESSAGE
+        assert render.units(reply.text) <= MessageLimit.MAX_TEXT_LENGTH
         assert ("范围：" if lang == "zh" else "Scope: ") in reply.text
     if isinstance(answer, PartAnswer):  # 第四份报告存在哪些问题: that report's part
         assert isinstance(answer.scope, InScope)
