@@ -1,4 +1,4 @@
-"""The engines compared: ours (retrieval.index.Bm25Index) and the references, all on the same tokens.
+"""The engines compared: ours (retrieval.bm25.Bm25Index) and the references, all on the same tokens.
 
 Every engine answers `top(query_terms, k)` with positions, best first. rank-bm25 is the exactness reference
 (our scores must equal its BM25Okapi scores); bm25s and tantivy are speed references only (their BM25
@@ -13,7 +13,9 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from retrieval.index import K1, B, Bm25Index
+from retrieval.bm25 import Bm25Index, Bm25Params
+
+PARAMS = Bm25Params()  # ours and the references with the same k1, b (and epsilon for rank-bm25)
 
 
 class Engine(Protocol):
@@ -27,15 +29,15 @@ class Engine(Protocol):
 
 
 class Ours:
-    """retrieval.index.Bm25Index: exact BM25Okapi scores, top-k with ties broken by position."""
+    """retrieval.bm25.Bm25Index: exact BM25Okapi scores, top-k with ties broken by position."""
 
     name = "ours"
 
     def __init__(self) -> None:
-        self.index = Bm25Index()
+        self.index = Bm25Index(PARAMS)
 
     def build(self, documents: Sequence[Sequence[str]]) -> None:
-        self.index = Bm25Index.build(documents)
+        self.index = Bm25Index.build(documents, PARAMS)
 
     def top(self, query: Sequence[str], k: int) -> list[int]:
         return [p for p, _ in self.index.top(query, k)]
@@ -57,7 +59,7 @@ class RankBm25:
     def build(self, documents: Sequence[Sequence[str]]) -> None:
         from rank_bm25 import BM25Okapi
 
-        self.model = BM25Okapi(documents, k1=K1, b=B, epsilon=0.25)
+        self.model = BM25Okapi(documents, k1=PARAMS.k1, b=PARAMS.b, epsilon=PARAMS.epsilon)
 
     def scores(self, query: Sequence[str]) -> npt.NDArray[np.float64]:
         scores: npt.NDArray[np.float64] = self.model.get_scores(list(query))
@@ -84,7 +86,7 @@ class Bm25s:
 
         vocab = self.vocab
         ids = [[vocab.setdefault(t, len(vocab)) for t in doc] for doc in documents]
-        self.model = bm25s.BM25(k1=K1, b=B, method="robertson")
+        self.model = bm25s.BM25(k1=PARAMS.k1, b=PARAMS.b, method="robertson")
         self.model.index(bm25s.tokenization.Tokenized(ids=ids, vocab=dict(vocab)), show_progress=False)
 
     def top(self, query: Sequence[str], k: int) -> list[int]:

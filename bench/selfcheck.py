@@ -1,6 +1,7 @@
-"""Randomised exactness check of retrieval.index on small corpora, with the index's size thresholds turned down so
-that every code path runs: impact copies cut short, the MaxScore pass, scoring term at a time, many segments folded
-into one, deletions, bigram-indexed and scanned mention chunks, characters outside the BMP, self-overlapping needles.
+"""Randomised exactness check of retrieval.bm25 and retrieval.mentions on small corpora, with their tuning turned
+down so that every code path runs: impact copies cut short, the MaxScore pass, scoring term at a time, many segments
+folded into one, deletions, bigram-indexed and scanned mention chunks, characters outside the BMP, self-overlapping
+needles.
 
 Ranked answers must equal rank-bm25's (same positions in the same order, ties by position, same scores bit for
 bit); mention answers must equal str.count over each live passage. One deliberate adjustment: after deletions,
@@ -12,46 +13,13 @@ rank-bm25's value so that everything else is compared exactly. Without the pin, 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
-import retrieval.index as index_module
-import retrieval.mentions as mentions_module
 from bench.engines import reference_top
-from retrieval.index import Bm25Index
-from retrieval.mentions import MentionFinder
-
-_KNOBS = (
-    "IMPACT_MIN_POSTINGS",
-    "_IMPACT_KEEP_MIN",
-    "_SWITCH",
-    "_PROBE",
-    "_MAX_JUMP",
-    "_DENSE_SCAN",
-    "_ROW_SHARE",
-    "_GATHER",
-    "_INDEX_MIN_UNITS",
-    "_COMPILED_MIN",
-    "_TERM_AT_A_TIME",
-)
-
-
-@contextmanager
-def knobs(values: dict[str, Any]) -> Iterator[None]:
-    def module(name: str) -> Any:
-        return mentions_module if name == "_INDEX_MIN_UNITS" else index_module
-
-    saved = {name: getattr(module(name), name) for name in _KNOBS}
-    try:
-        for name, value in values.items():
-            setattr(module(name), name, value)
-        yield
-    finally:
-        for name, value in saved.items():
-            setattr(module(name), name, value)
+from retrieval.bm25 import Bm25Index, Tuning
+from retrieval.mentions import MentionFinder, MentionTuning
 
 
 def _corpus(rng: random.Random, n: int, vocabulary: int) -> list[list[str]]:
@@ -65,49 +33,48 @@ def ranked_case(seed: int) -> list[str]:
 
     rng = random.Random(seed)
     problems: list[str] = []
-    settings = {
-        "IMPACT_MIN_POSTINGS": rng.choice([2, 8, 64]),
-        "_IMPACT_KEEP_MIN": rng.choice([64, 128, 8192]),
-        "_SWITCH": rng.choice([0.0, 1.0, 1e9]),
-        "_PROBE": rng.choice([4, 256]),
-        "_MAX_JUMP": rng.choice([2, 8]),
-        "_DENSE_SCAN": rng.choice([0, 4, 1 << 30]),  # the MaxScore pass: sort its documents, or scan the array
-        "_ROW_SHARE": rng.choice([0, 8, 1 << 30]),  # tf rows for no term, the common ones, or every term
-        "_GATHER": rng.choice([0, 2048]),
-        "_COMPILED_MIN": rng.choice([0, 1 << 40]),  # scored term at a time by the compiled loops, or never
-        "_TERM_AT_A_TIME": rng.choice([0.0, 8.0, 1e9]),
-    }
-    with knobs(settings):
-        n = rng.randint(50, 1500)
-        docs = _corpus(rng, n, rng.randint(5, 300))
-        split = n if rng.random() < 0.25 else rng.randint(1, n)  # one segment, or many
-        index = Bm25Index.build(docs[:split])
-        at = split
-        while at < n:
-            step = rng.randint(1, 60)
-            index.add(docs[at : at + step])
-            at += step
-        removed = set(rng.sample(range(n), rng.randint(0, n // 3)))
-        index.remove(sorted(removed))
-        live = [i for i in range(n) if i not in removed]
-        reference = BM25Okapi([docs[i] for i in live])
-        if removed:
-            index._average_idf = float(reference.average_idf)
-            index._mean_idf = lambda: float(reference.average_idf)  # type: ignore[method-assign]
-        for _ in range(25):
-            query = [f"w{int(rng.paretovariate(0.7)) % 320}" for _ in range(rng.randint(1, 8))]
-            k = rng.choice([1, 3, 10, 50])
-            expected = reference.get_scores(query)
-            got = index.top(query, k)
-            want = [live[i] for i in reference_top(expected, k)]
-            if [p for p, _ in got] != want:
-                problems.append(f"ranked seed {seed} {settings} {query} k={k}: {got[:5]} vs {want[:5]}")
-                continue
-            for position, score in got:
-                if score != expected[live.index(position)]:
-                    problems.append(f"ranked seed {seed} {query}: score of {position} {score!r}")
-            if not np.allclose(index.dense_scores(query), expected, atol=1e-6, rtol=0):
-                problems.append(f"dense scores seed {seed} {query}")
+    tuning = Tuning(
+        impact_min_postings=rng.choice([2, 8, 64]),
+        impact_keep_min=rng.choice([64, 128, 8192]),
+        switch=rng.choice([0.0, 1.0, 1e9]),
+        probe=rng.choice([4, 256]),
+        max_jump=rng.choice([2, 8]),
+        dense_scan=rng.choice([0, 4, 1 << 30]),  # the MaxScore pass: sort its documents, or scan the array
+        row_share=rng.choice([0, 8, 1 << 30]),  # tf rows for no term, the common ones, or every term
+        gather=rng.choice([0, 2048]),
+        compiled_min=rng.choice([0, 1 << 40]),  # scored term at a time by the compiled loops, or never
+        term_at_a_time=rng.choice([0.0, 8.0, 1e9]),
+    )
+    n = rng.randint(50, 1500)
+    docs = _corpus(rng, n, rng.randint(5, 300))
+    split = n if rng.random() < 0.25 else rng.randint(1, n)  # one segment, or many
+    index = Bm25Index.build(docs[:split], tuning=tuning)
+    at = split
+    while at < n:
+        step = rng.randint(1, 60)
+        index.add(docs[at : at + step])
+        at += step
+    removed = set(rng.sample(range(n), rng.randint(0, n // 3)))
+    index.remove(sorted(removed))
+    live = [i for i in range(n) if i not in removed]
+    reference = BM25Okapi([docs[i] for i in live])
+    if removed:
+        index._average_idf = float(reference.average_idf)
+        index._mean_idf = lambda: float(reference.average_idf)  # type: ignore[method-assign]
+    for _ in range(25):
+        query = [f"w{int(rng.paretovariate(0.7)) % 320}" for _ in range(rng.randint(1, 8))]
+        k = rng.choice([1, 3, 10, 50])
+        expected = reference.get_scores(query)
+        got = index.top(query, k)
+        want = [live[i] for i in reference_top(expected, k)]
+        if [p for p, _ in got] != want:
+            problems.append(f"ranked seed {seed} {tuning} {query} k={k}: {got[:5]} vs {want[:5]}")
+            continue
+        for position, score in got:
+            if score != expected[live.index(position)]:
+                problems.append(f"ranked seed {seed} {query}: score of {position} {score!r}")
+        if not np.allclose(index.dense_scores(query), expected, atol=1e-6, rtol=0):
+            problems.append(f"dense scores seed {seed} {query}")
     return problems
 
 
@@ -115,24 +82,24 @@ def mention_case(seed: int) -> list[str]:
     rng = random.Random(seed)
     problems: list[str] = []
     alphabet = rng.choice(["ab", "abc", "哈哈哈x", "主题教育工作推进a\U0001f600", "abcdef"])
-    with knobs({"_INDEX_MIN_UNITS": rng.choice([1, 50, 1000, 1 << 16])}):
-        texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(rng.randint(1, 400))]
-        finder = MentionFinder()
-        at = 0
-        while at < len(texts):
-            step = rng.randint(1, 100)
-            finder.add(texts[at : at + step])
-            at += step
-        removed = set(rng.sample(range(len(texts)), rng.randint(0, len(texts) // 4)))
-        finder.remove(sorted(removed))
-        for _ in range(30):
-            term = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 5)))
-            expected = {i: t.count(term) for i, t in enumerate(texts) if term in t and i not in removed}
-            if finder.find(term) != expected:
-                problems.append(f"mention seed {seed} {term!r}")
-        for i in rng.sample(range(len(texts)), min(5, len(texts))):
-            if finder.text(i) != texts[i]:
-                problems.append(f"text seed {seed} position {i}")
+    tuning = MentionTuning(index_min_units=rng.choice([1, 50, 1000, 1 << 16]))
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(rng.randint(1, 400))]
+    finder = MentionFinder(tuning)
+    at = 0
+    while at < len(texts):
+        step = rng.randint(1, 100)
+        finder.add(texts[at : at + step])
+        at += step
+    removed = set(rng.sample(range(len(texts)), rng.randint(0, len(texts) // 4)))
+    finder.remove(sorted(removed))
+    for _ in range(30):
+        term = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 5)))
+        expected = {i: t.count(term) for i, t in enumerate(texts) if term in t and i not in removed}
+        if finder.find(term) != expected:
+            problems.append(f"mention seed {seed} {term!r}")
+    for i in rng.sample(range(len(texts)), min(5, len(texts))):
+        if finder.text(i) != texts[i]:
+            problems.append(f"text seed {seed} position {i}")
     return problems
 
 

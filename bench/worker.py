@@ -38,7 +38,7 @@ from bench.corpus import (
     query_terms,
 )
 from bench.engines import Bm25s, Engine, Ours, RankBm25, Tantivy, compare_top
-from retrieval.index import Bm25Index
+from retrieval.bm25 import Bm25Index
 from retrieval.library import _Positions
 from retrieval.mentions import MentionFinder
 

@@ -15,8 +15,9 @@ gains little from pruning: most documents stay candidates. Scoring it term at a 
 postings are added into a dense score array in query order, with rank-bm25's expression, so the sums are its scores
 bit for bit; one pass over the array then keeps the k best and clears it.
 
-`retrieval.index` imports this module when an indexed chunk is first asked something or a large index scores term
-at a time, so small libraries (the cold start on the bundled reports) and ingesting never load numba.
+`retrieval.mentions` and `retrieval.bm25` import this module when an indexed chunk is first asked something or a
+large index scores term at a time, so small libraries (the cold start on the bundled reports) and ingesting never
+load numba.
 """
 
 from __future__ import annotations

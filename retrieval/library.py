@@ -31,10 +31,10 @@ from .answers import (
     PartBlock,
     Quote,
 )
+from .bm25 import Bm25Index, Bm25Params, Tuning
 from .errors import InvalidCorrection, StorageError, UnknownParagraph, UnknownReport
 from .extract import DEFAULT_MAX_BYTES, ReportLimits, extract
-from .index import Bm25Index
-from .mentions import MentionFinder
+from .mentions import MentionFinder, MentionTuning
 from .metadata import HEAD_MAX_LINES, METADATA_VERSION, TAIL_LINES, distinctions, parse_date_input, read_metadata
 from .normalize import normalize, normalize_with_offsets, original_span, valid_text
 from .parts import Part
@@ -156,14 +156,20 @@ class Library:
         *,
         index_dir: Path | None = None,
         limits: ReportLimits | None = None,
+        params: Bm25Params | None = None,
+        tuning: Tuning | None = None,
+        mention_tuning: MentionTuning | None = None,
     ) -> None:
         self.store = store
         self.segmenter = segmenter
         self.limits = limits or ReportLimits()  # what one report may expand to; a file beyond it is refused
         self.index_dir = index_dir  # where built indexes are saved for the next start (large corpora only)
         self._lock = threading.RLock()
-        self._bm25 = Bm25Index()
-        self._mentions = MentionFinder()
+        self.params = params or Bm25Params()  # rank-bm25's k1, b, epsilon: they change scores
+        self.tuning = tuning or Tuning()  # the indexes' thresholds: they change only speed and memory
+        self.mention_tuning = mention_tuning or MentionTuning()
+        self._bm25 = Bm25Index(self.params, self.tuning)
+        self._mentions = MentionFinder(self.mention_tuning)
         self._positions = _Positions()
         self._reports: dict[int, Report] = {}
         self._pending: _Written | None = None  # index updates held back by batch()
@@ -250,8 +256,8 @@ class Library:
                 self._positions.extend(places[:, 0], places[:, 1], places[:, 2].astype(np.bool_))
             else:
                 records = self.store.passages()
-                self._bm25 = Bm25Index.build([r.terms for r in records])
-                self._mentions = MentionFinder()
+                self._bm25 = Bm25Index.build([r.terms for r in records], self.params, self.tuning)
+                self._mentions = MentionFinder(self.mention_tuning)
                 self._mentions.add([r.norm for r in records])
                 self._positions = _Positions()
                 self._positions.extend(
@@ -266,7 +272,10 @@ class Library:
         try:
             if (self.index_dir / "key").read_text(encoding="utf-8") != key:
                 return None
-            return Bm25Index.load(self.index_dir / "bm25.npz"), MentionFinder.load(self.index_dir / "mentions.npz")
+            return (
+                Bm25Index.load(self.index_dir / "bm25.npz", self.params, self.tuning),
+                MentionFinder.load(self.index_dir / "mentions.npz", self.mention_tuning),
+            )
         except Exception as exc:  # the saved index is only a shortcut: anything wrong with it means a rebuild
             log.warning("saved index in %s not usable (%s); rebuilding", self.index_dir, exc)
             with contextlib.suppress(OSError):  # forgotten, so that the rebuilt index is saved in its place

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,16 @@ import numpy.typing as npt
 
 from .arrays import IntArray, decode_strings, encode_strings, ptr, replace
 
-_INDEX_MIN_UNITS = 1 << 16  # a batch with at least this many code units gets a bigram index; smaller ones are scanned
-_MERGE_CHUNKS = 16
+
+@dataclass(frozen=True)
+class MentionTuning:
+    """Thresholds of the finder's structures (they never change an answer). Tests and the benchmark turn them down
+    so that small texts take the paths of a large library."""
+
+    index_min_units: int = 1 << 16  # a batch of at least this many code units gets a bigram index; smaller: scanned
+    merge_chunks: int = 16  # small chunks allowed after the first before they are folded into one
+
+
 _MAX_CHUNK_UNITS = (1 << 32) - 1  # positions are stored in 32 bits
 _PASSAGE_SHIFT = 6  # passage lookup: a table entry and a 64-bit word of the NUL bitmap per 64 code units
 
@@ -232,7 +241,8 @@ _Chunk = _ScanChunk | _IndexedChunk
 class MentionFinder:
     """Exact, complete substring search over normalised passage texts (see the module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tuning: MentionTuning | None = None) -> None:
+        self.tuning = tuning or MentionTuning()
         self._chunks: list[_Chunk] = []
         self._alive = np.empty(0, dtype=np.bool_)
         self._removed = 0  # passages not alive: answers are filtered only when there are some
@@ -245,12 +255,12 @@ class MentionFinder:
         self._append(self.size, texts)
         self._alive = np.concatenate([self._alive, np.ones(len(texts), dtype=np.bool_)])
         self.size += len(texts)
-        if len(self._chunks) > _MERGE_CHUNKS + 1:
+        if len(self._chunks) > self.tuning.merge_chunks + 1:
             self._merge_tail()
 
     def _append(self, first: int, texts: Sequence[str]) -> None:
         units = sum(len(t) + 1 for t in texts)
-        if units < _INDEX_MIN_UNITS:
+        if units < self.tuning.index_min_units:
             self._chunks.append(_ScanChunk(first, texts))
             return
         if 2 * units > _MAX_CHUNK_UNITS and len(texts) > 1:  # keep positions within 32 bits
@@ -358,11 +368,11 @@ class MentionFinder:
         replace(path, arrays)
 
     @classmethod
-    def load(cls, path: Path) -> MentionFinder:
+    def load(cls, path: Path, tuning: MentionTuning | None = None) -> MentionFinder:
         """A finder written by `save`. The code units of indexed chunks are mapped from their files, not read: a
         question reads none of them (see kernels.occurrences), so they take no memory until `text` or a rebuild
         needs them."""
-        finder = cls()
+        finder = cls(tuning)
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
         meta = json.loads(str(arrays["meta"][0]))

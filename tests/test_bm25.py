@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from pathlib import Path
 
@@ -11,9 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rank_bm25 import BM25Okapi
 
-import retrieval.index as index_module
 from retrieval import Library
-from retrieval.index import Bm25Index
+from retrieval.bm25 import Bm25Index, Tuning, topk
 
 QUERIES = [
     "四下基层",
@@ -80,21 +80,23 @@ def _random_corpus(seed: int, n: int) -> list[list[str]]:
 
 
 @pytest.fixture(params=["pruned", "term-at-a-time"])
-def scoring(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+def scoring(request: pytest.FixtureRequest) -> Tuning:
     """Ranked questions walked and pruned (numpy), or, as in a large index, handed to the compiled loops."""
     if request.param == "term-at-a-time":
-        monkeypatch.setattr(index_module, "_COMPILED_MIN", 0)
-        monkeypatch.setattr(index_module, "_TERM_AT_A_TIME", 1e9)  # as soon as a list would be read further
-        monkeypatch.setattr(index_module, "IMPACT_MIN_POSTINGS", 2)  # short lists walked too, and cut short
-        monkeypatch.setattr(index_module, "_IMPACT_KEEP_MIN", 8)
-        monkeypatch.setattr(index_module, "_FIRST_DEPTH", 2)
-    return str(request.param)
+        return Tuning(
+            compiled_min=0,
+            term_at_a_time=1e9,  # as soon as a list would be read further
+            impact_min_postings=2,  # short lists walked too, and cut short
+            impact_keep_min=8,
+            first_depth=2,
+        )
+    return Tuning()
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_incremental_adds_and_removals_stay_exact(seed: int, scoring: str) -> None:
+def test_incremental_adds_and_removals_stay_exact(seed: int, scoring: Tuning) -> None:
     documents = _random_corpus(seed, 400)
-    index = Bm25Index.build(documents[:250])
+    index = Bm25Index.build(documents[:250], tuning=scoring)
     for start in range(250, 400, 10):  # many small segments, merged along the way
         index.add(documents[start : start + 10])
     removed = set(random.Random(seed).sample(range(400), 60))
@@ -117,19 +119,19 @@ def test_zero_scores_are_not_results() -> None:
     assert [p for p, _ in index.top(["a"], 10)] == [0]
 
 
-def test_tf_rows_of_common_terms_stay_exact(tmp_path: Path, scoring: str) -> None:
+def test_tf_rows_of_common_terms_stay_exact(tmp_path: Path, scoring: Tuning) -> None:
     """Common terms get a tf row per segment (not for tfs over 255); one segment looks them up together."""
     rng = random.Random(7)
     documents = [["common"] * rng.randint(1, 3) + _random_corpus(i, 1)[0] for i in range(300)]
     documents[5] += ["heavy"] * 300 + ["common"] * 2
     documents += [["heavy"] for _ in range(60)]
-    index = Bm25Index.build(documents)
+    index = Bm25Index.build(documents, tuning=scoring)
     segment = index._segments[0]
     assert "common" in index.vocabulary and index.vocabulary["common"] in segment.row_of
     assert index.vocabulary["heavy"] not in segment.row_of  # a tf of 302 does not fit a byte
     path = tmp_path / "index.npz"
     index.save(path)
-    loaded = Bm25Index.load(path)
+    loaded = Bm25Index.load(path, tuning=scoring)
     assert loaded._segments[0].row_of == segment.row_of
     assert np.array_equal(loaded._segments[0].rows, segment.rows)
     reference = BM25Okapi(documents)
@@ -170,22 +172,22 @@ def test_term_at_a_time_equals_rank_bm25_bit_for_bit(
     if gone:  # rank-bm25 sums its average idf in an order the index does not keep (see bench/selfcheck.py)
         index._mean_idf = lambda: float(reference.average_idf)  # type: ignore[method-assign]
     order, idf = index._plan(query)
-    got = index._term_at_a_time(order, idf, k)
+    got = topk.term_at_a_time(index.postings(), index.scratch, order, idf, k)
     expected = reference.get_scores(query)
     assert [p for p, _ in got] == [live[i] for i in _reference_top(expected, k)]
     assert [s for _, s in got] == [expected[live.index(p)] for p, _ in got]
-    assert not index._scratch().any()  # cleared for the next question
+    assert not index.scratch.acc.any()  # cleared for the next question
 
 
-def test_warming_a_large_index_changes_no_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_warming_a_large_index_changes_no_answer() -> None:
     documents = _random_corpus(3, 300)
     index = Bm25Index.build(documents)
     before = [index.top(query, 10) for query in (["w1"], ["w2", "w3", "w2"])]
-    monkeypatch.setattr(index_module, "_COMPILED_MIN", 0)
+    index.tuning = Tuning(compiled_min=0)
     index.warm()
-    assert not index._scratch().any()
+    assert not index.scratch.acc.any()
     order, idf = index._plan(["w1"])
-    assert index._term_at_a_time(order, idf, 10) == before[0]
+    assert topk.term_at_a_time(index.postings(), index.scratch, order, idf, 10) == before[0]
     assert [index.top(query, 10) for query in (["w1"], ["w2", "w3", "w2"])] == before
 
 
@@ -196,18 +198,17 @@ def _reference_top_within(scores: np.ndarray, within: list[int], k: int) -> list
 
 
 @pytest.fixture(params=["one by one", "walk"])
-def within_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+def within_path(request: pytest.FixtureRequest) -> int:
     """A scoped question scored document by document (a narrow scope) or by walking the index (a wide one)."""
-    monkeypatch.setattr(index_module, "_WITHIN_ONE_BY_ONE", 1 << 62 if request.param == "one by one" else 0)
-    return str(request.param)
+    return 1 << 62 if request.param == "one by one" else 0  # Tuning.within_one_by_one
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_scoped_top_equals_rank_bm25_restricted_to_the_scope(seed: int, scoring: str, within_path: str) -> None:
+def test_scoped_top_equals_rank_bm25_restricted_to_the_scope(seed: int, scoring: Tuning, within_path: int) -> None:
     """A scope filters the candidates and never changes a score: the same top k, scores and order as rank-bm25 over
     the whole corpus, restricted to the documents in scope; after adds and removals too."""
     documents = _random_corpus(seed, 400)
-    index = Bm25Index.build(documents[:250])
+    index = Bm25Index.build(documents[:250], tuning=dataclasses.replace(scoring, within_one_by_one=within_path))
     for start in range(250, 400, 30):
         index.add(documents[start : start + 30])
     rng = random.Random(seed)
@@ -255,14 +256,14 @@ def test_scoped_term_at_a_time_equals_rank_bm25_bit_for_bit(
     in_scope = sorted(i for i in scope if i < len(documents))
     eligible[in_scope] = True
     order, idf = index._plan(query)
-    got = index._term_at_a_time(order, idf, k, eligible)
+    got = topk.term_at_a_time(index.postings(), index.scratch, order, idf, k, eligible)
     expected = reference.get_scores(query)
     assert [p for p, _ in got] == _reference_top_within(expected, in_scope, k)
     assert [s for _, s in got] == [expected[p] for p, _ in got]
-    assert not index._scratch().any()
+    assert not index.scratch.acc.any()
     within = np.asarray(in_scope, dtype=np.int64)
-    one_by_one = index._score_within(order, idf, k, within) if order else []
+    one_by_one = topk.score_within(index.postings(), order, idf, k, within) if order else []
     assert one_by_one == got
     # the loops that add up and pass over only the scope's documents
-    assert index._term_at_a_time(order, idf, k, eligible, within) == got
-    assert not index._scratch().any()
+    assert topk.term_at_a_time(index.postings(), index.scratch, order, idf, k, eligible, within) == got
+    assert not index.scratch.acc.any()

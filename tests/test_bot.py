@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-import retrieval.index as index_module
-import retrieval.mentions as mentions_module
 from fakebotapi import FakeBotApi
 from officefiles import libreoffice_export, photo_jpeg, word_document
 from retrieval import Library, Store
+from retrieval.bm25 import Tuning
 from retrieval.ingest import ingest_paths
+from retrieval.mentions import MentionTuning, _IndexedChunk
 from retrieval.segment import Segmenter
 from tests.botharness import ADMIN, GROUP, OTHER, USER, ask, bot_settings, buttons, running_bot
 from tests.support import REPORTS
@@ -316,7 +316,6 @@ async def test_answers_are_the_same_from_a_large_librarys_compiled_paths(
     library: Library,
     tmp_path: Path,
     segmenter: Segmenter,
-    monkeypatch: pytest.MonkeyPatch,
     question: str,
 ) -> None:
     """A large library (bigram-indexed mention finder, ranked questions scored term at a time; compiled loops warmed
@@ -324,14 +323,14 @@ async def test_answers_are_the_same_from_a_large_librarys_compiled_paths(
     reports take the large library's paths."""
     async with running_bot(api, library):
         scanned = (await ask(api, question)).text
-    monkeypatch.setattr(mentions_module, "_INDEX_MIN_UNITS", 1)
-    monkeypatch.setattr(index_module, "_COMPILED_MIN", 0)
-    monkeypatch.setattr(index_module, "_TERM_AT_A_TIME", 1e9)
-    monkeypatch.setattr(index_module, "_FIRST_DEPTH", 2)
-    monkeypatch.setattr(index_module, "IMPACT_MIN_POSTINGS", 2)
-    indexed = Library(Store(tmp_path / "indexed.db"), segmenter)
+    indexed = Library(
+        Store(tmp_path / "indexed.db"),
+        segmenter,
+        tuning=Tuning(compiled_min=0, term_at_a_time=1e9, first_depth=2, impact_min_postings=2),
+        mention_tuning=MentionTuning(index_min_units=1),
+    )
     assert ingest_paths(indexed, [REPORTS]).ok
-    assert any(isinstance(chunk, mentions_module._IndexedChunk) for chunk in indexed._mentions._chunks)
+    assert any(isinstance(chunk, _IndexedChunk) for chunk in indexed._mentions._chunks)
     try:
         async with running_bot(api, indexed):
             assert (await ask(api, question)).text == scanned

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import json
 import shutil
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from retrieval import Library, Segmenter, StorageError, Store, UnknownReport
+from retrieval.bm25 import FORMAT_VERSION, Bm25Params
 from retrieval.extract import read_report_file
 from retrieval.store import SCHEMA_VERSION
 from retrieval.structure import build_structure, cut_passages, derive_title
@@ -185,7 +188,7 @@ def test_ingest_saves_the_index_for_the_next_start_unless_passages_were_deleted(
     expected = _answers(first)
     first.store.close()
 
-    def no_build(documents: object) -> None:
+    def no_build(*args: object) -> None:
         raise AssertionError("the saved index should have been loaded")
 
     with monkeypatch.context() as patched:
@@ -196,6 +199,52 @@ def test_ingest_saves_the_index_for_the_next_start_unless_passages_were_deleted(
     assert not loaded.save_index()  # positions of deleted passages would not line up with the store's
     assert (index_dir / "key").read_text() != loaded.store.passage_key()
     loaded.store.close()
+
+
+def test_a_saved_index_of_another_format_or_other_bm25_parameters_is_rebuilt(
+    tmp_path: Path, segmenter: Segmenter, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The saved BM25 index records its format version and k1, b, epsilon; a start with other parameters, or from an
+    index saved before the format was recorded, rebuilds it (saying so in the log) and saves the new one."""
+    db, index_dir, first = _ingested_with_saved_index(tmp_path, segmenter, monkeypatch)
+    expected = _answers(first)
+    first.store.close()
+    saved = index_dir / "bm25.npz"
+    with np.load(saved) as data:
+        meta = json.loads(str(data["meta"][0]))
+    assert meta["format"] == FORMAT_VERSION and meta["params"] == {"k1": 1.5, "b": 0.75, "epsilon": 0.25}
+
+    other = Library(Store(db), segmenter, index_dir=index_dir, params=Bm25Params(k1=1.2))
+    assert "not usable" in caplog.text and "rebuilding" in caplog.text and "'k1': 1.5" in caplog.text
+    with np.load(saved) as data:
+        assert json.loads(str(data["meta"][0]))["params"]["k1"] == 1.2  # saved again, with its own parameters
+    terms = first.query_terms("四下基层")
+    assert other.idf("四下基层") == first.idf("四下基层")  # idf does not depend on k1 ...
+    assert other._bm25.top(terms, 1)[0][1] != first._bm25.top(terms, 1)[0][1]  # ... the scores do
+    other.store.close()
+
+    caplog.clear()
+    back = Library(Store(db), segmenter, index_dir=index_dir)  # the default parameters again: rebuilt again
+    assert "rebuilding" in caplog.text
+    assert _answers(back) == expected
+    back.store.close()
+
+    with np.load(saved) as data:  # as an index saved before formats were recorded
+        arrays = {key: data[key] for key in data.files}
+    arrays["meta"] = np.array([json.dumps({k: v for k, v in meta.items() if k not in ("format", "params")})])
+    with saved.open("wb") as handle:
+        np.savez(handle, **arrays)  # type: ignore[arg-type]
+    caplog.clear()
+    old = Library(Store(db), segmenter, index_dir=index_dir)
+    assert "format None" in caplog.text and "rebuilding" in caplog.text
+    assert _answers(old) == expected
+    old.store.close()
+
+    caplog.clear()
+    current = Library(Store(db), segmenter, index_dir=index_dir)  # saved by the rebuild: loaded, no word of it
+    assert "rebuilding" not in caplog.text
+    assert _answers(current) == expected
+    current.store.close()
 
 
 def _answers(library: Library) -> list[object]:

@@ -11,9 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import retrieval.mentions as mentions_module
 from retrieval import Library
-from retrieval.mentions import MentionFinder
+from retrieval.mentions import MentionFinder, MentionTuning, _IndexedChunk
 from tests.support import REPORTS, ROOT
 
 TERMS = [
@@ -179,12 +178,14 @@ _EDGE_TEXTS = [
 ]
 
 
+_INDEXED = MentionTuning(index_min_units=1)  # every batch of passages gets a bigram index
+
+
 @pytest.fixture
-def indexed(monkeypatch: pytest.MonkeyPatch) -> MentionFinder:
-    monkeypatch.setattr(mentions_module, "_INDEX_MIN_UNITS", 1)
-    finder = MentionFinder()
+def indexed() -> MentionFinder:
+    finder = MentionFinder(_INDEXED)
     finder.add(_EDGE_TEXTS)
-    assert isinstance(finder._chunks[0], mentions_module._IndexedChunk)
+    assert isinstance(finder._chunks[0], _IndexedChunk)
     return finder
 
 
@@ -226,42 +227,35 @@ def test_indexed_finder_equals_str_count(indexed: MentionFinder, term: str, tmp_
     texts=st.lists(st.text(alphabet="党主题教育x\U0001f600", max_size=40), min_size=1, max_size=30),
     term=st.text(alphabet="党主题教育x\U0001f600", min_size=1, max_size=6),
 )
-def test_indexed_finder_equals_str_count_on_any_texts(
-    monkeypatch: pytest.MonkeyPatch, texts: list[str], term: str
-) -> None:
+def test_indexed_finder_equals_str_count_on_any_texts(texts: list[str], term: str) -> None:
     """Few characters, so that bigram lists are long, needles overlap themselves and merging meets every case."""
-    monkeypatch.setattr(mentions_module, "_INDEX_MIN_UNITS", 1)
-    finder = MentionFinder()
+    finder = MentionFinder(_INDEXED)
     finder.add(texts)
     assert finder.find(term) == {i: t.count(term) for i, t in enumerate(texts) if term in t}
 
 
-def test_indexed_finder_across_big_gaps_and_lopsided_bigrams(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_indexed_finder_across_big_gaps_and_lopsided_bigrams() -> None:
     """Positions more than 65535 units apart (stored aside from the 16-bit gaps), and a needle whose rare bigram
     leaves far fewer candidates than its common one has positions (checked against the text instead of merged)."""
-    monkeypatch.setattr(mentions_module, "_INDEX_MIN_UNITS", 1)
     texts = ["主题教育" + "育" * 70_000, "教" * 100 + "主题教育", "x" * 90_000 + "主题教育教育", "题教育" * 50]
-    finder = MentionFinder()
+    finder = MentionFinder(_INDEXED)
     finder.add(texts)
-    assert isinstance(finder._chunks[0], mentions_module._IndexedChunk)
+    assert isinstance(finder._chunks[0], _IndexedChunk)
     assert int(finder._chunks[0].big_at.size) > 0
     for term in ["主题教育", "育", "教育", "题教育", "育育育", "x主", "育题", "教育教育"]:
         assert finder.find(term) == {i: t.count(term) for i, t in enumerate(texts) if term in t}, term
 
 
-def test_a_loaded_finder_maps_its_text_and_survives_a_save_over_it(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_a_loaded_finder_maps_its_text_and_survives_a_save_over_it(tmp_path: Path) -> None:
     """The code units are mapped from their own file, not read; saving again (as the library does at shutdown)
     replaces the files, and a finder still mapping the old ones answers as before, checks against the text
     included (the lopsided needle)."""
-    monkeypatch.setattr(mentions_module, "_INDEX_MIN_UNITS", 1)
     texts = ["主题教育" + "育" * 70_000, "教" * 100 + "主题教育", "题教育" * 50]
-    finder = MentionFinder()
+    finder = MentionFinder(_INDEXED)
     finder.add(texts)
     finder.save(tmp_path / "mentions.npz")
     loaded = MentionFinder.load(tmp_path / "mentions.npz")
-    assert isinstance(loaded._chunks[0], mentions_module._IndexedChunk)
+    assert isinstance(loaded._chunks[0], _IndexedChunk)
     assert isinstance(loaded._chunks[0].units, np.memmap)
     finder.add(["主题教育育"])
     finder.save(tmp_path / "mentions.npz")
@@ -281,7 +275,7 @@ def test_warming_answers_nothing_new_and_loads_numba_only_for_an_indexed_finder(
     MentionFinder().warm()  # empty: nothing to do
     small = (
         "import sys\n"
-        "from retrieval.mentions import MentionFinder\n"
+        "from retrieval.mentions import MentionFinder, MentionTuning, _IndexedChunk\n"
         "finder = MentionFinder()\n"
         "finder.add(['哪些报告提到四下基层', '主题教育'])\n"
         "finder.warm()\n"
