@@ -44,7 +44,7 @@ def main() -> int:
     args = parser.parse_args()
     from retrieval import Library, Store
     from retrieval.copies import copies
-    from retrieval.ingest import ingest_paths
+    from retrieval.ingest import ingest_bytes, ingest_paths
     from retrieval.normalize import normalize
 
     args.tmp.mkdir(parents=True, exist_ok=True)
@@ -60,7 +60,7 @@ def main() -> int:
         assert ingest_paths(library, [reports, PROVINCIAL]).ok
         # a 40-passage report of real text: the first paragraphs of the Guangdong report, under a title of its own
         text = (PROVINCIAL / "2026年广东省政府工作报告.txt").read_text(encoding="utf-8").splitlines()
-        library.ingest_bytes("四十段摘编.txt", "\n".join(["某市政府工作报告摘编", *text[8:24]]).encode("utf-8"))
+        ingest_bytes(library, "四十段摘编.txt", "\n".join(["某市政府工作报告摘编", *text[8:24]]).encode("utf-8"))
         library.save_index()
         print(f"built in {time.perf_counter() - started:.0f} s", flush=True)
     else:

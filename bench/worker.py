@@ -39,8 +39,8 @@ from bench.corpus import (
 )
 from bench.engines import Bm25s, Engine, Ours, RankBm25, Tantivy, compare_top
 from retrieval.bm25 import Bm25Index
-from retrieval.library import _Positions
 from retrieval.mentions import MentionFinder
+from retrieval.passages import Places
 
 K = 10
 ADD_BATCH = 40  # about one report's passages
@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     per_query, our_tops = timed_runs(lambda q: ours.top_scored(q, K), queries, reps)
     out["engines"]["ours"]["ranked"] = latency_block(per_query, classes)
     # --- ours: scoped ranked questions -------------------------------------------------------------------
-    report_of = _Positions()
+    report_of = Places()
     report_of.extend(np.arange(size), np.arange(size) // REPORT_PASSAGES, np.ones(size, dtype=np.bool_))
     scopes = scoped_reports(size)
     # each question unscoped, then in every scope, back to back: the comparison holds even when the machine's load
@@ -294,7 +294,6 @@ def add_measurement(
     result["visible"] = visible_mention and visible_ranked
     t = time.perf_counter()
     index.remove(list(positions))
-    finder.remove(list(positions))
     index.add(terms)
     finder.add(texts)
     result["replace_ms"] = (time.perf_counter() - t) * 1e3

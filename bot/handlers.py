@@ -39,6 +39,7 @@ from retrieval.compare import compare_question
 from retrieval.copies import DEFAULT_MIN_CHARS, copies
 from retrieval.export import copies_docx, export_files
 from retrieval.extract import SUPPORTED_SUFFIXES
+from retrieval.ingest import delete_report, ingest_bytes
 from retrieval.normalize import valid_text
 from retrieval.parts import Part
 from retrieval.query import MAX_QUERY_CHARS
@@ -896,7 +897,7 @@ async def _add_upload(
         await send(message, [Reply(t("download_failed", lang))])
         return
     try:
-        result = await asyncio.to_thread(svc.library.ingest_bytes, name, data, max_bytes=limit)
+        result = await asyncio.to_thread(ingest_bytes, svc.library, name, data, max_bytes=limit)
     except UnreadableReport as exc:
         await send(message, [Reply(t("upload_failed", lang, reason=render.esc(exc.message(lang))))])
         return
@@ -960,7 +961,7 @@ async def delete_button(update: Update, context: CustomContext) -> None:
         await _edit(query.edit_message_text, Reply(t("delete_cancelled", lang, id=report_id)))
         return
     try:
-        report = await asyncio.to_thread(svc.library.delete_report, report_id)
+        report = await asyncio.to_thread(delete_report, svc.library, report_id)
     except UnknownReport:  # pressed twice, or deleted meanwhile by another admin or the CLI
         await _ack(query, t("delete_gone", lang, id=report_id))
         return

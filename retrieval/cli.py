@@ -26,7 +26,7 @@ from .errors import (
     UnknownReport,
     UnreadableReport,
 )
-from .ingest import IngestSummary, collect_files, ingest_paths, same_folder
+from .ingest import IngestSummary, collect_files, delete_report, ingest_paths, same_folder
 from .library import Library
 from .metadata import titled
 from .scope import InScope, MissingReports, MissingTitle, MissingYears, NoOverlap, OutOfScope
@@ -199,7 +199,7 @@ def delete(ctx: click.Context, reports: tuple[str, ...], as_json: bool) -> None:
             ) from None
         found[report.id] = report
     for report in found.values():
-        library.delete_report(report.id)
+        delete_report(library, report.id)
         if as_json:
             emit_json({"source": report.source, "status": "deleted", "id": report.id, "title": report.title})
         else:

@@ -1,4 +1,5 @@
-"""Ingesting files and folders: a few reports per transaction, one clear line per bad file, nothing half-done.
+"""Ingest: files, folders and deletions written to the store and committed to the passage index; a few reports per
+transaction, one clear line per bad file, nothing half-done.
 
 Reading, segmenting and cutting passages is CPU work done in worker processes when there is a lot of it; writing
 stays in this process, in file order, so report ids do not depend on timing.
@@ -19,10 +20,11 @@ from pathlib import Path, PurePath
 
 from .answers import IngestResult
 from .errors import UnreadableReport
-from .extract import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, read_report_file
-from .library import Library
+from .extract import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, extract, read_report_file
+from .library import OWNER_KEY, Library
+from .passages import PassageWriter
 from .prepare import PreparedReport, init_forked_worker, init_worker, prepare_file, prepare_report
-from .store import Report
+from .store import Report, SavedReport
 
 # Below these sizes starting workers costs more than it saves. A spawned worker starts an interpreter, imports
 # the library and loads the dictionary (about a second of CPU); a forked one starts in milliseconds with all of
@@ -177,6 +179,146 @@ def _prepared(
             yield file, exc
 
 
+# --- one report, a group of reports, a deletion ----------------------------------------------------------------
+
+
+def ingest_file(library: Library, path: Path) -> IngestResult:
+    """Ingest one file from disk (see `ingest_bytes`)."""
+    return ingest_bytes(library, path.name, path.read_bytes())
+
+
+def ingest_bytes(
+    library: Library,
+    source: str,
+    data: bytes,
+    *,
+    max_bytes: int | None = None,
+    claim: bool = True,
+    writer: PassageWriter | None = None,
+) -> IngestResult:
+    """Ingest a report file's bytes; UnreadableReport says why a file cannot be read. `claim` and `writer`: see
+    `ingest_group`."""
+    extracted = extract(source, data, max_bytes=max_bytes or DEFAULT_MAX_BYTES, report_limits=library.limits)
+    found = known(library, extracted.source, extracted.sha256)
+    if found is not None:
+        return found
+    return ingest_group(library, [prepare_report(extracted, library.segmenter)], claim=claim, writer=writer)[0]
+
+
+def known(library: Library, source: str, sha256: str, text: str | None = None) -> IngestResult | None:
+    """The result for a file that needs no work: unchanged, or the same bytes (or, given its `text`
+    fingerprint, the same text) as another report."""
+    store = library.store
+    twin = store.report_by_sha256(sha256)
+    if twin is None and text is not None:
+        twin = store.report_by_text(text)
+    return _known(source, sha256, store.report_by_source(source), twin)
+
+
+def known_files(library: Library, files: Sequence[tuple[str, str]]) -> list[IngestResult | None]:
+    """`known` for many (source, sha256) pairs against one read of the reports: a first pass that spares the
+    unchanged files of a large folder their preparing; writing checks each report again in its transaction."""
+    reports = library.store.reports()
+    by_source = {r.source: r for r in reports}
+    by_sha256 = {r.sha256: r for r in reports}
+    return [_known(source, sha256, by_source.get(source), by_sha256.get(sha256)) for source, sha256 in files]
+
+
+def _known(source: str, sha256: str, existing: Report | None, twin: Report | None) -> IngestResult | None:
+    """Unchanged (`existing`, the report of this file name, has these bytes), a duplicate (`twin`, the report
+    with these bytes or this text, has another file name), or None: the file needs writing. A file whose bytes
+    changed but whose text did not replaces its report (its paragraphs may be split differently)."""
+    if existing is not None and existing.sha256 == sha256:
+        return IngestResult(source, "unchanged", existing)
+    if twin is not None and twin.source != source:
+        return IngestResult(source, "duplicate", twin)
+    return None
+
+
+def ingest_group(
+    library: Library,
+    group: Sequence[PreparedReport],
+    *,
+    claim: bool = True,
+    writer: PassageWriter | None = None,
+) -> list[IngestResult]:
+    """Write prepared reports, in order, in as few transactions as possible, each committed to the passage
+    index after its transaction (through `writer`, which may hold them for a larger step: see PassageWriter; a
+    writer of its own, committed at the end, when none is given).
+
+    With `claim` (everything but start-up's loading of the bundled reports), a transaction that writes a
+    report also records that the library is the operator's (OWNER_KEY), so the bundled reports never return.
+
+    A transaction holds reports of distinct files and contents: each report is checked against the committed
+    store (unchanged? a duplicate?), which then also covers the reports before it. A report repeating a file
+    name or a content of the open transaction commits it and starts the next. If a write fails, the open
+    transaction is rolled back and the error raised; transactions committed before it are in the indexes.
+    """
+    if writer is None:
+        with library.writer() as own:
+            return ingest_group(library, group, claim=claim, writer=own)
+    results: list[IngestResult] = []
+    at = 0
+    while at < len(group):
+        sources: set[str] = set()
+        contents: set[str] = set()
+        saved: list[tuple[SavedReport, PreparedReport]] = []  # for the index once the transaction is committed
+        with library.store.write():
+            while (
+                at < len(group)
+                and group[at].source not in sources
+                and group[at].sha256 not in contents
+                and group[at].text_fingerprint not in contents
+            ):
+                prepared = group[at]
+                sources.add(prepared.source)
+                contents.update((prepared.sha256, prepared.text_fingerprint))
+                result = known(library, prepared.source, prepared.sha256, prepared.text_fingerprint)
+                if result is None:
+                    written = _write(library, prepared)
+                    saved.append((written, prepared))
+                    result = IngestResult(prepared.source, "replaced" if written.replaced else "added", written.report)
+                results.append(result)
+                at += 1
+            if claim and saved:
+                library.store.set_meta(OWNER_KEY, "operator")
+        for written, prepared in saved:
+            writer.remove_passages(written.removed)
+            writer.add_report(written.report, written.passage_ids, prepared.passages)
+        writer.step()
+    return results
+
+
+def _write(library: Library, prepared: PreparedReport) -> SavedReport:
+    return library.store.save_report(
+        source=prepared.source,
+        sha256=prepared.sha256,
+        kind=prepared.kind,
+        encoding=prepared.encoding,
+        structure=prepared.structure,
+        passages=prepared.passages,
+        text_fingerprint=prepared.text_fingerprint,
+        metadata=prepared.metadata,
+        declared_title=prepared.declared_title,
+        declared_date=prepared.declared_date,
+    )
+
+
+def delete_report(library: Library, report_id: int | str, *, writer: PassageWriter | None = None) -> Report:
+    """Remove a report and its passages from the store and from the indexes (at once, or with `writer`'s next
+    commit); the library is the operator's from then on (OWNER_KEY). UnknownReport if there is no such report."""
+    report = library.store.report(report_id)
+    with library.store.write():
+        removed = library.store.delete_report(report.id)
+        library.store.set_meta(OWNER_KEY, "operator")
+    if writer is not None:
+        writer.delete_report(report.id, removed)
+        return report
+    with library.writer() as own:
+        own.delete_report(report.id, removed)
+    return report
+
+
 def ingest_paths(
     library: Library,
     paths: Sequence[Path],
@@ -189,7 +331,7 @@ def ingest_paths(
 ) -> IngestSummary:
     """Ingest every file under `paths`; with `prune`, drop reports whose source file is no longer there.
     `claim` (all but start-up's loading of the bundled reports): what this writes makes the library the
-    operator's (see Library.ingest_group).
+    operator's (see ingest_group).
 
     A StorageError (database read-only, full or locked) stops the run: nothing after it could be written either.
     """
@@ -212,17 +354,18 @@ def ingest_paths(
             summary.failures.append(_io_failure(file, exc))
             if on_file is not None:
                 on_file(file)
-    for (file, _), known in zip(readable, library.known_files([(f.name, sha) for f, sha in readable]), strict=True):
-        if known is None:
+    for (file, _), result in zip(readable, known_files(library, [(f.name, sha) for f, sha in readable]), strict=True):
+        if result is None:
             todo.append(file)
         else:
-            summary.results.append(known)
+            summary.results.append(result)
             if on_file is not None:
                 on_file(file)
     waiting: list[tuple[Path, PreparedReport | UnreadableReport]] = []  # not yet written, in file order
 
     def write_waiting() -> None:
-        results = iter(library.ingest_group([p for _, p in waiting if isinstance(p, PreparedReport)], claim=claim))
+        group = [p for _, p in waiting if isinstance(p, PreparedReport)]
+        results = iter(ingest_group(library, group, claim=claim, writer=writer))
         for file, prepared in waiting:
             if isinstance(prepared, UnreadableReport):
                 summary.failures.append(prepared)
@@ -232,7 +375,7 @@ def ingest_paths(
                 on_file(file)
         waiting.clear()
 
-    with library.batch():  # a few reports per transaction, a few index updates for the run
+    with library.writer() as writer:  # a few reports per transaction, a few index commits for the run
         started = 0.0
         for file, prepared in _prepared(library, todo, workers or min(2, os.cpu_count() or 1), max_bytes):
             if not waiting:
@@ -245,7 +388,7 @@ def ingest_paths(
         present = {f.name for f in files if f.exists()}
         for report in library.reports():
             if report.source not in present:
-                summary.pruned.append(library.delete_report(report.id))
+                summary.pruned.append(delete_report(library, report.id))
     library.save_index()  # a large library starts from the saved index next time instead of building it
     return summary
 

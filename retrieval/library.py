@@ -1,7 +1,8 @@
-"""The library: the one object the CLI and the bot talk to. Ingest reports, answer questions, browse.
+"""The library: the one object the CLI and the bot talk to. It answers questions and browses the reports.
 
-It owns the store (SQLite), the segmenter and the in-memory indexes, and keeps them consistent: a report is
-written to SQLite in one transaction, then swapped into the indexes under a lock.
+It owns the store (SQLite), the segmenter and the passage index (retrieval/passages.py), and keeps them
+consistent: ingest (retrieval/ingest.py) writes a report to SQLite in one transaction, then commits it to the
+passage index through the library's `writer()`.
 """
 
 from __future__ import annotations
@@ -10,11 +11,9 @@ import contextlib
 import datetime
 import logging
 import re
-import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,26 +23,25 @@ import numpy.typing as npt
 from .answers import (
     Answer,
     AnyAnswer,
-    IngestResult,
     MentionedReports,
     Outline,
     PartAnswer,
     PartBlock,
     Quote,
 )
-from .bm25 import Bm25Index, Bm25Params, Tuning
+from .bm25 import Bm25Params, Tuning
 from .errors import InvalidCorrection, StorageError, UnknownParagraph, UnknownReport
-from .extract import DEFAULT_MAX_BYTES, ReportLimits, extract
-from .mentions import MentionFinder, MentionTuning
+from .extract import ReportLimits
+from .mentions import MentionTuning
 from .metadata import HEAD_MAX_LINES, METADATA_VERSION, TAIL_LINES, distinctions, parse_date_input, read_metadata
 from .normalize import normalize, normalize_with_offsets, original_span, valid_text
 from .parts import Part
-from .prepare import PreparedReport, prepare_report
+from .passages import PassageIndex, PassageWriter
 from .quantity import QuantityQuestion, answer_tier, numbers_beside, quantity_question, quantity_terms
 from .query import MAX_QUERY_CHARS, QUESTION_WORDS, parse_question, part_question
 from .scope import Catalogue, InScope, OutOfScope, ReportFacts, Resolution
 from .segment import Segmenter
-from .store import CORRECTABLE, NewPassage, Report, Store, StoredParagraph, StoredSection
+from .store import CORRECTABLE, Report, Store, StoredParagraph, StoredSection
 from .structure import build_structure
 
 log = logging.getLogger(__name__)
@@ -58,7 +56,6 @@ OWNER_KEY = "library_owner"
 Owner = Literal["bundled", "operator"]
 SAVE_INDEX_MIN_PASSAGES = 20_000  # below this, building is faster than loading
 PER_REPORT_CAP = 2
-INDEX_STEP_MIN_PASSAGES = 4096  # see batch()
 
 
 def report_facts(report: Report) -> ReportFacts:
@@ -66,84 +63,6 @@ def report_facts(report: Report) -> ReportFacts:
     return ReportFacts(report.id, report.title, report.source, report.year, report.unit)
 
 
-class _Positions:
-    """Index position -> passage id, report id and whether it is body text: parallel numpy arrays (compact at a
-    million passages) with spare room, so adding a report costs its own passages, not the whole corpus."""
-
-    def __init__(self) -> None:
-        self._passage_ids = np.empty(0, dtype=np.int64)
-        self._report_ids = np.empty(0, dtype=np.int64)
-        self._is_body = np.empty(0, dtype=np.bool_)
-        self.size = 0
-        # runs of equal report ids (report id, first position, end): a report's passages are added together, so a
-        # scope of a few reports is a few ranges; computed with the first scoped question after a change
-        self._runs: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None
-
-    @property
-    def passage_ids(self) -> npt.NDArray[np.int64]:
-        """Passage id at each position: ascending, since passages are added in id order."""
-        return self._passage_ids[: self.size]
-
-    @property
-    def report_ids(self) -> npt.NDArray[np.int64]:
-        return self._report_ids[: self.size]
-
-    @property
-    def is_body(self) -> npt.NDArray[np.bool_]:
-        return self._is_body[: self.size]
-
-    def extend(self, passage_ids: npt.ArrayLike, report_ids: npt.ArrayLike, is_body: npt.ArrayLike) -> None:
-        passage_ids = np.asarray(passage_ids, dtype=np.int64)
-        end = self.size + passage_ids.size
-        if end > self._passage_ids.size:
-            room = max(end, 2 * self._passage_ids.size)
-            self._passage_ids = np.resize(self._passage_ids, room)
-            self._report_ids = np.resize(self._report_ids, room)
-            self._is_body = np.resize(self._is_body, room)
-        self._passage_ids[self.size : end] = passage_ids
-        self._report_ids[self.size : end] = report_ids
-        self._is_body[self.size : end] = is_body
-        self.size = end
-        self._runs = None
-
-    def of_reports(self, report_ids: Iterable[int]) -> npt.NDArray[np.int64]:
-        """The positions (ascending) of the passages of these reports, deleted ones included."""
-        if self._runs is None:
-            ids = self.report_ids
-            heads = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if self.size else np.empty(0, dtype=np.int64)
-            self._runs = ids[heads], heads, np.append(heads[1:], self.size).astype(np.int64)
-        run_ids, starts, stops = self._runs
-        wanted = np.isin(run_ids, np.fromiter(report_ids, dtype=np.int64))
-        starts, lengths = starts[wanted], stops[wanted] - starts[wanted]
-        if not lengths.size:
-            return np.empty(0, dtype=np.int64)
-        # the ranges laid end to end: each run's start, shifted by where it begins in the output, plus 0..total
-        offsets = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
-        return offsets + np.arange(int(lengths.sum()), dtype=np.int64)
-
-
-@dataclass
-class _Written:
-    """Passages written to the store and not yet in the indexes (all of them, or those of a batch so far)."""
-
-    removed: list[int] = field(default_factory=list)  # ids of passages deleted from the store
-    passage_ids: list[int] = field(default_factory=list)
-    report_ids: list[int] = field(default_factory=list)
-    passages: list[NewPassage] = field(default_factory=list)
-    reports: dict[int, Report | None] = field(default_factory=dict)  # as written; None: deleted
-
-    def add(self, report: Report, passage_ids: range, passages: Sequence[NewPassage]) -> None:
-        self.passage_ids.extend(passage_ids)
-        self.report_ids.extend([report.id] * len(passage_ids))
-        self.passages.extend(passages)
-        self.reports[report.id] = report
-
-    def extend(self, other: _Written) -> None:
-        self.removed.extend(other.removed)
-        self.passage_ids.extend(other.passage_ids)
-        self.report_ids.extend(other.report_ids)
-        self.passages.extend(other.passages)
-        self.reports.update(other.reports)
 
 
 class Library:
@@ -164,15 +83,9 @@ class Library:
         self.segmenter = segmenter
         self.limits = limits or ReportLimits()  # what one report may expand to; a file beyond it is refused
         self.index_dir = index_dir  # where built indexes are saved for the next start (large corpora only)
-        self._lock = threading.RLock()
-        self.params = params or Bm25Params()  # rank-bm25's k1, b, epsilon: they change scores
-        self.tuning = tuning or Tuning()  # the indexes' thresholds: they change only speed and memory
-        self.mention_tuning = mention_tuning or MentionTuning()
-        self._bm25 = Bm25Index(self.params, self.tuning)
-        self._mentions = MentionFinder(self.mention_tuning)
-        self._positions = _Positions()
+        self._passages = PassageIndex(params, tuning, mention_tuning)
+        self._lock = self._passages.lock  # one lock: the report map changes with the passages it names
         self._reports: dict[int, Report] = {}
-        self._pending: _Written | None = None  # index updates held back by batch()
         self._catalogue: tuple[dict[int, Report], Catalogue] | None = None  # scopes' words, for one report map
         self.refresh_metadata()
         self.load_index()
@@ -246,41 +159,25 @@ class Library:
 
     def load_index(self) -> None:
         """Load the indexes saved for exactly these passages, or build them from the store (and save them)."""
-        key = self.store.passage_key()
-        loaded = self._load_saved(key)
         with self._lock:
-            if loaded is not None:
-                self._bm25, self._mentions = loaded
-                places = np.array(self.store.passage_places(), dtype=np.int64).reshape(-1, 3)
-                self._positions = _Positions()
-                self._positions.extend(places[:, 0], places[:, 1], places[:, 2].astype(np.bool_))
-            else:
-                records = self.store.passages()
-                self._bm25 = Bm25Index.build([r.terms for r in records], self.params, self.tuning)
-                self._mentions = MentionFinder(self.mention_tuning)
-                self._mentions.add([r.norm for r in records])
-                self._positions = _Positions()
-                self._positions.extend(
-                    [r.id for r in records], [r.report_id for r in records], [r.kind == "body" for r in records]
-                )
+            if not self._load_saved(self.store.passage_key()):
+                self._passages.build(self.store.passages())
                 self.save_index()
             self._reports = _told_apart({r.id: r for r in self.store.reports()}, None)
 
-    def _load_saved(self, key: str) -> tuple[Bm25Index, MentionFinder] | None:
+    def _load_saved(self, key: str) -> bool:
         if self.index_dir is None or not (self.index_dir / "key").is_file():
-            return None
+            return False
         try:
             if (self.index_dir / "key").read_text(encoding="utf-8") != key:
-                return None
-            return (
-                Bm25Index.load(self.index_dir / "bm25.npz", self.params, self.tuning),
-                MentionFinder.load(self.index_dir / "mentions.npz", self.mention_tuning),
-            )
+                return False
+            self._passages.load(self.index_dir, self.store.passage_places())
+            return True
         except Exception as exc:  # the saved index is only a shortcut: anything wrong with it means a rebuild
             log.warning("saved index in %s not usable (%s); rebuilding", self.index_dir, exc)
             with contextlib.suppress(OSError):  # forgotten, so that the rebuilt index is saved in its place
                 (self.index_dir / "key").unlink()
-            return None
+            return False
 
     def save_index(self) -> bool:
         """Save the indexes for the next start when they are large, not saved as they are, and hold no deleted
@@ -288,9 +185,9 @@ class Library:
         with self._lock:
             if (
                 self.index_dir is None
-                or self._pending is not None
-                or self._positions.size < SAVE_INDEX_MIN_PASSAGES
-                or self._bm25.live_count != self._positions.size
+                or self._passages.writing
+                or self._passages.size < SAVE_INDEX_MIN_PASSAGES
+                or self._passages.has_deleted
             ):
                 return False
             key = self.store.passage_key()
@@ -299,170 +196,25 @@ class Library:
                 return False
             try:
                 saved.unlink(missing_ok=True)  # written last: a half-saved index is never used
-                self._bm25.save(self.index_dir / "bm25.npz")
-                self._mentions.save(self.index_dir / "mentions.npz")
+                self._passages.save(self.index_dir)
                 saved.write_text(key, encoding="utf-8")
             except OSError as exc:  # a read-only or full disk only costs the next start its speed
                 log.warning("could not save the index to %s: %s", self.index_dir, exc)
                 return False
             return True
 
-    def _apply(self, written: _Written) -> None:
-        """Bring the indexes up to date after reports were written or deleted (now, or at the end of a batch).
+    def writer(self) -> PassageWriter:
+        """What ingest and deletion write to: reports written to or deleted from the store go into the passage
+        index at its `commit` (a `with` block commits when it ends)."""
+        return self._passages.writer(self._committed)
 
-        New passages come from what was written, not from reading the store back: the same terms, split the
-        same way (`PassageRecord` splits the stored string too)."""
-        if self._pending is not None:
-            self._pending.extend(written)
-            if len(self._pending.passages) < max(INDEX_STEP_MIN_PASSAGES, self._positions.size // 2):
-                return
-            written, self._pending = self._pending, _Written()
-        added = written.passages
-        passage_ids = np.asarray(written.passage_ids, dtype=np.int64)
-        report_ids = written.report_ids
-        if written.removed and added:
-            # passages written and replaced inside one batch never reach the index
-            keep = np.isin(passage_ids, np.asarray(written.removed, dtype=np.int64), invert=True)
-            if not keep.all():
-                added = [p for p, k in zip(added, keep.tolist(), strict=True) if k]
-                report_ids = np.asarray(report_ids, dtype=np.int64)[keep].tolist()
-                passage_ids = passage_ids[keep]
-        with self._lock:
-            if written.removed:
-                known_ids = self._positions.passage_ids
-                wanted = np.asarray(written.removed, dtype=np.int64)
-                positions = np.searchsorted(known_ids, wanted)
-                known = positions < known_ids.size
-                known[known] = known_ids[positions[known]] == wanted[known]
-                self._bm25.remove(positions[known].tolist())
-                self._mentions.remove(positions[known].tolist())
-            if added:
-                self._bm25.add([p.terms.split() for p in added])
-                self._mentions.add([p.norm for p in added])
-                self._positions.extend(passage_ids, report_ids, [p.kind == "body" for p in added])
-            if written.reports:
-                # a new map, not changed in place: answers keep the one they were made with (MentionedReports)
-                reports = {**self._reports, **written.reports}
-                titles = {r.title for r in written.reports.values() if r is not None}
-                titles |= {self._reports[rid].title for rid in written.reports if rid in self._reports}
-                self._reports = _told_apart({rid: r for rid, r in reports.items() if r is not None}, titles)
-
-    @contextmanager
-    def batch(self) -> Iterator[None]:
-        """Write many reports, updating the indexes in a few large steps: whenever the held-back passages reach
-        half the index (or INDEX_STEP_MIN_PASSAGES), and at the end. Few steps because each costs the index a
-        new segment; steps at all so that the work overlaps with preparing the files that follow. Questions
-        meanwhile see the state before or part of the batch."""
-        if self._pending is not None:
-            yield
-            return
-        self._pending = _Written()
-        try:
-            yield
-        finally:
-            written = self._pending
-            self._pending = None
-            self._apply(written)
-
-    # --- ingest -------------------------------------------------------------------------------------------
-
-    def ingest_file(self, path: Path) -> IngestResult:
-        """Ingest one file from disk (see `ingest_bytes`)."""
-        return self.ingest_bytes(path.name, path.read_bytes())
-
-    def ingest_bytes(
-        self, source: str, data: bytes, *, max_bytes: int | None = None, claim: bool = True
-    ) -> IngestResult:
-        """Ingest a report file's bytes; UnreadableReport says why a file cannot be read. `claim`: see
-        `ingest_group`."""
-        extracted = extract(source, data, max_bytes=max_bytes or DEFAULT_MAX_BYTES, report_limits=self.limits)
-        known = self.known(extracted.source, extracted.sha256)
-        if known is not None:
-            return known
-        return self.ingest_prepared(prepare_report(extracted, self.segmenter), claim=claim)
-
-    def known(self, source: str, sha256: str, text: str | None = None) -> IngestResult | None:
-        """The result for a file that needs no work: unchanged, or the same bytes (or, given its `text`
-        fingerprint, the same text) as another report."""
-        twin = self.store.report_by_sha256(sha256)
-        if twin is None and text is not None:
-            twin = self.store.report_by_text(text)
-        return _known(source, sha256, self.store.report_by_source(source), twin)
-
-    def known_files(self, files: Sequence[tuple[str, str]]) -> list[IngestResult | None]:
-        """`known` for many (source, sha256) pairs against one read of the reports: a first pass that spares the
-        unchanged files of a large folder their preparing; writing checks each report again in its transaction."""
-        reports = self.store.reports()
-        by_source = {r.source: r for r in reports}
-        by_sha256 = {r.sha256: r for r in reports}
-        return [_known(source, sha256, by_source.get(source), by_sha256.get(sha256)) for source, sha256 in files]
-
-    def ingest_prepared(self, prepared: PreparedReport, *, claim: bool = True) -> IngestResult:
-        """Write a prepared report (one transaction) and bring the indexes up to date."""
-        return self.ingest_group([prepared], claim=claim)[0]
-
-    def ingest_group(self, group: Sequence[PreparedReport], *, claim: bool = True) -> list[IngestResult]:
-        """Write prepared reports, in order, in as few transactions as possible; then update the indexes.
-
-        With `claim` (everything but start-up's loading of the bundled reports), a transaction that writes a
-        report also records that the library is the operator's (OWNER_KEY), so the bundled reports never return.
-
-        A transaction holds reports of distinct files and contents: each report is checked against the committed
-        store (unchanged? a duplicate?), which then also covers the reports before it. A report repeating a file
-        name or a content of the open transaction commits it and starts the next. If a write fails, the open
-        transaction is rolled back and the error raised; transactions committed before it are in the indexes.
-        """
-        results: list[IngestResult] = []
-        at = 0
-        while at < len(group):
-            written = _Written()
-            sources: set[str] = set()
-            contents: set[str] = set()
-            with self.store.write():
-                while (
-                    at < len(group)
-                    and group[at].source not in sources
-                    and group[at].sha256 not in contents
-                    and group[at].text_fingerprint not in contents
-                ):
-                    sources.add(group[at].source)
-                    contents.update((group[at].sha256, group[at].text_fingerprint))
-                    results.append(self._write(group[at], written))
-                    at += 1
-                if claim and written.reports:
-                    self.store.set_meta(OWNER_KEY, "operator")
-            self._apply(written)
-        return results
-
-    def _write(self, prepared: PreparedReport, written: _Written) -> IngestResult:
-        known = self.known(prepared.source, prepared.sha256, prepared.text_fingerprint)
-        if known is not None:
-            return known
-        saved = self.store.save_report(
-            source=prepared.source,
-            sha256=prepared.sha256,
-            kind=prepared.kind,
-            encoding=prepared.encoding,
-            structure=prepared.structure,
-            passages=prepared.passages,
-            text_fingerprint=prepared.text_fingerprint,
-            metadata=prepared.metadata,
-            declared_title=prepared.declared_title,
-            declared_date=prepared.declared_date,
-        )
-        written.removed.extend(saved.removed)
-        written.add(saved.report, saved.passage_ids, prepared.passages)
-        return IngestResult(prepared.source, "replaced" if saved.replaced else "added", saved.report)
-
-    def delete_report(self, report_id: int | str) -> Report:
-        """Remove a report and its passages from the store and, at once, from the indexes; the library is the
-        operator's from then on (OWNER_KEY). UnknownReport if there is no such report."""
-        report = self.store.report(report_id)
-        with self.store.write():
-            removed = self.store.delete_report(report.id)
-            self.store.set_meta(OWNER_KEY, "operator")
-        self._apply(_Written(removed, reports={report.id: None}))
-        return report
+    def _committed(self, reports: Mapping[int, Report | None]) -> None:
+        # under the passage index's lock, as the reports' passages become visible; a new map, not changed in
+        # place: answers keep the one they were made with (MentionedReports)
+        merged = {**self._reports, **reports}
+        titles = {r.title for r in reports.values() if r is not None}
+        titles |= {self._reports[rid].title for rid in reports if rid in self._reports}
+        self._reports = _told_apart({rid: r for rid, r in merged.items() if r is not None}, titles)
 
     def owner(self) -> Owner | None:
         """Whose reports the library holds (OWNER_KEY), or None while that is not decided."""
@@ -580,14 +332,11 @@ class Library:
             return Answer(query[:MAX_QUERY_CHARS], "search", None, refusal="too_long")
         terms = self.query_terms(query)
         with self._lock:
-            within = None if report_ids is None else self._positions.of_reports(report_ids)
-            ranked = self._bm25.top(terms, max(limit * 4, 20), within)
+            passages = self._passages
+            within = None if report_ids is None else passages.of_reports(report_ids)
+            ranked = passages.bm25.top(terms, max(limit * 4, 20), within)
             # headings and titles count for ranking but make poor quotes on their own
-            passage_ids, report_of, is_body = (
-                self._positions.passage_ids,
-                self._positions.report_ids,
-                self._positions.is_body,
-            )
+            passage_ids, report_of, is_body = passages.passage_ids, passages.report_ids, passages.is_body
             hits = [(int(passage_ids[pos]), int(report_of[pos]), score) for pos, score in ranked if is_body[pos]]
         quantity = quantity_question(query)
         beside = quantity_terms(terms) if quantity is not None else []
@@ -635,14 +384,14 @@ class Library:
         if not needle:
             return Answer(query, "mention", term, refusal="empty")
         with self._lock:
-            positions, counts = self._mentions.find_counts(needle)
-            report_of = self._positions.report_ids[positions]
+            positions, counts = self._passages.containing(needle)
+            report_of = self._passages.report_ids[positions]
             if report_ids is not None:
                 wanted = np.zeros(int(report_of.max(initial=0)) + 1, dtype=np.bool_)
                 wanted[[r for r in report_ids if r < wanted.size]] = True
                 keep = wanted[report_of]
                 positions, counts, report_of = positions[keep], counts[keep], report_of[keep]
-            passage_ids = self._positions.passage_ids[positions]
+            passage_ids = self._passages.passage_ids[positions]
             reports = self._reports
         if not positions.size:
             nearest = self.search(term, limit=limit, report_ids=report_ids)
@@ -656,8 +405,8 @@ class Library:
         """The passages whose normalised text contains `needle` (normalised), exactly: their ids and report ids,
         from the mention finder's index."""
         with self._lock:
-            positions, _ = self._mentions.find_counts(needle)
-            return self._positions.passage_ids[positions], self._positions.report_ids[positions]
+            positions, _ = self._passages.containing(needle)
+            return self._passages.passage_ids[positions], self._passages.report_ids[positions]
 
     def with_quotes(self, answer: AnyAnswer, start: int, stop: int) -> AnyAnswer:
         """The answer with quotes for its mentioned reports [start, stop) (a page the reader turned to)."""
@@ -675,35 +424,33 @@ class Library:
     def warm(self) -> None:
         """Get ready for the first question (a large library's indexes load their compiled loops); the bot calls
         this in the background as it starts."""
-        with self._lock:
-            self._bm25.warm()
-            self._mentions.warm()
+        self._passages.warm()
 
     def idf(self, term: str) -> float:
         """How distinctive a term is in the corpus (BM25 idf; 0 for unknown terms)."""
         with self._lock:
-            return self._bm25.idf(term)
+            return self._passages.bm25.idf(term)
 
     def new_mentions(self, needle: str, *, after_passage_id: int, limit: int) -> list[Quote]:
         """Quotes of passages newer than `after_passage_id` that contain the normalised `needle`."""
         if not needle:
             return []
         with self._lock:
-            positions, _ = self._mentions.find_counts(needle)
-            ids = np.sort(self._positions.passage_ids[positions])
+            positions, _ = self._passages.containing(needle)
+            ids = np.sort(self._passages.passage_ids[positions])
         return self._mention_quotes(ids[ids > after_passage_id][:limit].tolist(), needle)
 
     def passage_of_the_day(self, seed: int, *, min_chars: int = 40) -> Quote | None:
         """A passage chosen by `seed` (the bot derives it from the date), skipping headings and scraps."""
         with self._lock:
-            alive = self._mentions.alive_positions()
+            alive = self._passages.live_positions()
             if alive.size == 0:
                 return None
             for step in range(min(alive.size, 50)):
                 pos = int(alive[(seed + step) % alive.size])
-                if self._positions.is_body[pos] and len(self._mentions.text(pos)) >= min_chars:
+                if self._passages.is_body[pos] and len(self._passages.mentions.text(pos)) >= min_chars:
                     break
-            passage_id = int(self._positions.passage_ids[pos])
+            passage_id = int(self._passages.passage_ids[pos])
         return self._quote(passage_id, 0.0, [])
 
     def _quote(self, passage_id: int, score: float, marks: Sequence[str]) -> Quote | None:
@@ -831,17 +578,6 @@ def _matches(report: Report, query: str) -> bool:
         return report.date is not None and report.date.startswith(date)
     needle = normalize(query)
     return any(needle in normalize(text) for text in (report.unit or "", report.title, report.source))
-
-
-def _known(source: str, sha256: str, existing: Report | None, twin: Report | None) -> IngestResult | None:
-    """Unchanged (`existing`, the report of this file name, has these bytes), a duplicate (`twin`, the report
-    with these bytes or this text, has another file name), or None: the file needs writing. A file whose bytes
-    changed but whose text did not replaces its report (its paragraphs may be split differently)."""
-    if existing is not None and existing.sha256 == sha256:
-        return IngestResult(source, "unchanged", existing)
-    if twin is not None and twin.source != source:
-        return IngestResult(source, "duplicate", twin)
-    return None
 
 
 def _per_report(

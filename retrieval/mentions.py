@@ -1,13 +1,14 @@
 """The mention finder: exact, complete substring search over normalised passages.
 
-The passages of a large batch are kept as UTF-16 code units (NUL after
+The passages of a large group (added together) are kept as UTF-16 code units (NUL after
 each) with a positional index of character bigrams (positions per bigram, delta-coded in 16 bits). A query
 merges the position lists of bigrams covering the needle (offsets 0, 2, 4, ... and the last), rarest first; a
 single character counts the lists of all bigrams starting with it. Its cost follows the number of positions of
 those bigrams, not the size of the corpus; the loops are compiled (retrieval/kernels.py, numba, loaded with the
 first question to an indexed chunk). Questions never read the text, so a saved finder maps it from its file
-instead of loading it (it is read to rebuild chunks and for `text`). Small batches (a report added later) are
-scanned with `str.find` until enough of them are folded into an indexed chunk.
+instead of loading it (it is read to rebuild chunks and for `text`). Small groups (a report added later) are
+scanned with `str.find` until enough of them are folded into an indexed chunk. The finder knows nothing of
+deletions: the passage index (retrieval/passages.py) keeps the one deletion mask and drops deleted passages.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class MentionTuning:
     """Thresholds of the finder's structures (they never change an answer). Tests and the benchmark turn them down
     so that small texts take the paths of a large library."""
 
-    index_min_units: int = 1 << 16  # a batch of at least this many code units gets a bigram index; smaller: scanned
+    index_min_units: int = 1 << 16  # a group of at least this many code units gets a bigram index; smaller: scanned
     merge_chunks: int = 16  # small chunks allowed after the first before they are folded into one
 
 
@@ -58,7 +59,7 @@ def _run_counts(sorted_ids: npt.NDArray[np.integer[Any]]) -> tuple[IntArray, Int
 
 
 class _ScanChunk:
-    """A small batch of passages: one string with NUL separators, scanned with str.find."""
+    """A small group of passages: one string with NUL separators, scanned with str.find."""
 
     def __init__(self, first: int, texts: Sequence[str]) -> None:
         self.first = first
@@ -88,7 +89,7 @@ class _ScanChunk:
 
 
 class _IndexedChunk:
-    """A large batch: UTF-16 code units (NUL after each passage) and a positional bigram index over them."""
+    """A large group of passages: UTF-16 code units (NUL after each passage) and a positional bigram index over them."""
 
     def __init__(self, first: int, arrays: dict[str, npt.NDArray[Any]]) -> None:
         self.first = first
@@ -244,8 +245,6 @@ class MentionFinder:
     def __init__(self, tuning: MentionTuning | None = None) -> None:
         self.tuning = tuning or MentionTuning()
         self._chunks: list[_Chunk] = []
-        self._alive = np.empty(0, dtype=np.bool_)
-        self._removed = 0  # passages not alive: answers are filtered only when there are some
         self.size = 0
 
     def add(self, texts: Sequence[str]) -> None:
@@ -253,7 +252,6 @@ class MentionFinder:
         if not texts:
             return
         self._append(self.size, texts)
-        self._alive = np.concatenate([self._alive, np.ones(len(texts), dtype=np.bool_)])
         self.size += len(texts)
         if len(self._chunks) > self.tuning.merge_chunks + 1:
             self._merge_tail()
@@ -277,16 +275,6 @@ class MentionFinder:
         self._chunks = self._chunks[:1]
         self._append(tail[0].first, texts)
 
-    def remove(self, positions: Sequence[int]) -> None:
-        """Deleted passages are never reported again."""
-        if len(positions):
-            self._alive[np.asarray(positions, dtype=np.int64)] = False
-            self._removed = self.size - int(np.count_nonzero(self._alive))
-
-    def alive_positions(self) -> npt.NDArray[np.int64]:
-        """Positions of passages not deleted."""
-        return np.flatnonzero(self._alive)
-
     def _chunk_of(self, position: int) -> _Chunk:
         for chunk in reversed(self._chunks):
             if position >= chunk.first:
@@ -301,7 +289,7 @@ class MentionFinder:
         return chunk.text(position - chunk.first)
 
     def find_counts(self, term: str) -> tuple[IntArray, IntArray]:
-        """Live positions containing `term` (normalised) in ascending order, and the number of occurrences in each
+        """Positions containing `term` (normalised) in ascending order, and the number of occurrences in each
         (non-overlapping, counted left to right like str.count)."""
         empty = np.empty(0, dtype=np.int64)
         if not term or "\x00" in term:
@@ -318,10 +306,7 @@ class MentionFinder:
             pos, cnt = (positions[0], counts[0]) if positions else (empty, empty)
         else:
             pos, cnt = np.concatenate(positions), np.concatenate(counts)
-        if not self._removed:
-            return pos, cnt
-        live = self._alive[pos]
-        return pos[live], cnt[live]
+        return pos, cnt
 
     def warm(self) -> None:
         """Load the compiled loops (compiling them if numba's cache has none) before a first question waits for
@@ -335,13 +320,13 @@ class MentionFinder:
                 return
 
     def find(self, term: str) -> dict[int, int]:
-        """Every live passage position containing `term` (normalised), with its number of occurrences."""
+        """Every passage position containing `term` (normalised), with its number of occurrences."""
         positions, counts = self.find_counts(term)
         return dict(zip(positions.tolist(), counts.tolist(), strict=True))
 
     def nbytes(self) -> int:
         """Bytes held by the texts and the index."""
-        return sum(chunk.nbytes() for chunk in self._chunks) + int(self._alive.nbytes)
+        return sum(chunk.nbytes() for chunk in self._chunks)
 
     # --- persistence --------------------------------------------------------------------------------------
 
@@ -350,7 +335,7 @@ class MentionFinder:
         to it (`_units_path`). Every file is written aside and moved into place, so a finder loaded from an earlier
         save, whose code units are mapped from those files, keeps reading the old ones."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        arrays: dict[str, npt.NDArray[Any]] = {"alive": self._alive}
+        arrays: dict[str, npt.NDArray[Any]] = {}
         kinds = []
         for i, chunk in enumerate(self._chunks):
             if isinstance(chunk, _IndexedChunk):
@@ -383,9 +368,7 @@ class MentionFinder:
                 finder._chunks.append(_IndexedChunk(int(first), part))
             else:
                 finder._chunks.append(_ScanChunk(int(first), decode_strings(part["blob"], part["lengths"])))
-        finder._alive = arrays["alive"]
         finder.size = int(meta["size"])
-        finder._removed = finder.size - int(np.count_nonzero(finder._alive))
         return finder
 
 

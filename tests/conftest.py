@@ -13,7 +13,7 @@ from telegram.constants import InlineKeyboardButtonLimit
 from bot.cli import cli
 from fakebotapi import FakeBotApi, running_fake_bot_api
 from retrieval import Library, Segmenter, Store
-from retrieval.ingest import ingest_paths
+from retrieval.ingest import ingest_bytes, ingest_paths
 from tests.botharness import buttons
 from tests.support import DICTIONARY, PROVINCIAL, REPORTS
 
@@ -95,7 +95,7 @@ def yearly_library(tmp_path_factory: pytest.TempPathFactory, segmenter: Segmente
     shared, so tests must not modify it."""
     library = Library(Store(tmp_path_factory.mktemp("yearly") / "reports.db"), segmenter)
     for year, mentions in ((2019, 0), (2021, 2), (2022, 3), (2024, 1)):
-        library.ingest_bytes(f"{year}年某县政府工作报告.txt", yearly_report(year, mentions))
+        ingest_bytes(library, f"{year}年某县政府工作报告.txt", yearly_report(year, mentions))
     yield library
     library.store.close()
 

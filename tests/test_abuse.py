@@ -21,6 +21,7 @@ from bot.cli import cli
 from fakebotapi import FakeBotApi
 from retrieval import Library, LibrarySettings, Segmenter, UnreadableReport, open_library
 from retrieval.extract import extract
+from retrieval.ingest import ingest_bytes
 from tests.botharness import ADMIN, GROUP, OTHER, USER, ask, bot_settings, buttons, running_bot
 from tests.support import DICTIONARY, ROOT
 
@@ -270,12 +271,12 @@ def test_report_limits_are_settings(tmp_path: Path) -> None:
     library = open_library(settings)
     try:
         with pytest.raises(UnreadableReport) as refused:
-            library.ingest_bytes("many.txt", "\n".join(f"第{i}段。" for i in range(11)).encode())
+            ingest_bytes(library, "many.txt", "\n".join(f"第{i}段。" for i in range(11)).encode())
         assert "段落太多" in refused.value.zh and "10 段" in refused.value.zh
         with pytest.raises(UnreadableReport) as refused:
-            library.ingest_bytes("long.txt", ("长" * 1001).encode())
+            ingest_bytes(library, "long.txt", ("长" * 1001).encode())
         assert "文字太多" in refused.value.zh
-        assert library.ingest_bytes("ok.txt", "\n".join(f"第{i}段。" for i in range(10)).encode()).status == "added"
+        assert ingest_bytes(library, "ok.txt", "\n".join(f"第{i}段。" for i in range(10)).encode()).status == "added"
         assert library.stats()["reports"] == 1
     finally:
         library.store.close()
@@ -410,7 +411,7 @@ async def test_edits_channel_posts_and_other_bots_commands_are_not_run(api: Fake
 
 
 def test_a_file_name_with_line_breaks_stays_on_one_line(library: Library) -> None:
-    result = library.ingest_bytes("第一行\n第二行\r\u2028名.txt", "标题\n正文内容。\n".encode())
+    result = ingest_bytes(library, "第一行\n第二行\r\u2028名.txt", "标题\n正文内容。\n".encode())
     assert result.report.source == "第一行 第二行  名.txt"
     listing = CliRunner().invoke(cli, ["reports"], obj={}, env={"REPORTBOT_DB": str(library.store.path)})
     assert listing.exit_code == 0 and len(listing.output.splitlines()) == 6

@@ -61,13 +61,13 @@ def test_corpus_scoped_questions_equal_rank_bm25_restricted(corpus_library: Libr
     records = corpus_library.store.passages()
     reference = BM25Okapi([list(r.terms) for r in records])
     for report_ids in ({4}, {1, 3}, {2, 5, 1}, {1, 2, 3, 4, 5}, {99}):
-        within = corpus_library._positions.of_reports(report_ids)
+        within = corpus_library._passages.of_reports(report_ids)
         in_scope = [i for i, r in enumerate(records) if r.report_id in report_ids]
         assert within.tolist() == in_scope
         for text in QUERIES:
             query = corpus_library.query_terms(text)
             expected = reference.get_scores(query)
-            got = corpus_library._bm25.top(query, 10, within)
+            got = corpus_library._passages.bm25.top(query, 10, within)
             assert [p for p, _ in got] == _reference_top_within(expected, in_scope, 10), (text, report_ids)
             for position, score in got:
                 assert score == pytest.approx(expected[position], abs=1e-6)

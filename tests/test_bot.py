@@ -12,7 +12,7 @@ from fakebotapi import FakeBotApi
 from officefiles import libreoffice_export, photo_jpeg, word_document
 from retrieval import Library, Store
 from retrieval.bm25 import Tuning
-from retrieval.ingest import ingest_paths
+from retrieval.ingest import ingest_bytes, ingest_paths
 from retrieval.mentions import MentionTuning, _IndexedChunk
 from retrieval.segment import Segmenter
 from tests.botharness import ADMIN, GROUP, OTHER, USER, ask, bot_settings, buttons, running_bot
@@ -296,7 +296,7 @@ async def test_token_never_reaches_logs(api: FakeBotApi, library: Library, caplo
 async def test_mention_pages_are_quoted_when_turned_to(api: FakeBotApi, library: Library) -> None:
     for i in range(6):
         text = f"第{i + 1}号单位工作汇报\n本单位坚持四下基层，开展调研{i + 1}次。\n"
-        assert library.ingest_bytes(f"extra_{i}.txt", text.encode()).status == "added"
+        assert ingest_bytes(library, f"extra_{i}.txt", text.encode()).status == "added"
     async with running_bot(api, library):
         first = await ask(api, "哪些报告提到四下基层")
         assert "共有 <b>8</b> 份报告提到“四下基层”" in first.text and first.text.count("<blockquote>") == 5
@@ -330,7 +330,7 @@ async def test_answers_are_the_same_from_a_large_librarys_compiled_paths(
         mention_tuning=MentionTuning(index_min_units=1),
     )
     assert ingest_paths(indexed, [REPORTS]).ok
-    assert any(isinstance(chunk, _IndexedChunk) for chunk in indexed._mentions._chunks)
+    assert any(isinstance(chunk, _IndexedChunk) for chunk in indexed._passages.mentions._chunks)
     try:
         async with running_bot(api, indexed):
             assert (await ask(api, question)).text == scanned

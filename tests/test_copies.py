@@ -20,6 +20,7 @@ from fakebotapi import FakeBotApi, UploadedFile
 from retrieval import Library
 from retrieval.copies import copies
 from retrieval.export import copies_docx
+from retrieval.ingest import ingest_bytes
 from retrieval.normalize import normalize
 from tests.botharness import USER, ask, buttons, running_bot
 from tests.support import PROVINCIAL
@@ -40,7 +41,7 @@ def _copied_report(library: Library) -> tuple[int, str]:
             own,
         ]
     )
-    result = library.ingest_bytes("某局总结.txt", text.encode("utf-8"))
+    result = ingest_bytes(library, "某局总结.txt", text.encode("utf-8"))
     return result.report.id, pasted.text
 
 
@@ -121,7 +122,7 @@ def test_reports_of_one_title_are_told_apart(library: Library, tmp_path: Path) -
     for name, day, number in (("a.txt", "2023年3月1日", 7), ("b.txt", "2024年3月1日", 9)):
         _, pasted = library.paragraph(2, number)
         text = f"主题教育情况汇报\n（{day}）\n本单位今年按要求开展主题教育，现将有关情况汇报如下。\n{pasted.text}\n"
-        ids.append(library.ingest_bytes(name, text.encode("utf-8")).report.id)
+        ids.append(ingest_bytes(library, name, text.encode("utf-8")).report.id)
     found = copies(library, 2)
     named = {other.id: other.distinction for other, _ in found.by_report() if other.id in ids}
     assert named == {ids[0]: "2023-03-01", ids[1]: "2024-03-01"}
@@ -202,7 +203,7 @@ def test_runs_equal_a_brute_force_reference_on_random_texts(tmp_path: Path, seed
     for number in range(6):
         pieces = (rng.choice(phrases) if rng.random() < 0.6 else rng.choice(alphabet) for _ in range(80))
         paragraphs = ["".join(itertools.islice(pieces, rng.randint(4, 9))) + "。" for _ in range(rng.randint(2, 5))]
-        library.ingest_bytes(f"r{number}.txt", "\n".join([f"随机报告第{number}号", *paragraphs]).encode("utf-8"))
+        ingest_bytes(library, f"r{number}.txt", "\n".join([f"随机报告第{number}号", *paragraphs]).encode("utf-8"))
     reports = library.reports()
     texts = {
         (r.id, p.number): (p.kind, normalize(p.text))

@@ -12,6 +12,7 @@ from bot.services import services_of
 from fakebotapi import FakeBotApi
 from retrieval import Library
 from retrieval.digest import build_digest
+from retrieval.ingest import ingest_bytes
 from retrieval.subscriptions import Subscriptions
 from tests.botharness import ADMIN, OTHER, USER, ask, bot_settings, running_bot
 
@@ -23,7 +24,7 @@ NEW_REPORT = (
 
 def test_new_report_summary_and_key_terms(library: Library) -> None:
     seq, last = library.store.max_report_seq(), library.store.max_passage_id()
-    library.ingest_bytes("township.txt", NEW_REPORT)
+    ingest_bytes(library, "township.txt", NEW_REPORT)
     digest = build_digest(
         library, day=date(2026, 11, 23), last_report_seq=seq, last_passage_id=last, watches=["调查研究", "不存在的词"]
     )
@@ -54,7 +55,7 @@ def test_subscriptions_digest_for_a_chat_from_where_its_last_one_ended(library: 
     assert set(subscriptions.watches(USER)) == {"调查研究", "四下基层"}
     [sub] = subscriptions.subscribers()
     assert sub.chat_id == USER and sub.language == "zh" and not sub.had_digest(date(2026, 11, 23))
-    library.ingest_bytes("township.txt", NEW_REPORT)
+    ingest_bytes(library, "township.txt", NEW_REPORT)
     day = date(2026, 11, 23)
     digest = subscriptions.digest_for(USER, day)
     assert [i.report.title for i in digest.new_reports] == ["乡镇调研工作阶段性总结"]

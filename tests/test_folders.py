@@ -17,7 +17,7 @@ from bot.cli import cli
 from fakebotapi import FakeBotApi, running_fake_bot_api
 from officefiles import libreoffice_export, word_document
 from retrieval import Library, Store
-from retrieval.ingest import ingest_paths
+from retrieval.ingest import ingest_bytes, ingest_paths
 from retrieval.segment import Segmenter
 from retrieval.store import SCHEMA_VERSION
 from tests.botharness import ADMIN, running_bot
@@ -173,7 +173,7 @@ def test_an_existing_library_gains_text_fingerprints_in_place(tmp_path: Path, se
         assert upgraded.store.meta("schema_version") == str(SCHEMA_VERSION)
         assert [r.text_fingerprint for r in upgraded.reports()] == fingerprints and all(fingerprints)
         assert upgraded.stats() == counts  # nothing lost
-        copy = upgraded.ingest_bytes("副本.docx", as_docx(LINES))
+        copy = ingest_bytes(upgraded, "副本.docx", as_docx(LINES))
         assert copy.status == "duplicate" and copy.report.source == SOURCE.name
     finally:
         upgraded.store.close()

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from retrieval import Library, Segmenter, StorageError, Store, UnknownReport
-from retrieval.bm25 import FORMAT_VERSION, Bm25Params
+from retrieval.bm25 import FORMAT_VERSION, Bm25Index, Bm25Params
 from retrieval.extract import read_report_file
+from retrieval.ingest import delete_report, ingest_bytes, ingest_group
 from retrieval.store import SCHEMA_VERSION
 from retrieval.structure import build_structure, cut_passages, derive_title
 from tests.support import REPORTS
@@ -85,11 +86,11 @@ def test_long_sentences_are_split_to_fit_a_quote() -> None:
 def test_changed_file_replaces_and_duplicates_are_refused(library: Library) -> None:
     original = (REPORTS / "000_201c88f9c3d4f927.txt").read_bytes()
     changed = original.replace("四下基层".encode(), "四上基层".encode())
-    result = library.ingest_bytes("000_201c88f9c3d4f927.txt", changed)
+    result = ingest_bytes(library, "000_201c88f9c3d4f927.txt", changed)
     assert result.status == "replaced" and result.report.id == 1
     assert {m.report.id for m in library.mentions("四下基层").reports} == {2}
     assert {m.report.id for m in library.mentions("四上基层").reports} == {1}
-    duplicate = library.ingest_bytes("copy-of-001.txt", (REPORTS / "001_21f5e1b268e4dc66.txt").read_bytes())
+    duplicate = ingest_bytes(library, "copy-of-001.txt", (REPORTS / "001_21f5e1b268e4dc66.txt").read_bytes())
     assert duplicate.status == "duplicate" and duplicate.report.id == 2
     assert library.stats()["reports"] == 5
 
@@ -102,7 +103,7 @@ def test_a_failed_write_leaves_the_old_version_whole(library: Library) -> None:
     )
     changed = (REPORTS / "000_201c88f9c3d4f927.txt").read_bytes().replace("四下基层".encode(), "四上基层".encode())
     with pytest.raises(StorageError):
-        library.ingest_bytes("000_201c88f9c3d4f927.txt", changed)
+        ingest_bytes(library, "000_201c88f9c3d4f927.txt", changed)
     assert library.ask("哪些报告提到四下基层").to_json() == before
     fresh = Library(Store(library.store.path), library.segmenter)  # what a restarted process would see
     assert fresh.ask("哪些报告提到四下基层").to_json() == before
@@ -115,7 +116,7 @@ def test_schema_version_and_read_only_database(library: Library) -> None:
     library.store.db.execute("PRAGMA query_only = ON")
     assert library.ask("哪些报告提到四下基层").reports
     with pytest.raises(StorageError, match="readonly"):
-        library.ingest_bytes("new.txt", "新报告\n内容。\n".encode())
+        ingest_bytes(library, "new.txt", "新报告\n内容。\n".encode())
     assert library.ask("哪些报告提到四下基层").reports
     assert library.stats()["reports"] == 5
 
@@ -168,7 +169,7 @@ def test_saved_index_is_used_only_while_it_fits_the_database(
     built.store.close()
     loaded = Library(Store(db), segmenter, index_dir=index_dir)  # loads the saved arrays
     assert [loaded.ask(q).to_json() for q in ("哪些报告提到四下基层", "全县生产总值达到多少")] == expected
-    loaded.ingest_bytes("new.txt", "新报告\n一、工作\n我们推进四下基层。\n".encode())
+    ingest_bytes(loaded, "new.txt", "新报告\n一、工作\n我们推进四下基层。\n".encode())
     loaded.store.close()
     assert (index_dir / "key").read_text() != Store(db).passage_key()  # stale now: the next start rebuilds
     (index_dir / "mentions.npz").write_bytes(b"damaged")
@@ -180,10 +181,9 @@ def test_saved_index_is_used_only_while_it_fits_the_database(
 def test_ingest_saves_the_index_for_the_next_start_unless_passages_were_deleted(
     tmp_path: Path, segmenter: Segmenter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import retrieval.library as library_module
 
     db, index_dir, first = _ingested_with_saved_index(tmp_path, segmenter, monkeypatch)
-    first.ingest_bytes("new.txt", "新报告\n一、工作\n我们推进四下基层。\n".encode())
+    ingest_bytes(first, "new.txt", "新报告\n一、工作\n我们推进四下基层。\n".encode())
     assert first.save_index() and not first.save_index()  # written once, then already saved as it is
     expected = _answers(first)
     first.store.close()
@@ -192,10 +192,10 @@ def test_ingest_saves_the_index_for_the_next_start_unless_passages_were_deleted(
         raise AssertionError("the saved index should have been loaded")
 
     with monkeypatch.context() as patched:
-        patched.setattr(library_module.Bm25Index, "build", no_build)
+        patched.setattr(Bm25Index, "build", no_build)
         loaded = Library(Store(db), segmenter, index_dir=index_dir)
     assert _answers(loaded) == expected
-    loaded.delete_report(loaded.mentions("四下基层").reports[0].report.id)
+    delete_report(loaded, loaded.mentions("四下基层").reports[0].report.id)
     assert not loaded.save_index()  # positions of deleted passages would not line up with the store's
     assert (index_dir / "key").read_text() != loaded.store.passage_key()
     loaded.store.close()
@@ -220,7 +220,7 @@ def test_a_saved_index_of_another_format_or_other_bm25_parameters_is_rebuilt(
         assert json.loads(str(data["meta"][0]))["params"]["k1"] == 1.2  # saved again, with its own parameters
     terms = first.query_terms("四下基层")
     assert other.idf("四下基层") == first.idf("四下基层")  # idf does not depend on k1 ...
-    assert other._bm25.top(terms, 1)[0][1] != first._bm25.top(terms, 1)[0][1]  # ... the scores do
+    assert other._passages.bm25.top(terms, 1)[0][1] != first._passages.bm25.top(terms, 1)[0][1]  # ... the scores do
     other.store.close()
 
     caplog.clear()
@@ -295,8 +295,7 @@ def test_one_group_with_a_replacement_and_a_duplicate_inside(tmp_path: Path, seg
         prepare_report(extract(first.source, changed), segmenter),  # and once more: unchanged
     ]
     library = Library(Store(tmp_path / "reports.db"), segmenter)
-    with library.batch():
-        results = library.ingest_group(group)
+    results = ingest_group(library, group)
     assert [r.status for r in results] == ["added", "added", "replaced", "duplicate", "unchanged"]
     assert [r.report.id for r in results] == [1, 2, 1, 2, 1]
     assert {m.report.id for m in library.mentions("四上基层").reports} == {1}
@@ -305,20 +304,20 @@ def test_one_group_with_a_replacement_and_a_duplicate_inside(tmp_path: Path, seg
     assert _answers(library) == _answers(Library(Store(library.store.path), segmenter))
 
 
-def test_index_steps_inside_a_batch_match_a_fresh_build(
+def test_index_steps_inside_a_writer_match_a_fresh_build(
     tmp_path: Path, segmenter: Segmenter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import retrieval.library as library_module
+    import retrieval.passages as passages_module
     from retrieval.ingest import ingest_paths
 
-    monkeypatch.setattr(library_module, "INDEX_STEP_MIN_PASSAGES", 1)  # a step after every transaction
+    monkeypatch.setattr(passages_module, "STEP_MIN_PASSAGES", 1)  # a step after every transaction
     library = Library(Store(tmp_path / "reports.db"), segmenter)
     assert ingest_paths(library, [REPORTS]).ok
     changed = (REPORTS / "000_201c88f9c3d4f927.txt").read_bytes().replace("四下基层".encode(), "四上基层".encode())
-    with library.batch():
-        library.ingest_bytes("000_201c88f9c3d4f927.txt", changed)
-        library.ingest_bytes("new.txt", "新报告\n一、工作\n我们推进四下基层。\n".encode())
-        library.delete_report(2)
+    with library.writer() as writer:
+        ingest_bytes(library, "000_201c88f9c3d4f927.txt", changed, writer=writer)
+        ingest_bytes(library, "new.txt", "新报告\n一、工作\n我们推进四下基层。\n".encode(), writer=writer)
+        delete_report(library, 2, writer=writer)
     assert _answers(library) == _answers(Library(Store(library.store.path), segmenter))
 
 
@@ -354,14 +353,14 @@ def test_reports_known_to_the_library_follow_every_write(library: Library) -> No
         return {r.id: r for r in library.store.reports()}
 
     assert library._reports == in_store()
-    added = library.ingest_bytes("new.txt", "新报告\n一、工作\n我们推进四下基层。\n".encode()).report
+    added = ingest_bytes(library, "new.txt", "新报告\n一、工作\n我们推进四下基层。\n".encode()).report
     assert library._reports == in_store()
-    replaced = library.ingest_bytes("new.txt", "改过的新报告\n一、工作\n我们推进四下基层和调查研究。\n".encode())
+    replaced = ingest_bytes(library, "new.txt", "改过的新报告\n一、工作\n我们推进四下基层和调查研究。\n".encode())
     assert replaced.status == "replaced" and library._reports[added.id].title == "改过的新报告"
     assert library._reports == in_store()
-    with library.batch():
-        library.ingest_bytes("other.txt", "另一份报告\n一、工作\n我们开展主题教育。\n".encode())
-        library.delete_report(added.id)
+    with library.writer() as writer:
+        ingest_bytes(library, "other.txt", "另一份报告\n一、工作\n我们开展主题教育。\n".encode(), writer=writer)
+        delete_report(library, added.id, writer=writer)
     assert library._reports == in_store() and added.id not in library._reports
     answer = library.ask("哪些报告提到主题教育")
     assert {m.report.source for m in answer.reports} >= {"other.txt"}

@@ -28,7 +28,7 @@ import pytest
 from fakebotapi import Call, FakeBotApi, running_fake_bot_api
 from retrieval import Library, Segmenter, Store
 from retrieval.extract import extract
-from retrieval.ingest import ingest_paths
+from retrieval.ingest import ingest_bytes, ingest_paths
 from retrieval.structure import build_structure, cut_passages
 from tests.support import REPORTS, ROOT
 
@@ -244,7 +244,7 @@ def test_ingest_killed_while_writing_leaves_old_or_new_never_a_mix(
     # and the next ingest simply completes the job
     library = Library(Store(db), segmenter)
     try:
-        result = library.ingest_bytes(BIG, ingest_fixture.new)
+        result = ingest_bytes(library, BIG, ingest_fixture.new)
         assert result.status in ("replaced", "unchanged")
     finally:
         library.store.close()

@@ -12,7 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from retrieval import Library
+from retrieval.ingest import delete_report, ingest_bytes
 from retrieval.mentions import MentionFinder, MentionTuning, _IndexedChunk
+from retrieval.passages import PassageIndex
+from retrieval.store import PassageRecord
 from tests.support import REPORTS, ROOT
 
 TERMS = [
@@ -134,7 +137,7 @@ def test_no_match_says_so_and_labels_the_nearest_passages(corpus_library: Librar
 def _more_reports(library: Library, count: int, term: str) -> None:
     for i in range(count):
         text = f"第{i + 1}号单位工作汇报\n本单位把{term}作为重点，开展调研{i + 1}次。\n{term}{term}成效明显。\n"
-        assert library.ingest_bytes(f"extra_{i}.txt", text.encode()).status == "added"
+        assert ingest_bytes(library, f"extra_{i}.txt", text.encode()).status == "added"
 
 
 def test_quotes_are_made_for_the_reports_asked_for(library: Library) -> None:
@@ -155,7 +158,7 @@ def test_a_page_quoted_after_its_report_was_deleted_shows_no_quote(library: Libr
     _more_reports(library, 2, "四下基层")
     answer = library.mentions("四下基层", quoted=0)
     gone = answer.reports[0].report
-    library.delete_report(gone.id)
+    delete_report(library, gone.id)
     page = library.with_quotes(answer, 0, len(answer.reports))
     assert page.reports[0].report == gone and page.reports[0].quote is None
     assert all(m.quote is not None for m in page.reports[1:])
@@ -178,7 +181,7 @@ _EDGE_TEXTS = [
 ]
 
 
-_INDEXED = MentionTuning(index_min_units=1)  # every batch of passages gets a bigram index
+_INDEXED = MentionTuning(index_min_units=1)  # every group of passages gets a bigram index
 
 
 @pytest.fixture
@@ -213,13 +216,20 @@ def indexed() -> MentionFinder:
 def test_indexed_finder_equals_str_count(indexed: MentionFinder, term: str, tmp_path: Path) -> None:
     expected = {i: t.count(term) for i, t in enumerate(_EDGE_TEXTS) if term in t}
     assert indexed.find(term) == expected
-    indexed.remove([2])
-    expected.pop(2, None)
-    assert indexed.find(term) == expected
     indexed.save(tmp_path / "mentions.npz")
     loaded = MentionFinder.load(tmp_path / "mentions.npz")
     assert loaded.find(term) == expected
     assert [loaded.text(i) for i in range(len(_EDGE_TEXTS))] == _EDGE_TEXTS
+    # a deleted passage is never reported again: the passage index drops it (its one deletion mask)
+    passages = PassageIndex(mention_tuning=_INDEXED)
+    passages.build(
+        [PassageRecord(i + 1, 1, 1, "body", 0, len(t), "", tuple(t), t) for i, t in enumerate(_EDGE_TEXTS)]
+    )
+    with passages.writer() as writer:
+        writer.remove_passages([3])  # the passage at position 2
+    expected.pop(2, None)
+    positions, counts = passages.containing(term)
+    assert dict(zip(positions.tolist(), counts.tolist(), strict=True)) == expected
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

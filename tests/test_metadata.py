@@ -16,7 +16,7 @@ from officefiles import word_document
 from retrieval import Library, Segmenter, Store
 from retrieval.digest import build_digest
 from retrieval.extract import read_report_file
-from retrieval.ingest import ingest_paths
+from retrieval.ingest import ingest_bytes, ingest_file, ingest_paths
 from retrieval.metadata import ReportMetadata, distinctions, read_metadata
 from retrieval.store import SCHEMA_VERSION, Report
 from tests.support import REPORTS, ROOT
@@ -190,7 +190,7 @@ def test_corrections_outlive_reingesting(library: Library, tmp_path: Path) -> No
     copy = tmp_path / "again" / report.source
     copy.parent.mkdir()
     copy.write_text((REPORTS / report.source).read_text(encoding="utf-8") + "\n新增一段。\n", encoding="utf-8")
-    result = library.ingest_file(copy)
+    result = ingest_file(library, copy)
     assert result.status == "replaced"
     assert (result.report.title, result.report.date, result.report.unit) == (
         "第二批主题教育10月份总结",
@@ -386,7 +386,7 @@ def test_a_digest_tells_reports_of_one_title_apart(library: Library) -> None:
     seq, last = library.store.max_report_seq(), library.store.max_passage_id()
     for name, day in (("a.txt", "2024年1月20日"), ("b.txt", "2025年1月22日")):
         text = f"政府工作报告\n——{day}在甲省第十四届人民代表大会第二次会议上\n各位代表：\n全年新开首店120家。\n"
-        library.ingest_bytes(name, text.encode())
+        ingest_bytes(library, name, text.encode())
     digest = build_digest(library, day=date(2026, 11, 23), last_report_seq=seq, last_passage_id=last, watches=[])
     assert [(i.report.title, i.report.distinction) for i in digest.new_reports] == [
         ("政府工作报告", "2024-01-20"),
@@ -430,7 +430,7 @@ def test_a_word_files_properties_date_it_last(tmp_path: Path, segmenter: Segment
     _word_file(path, UNDATED, created, None)
     library = Library(Store(tmp_path / "reports.db"), segmenter)
     try:
-        report = library.ingest_file(path).report
+        report = ingest_file(library, path).report
         assert report.date == "2024-03-05"
         assert library.refresh_metadata(force=True) == 1
         assert library.store.report(report.id).date == "2024-03-05"

@@ -15,6 +15,7 @@ from bot.render import answer_reply, page_count, units
 from bot.terminal import answer_text
 from fakebotapi import FakeBotApi
 from retrieval import Answer, Library, PartAnswer
+from retrieval.ingest import ingest_file
 from retrieval.query import part_question
 from tests.botharness import USER, ask, bot_settings, buttons, running_bot
 from tests.support import REPORTS
@@ -87,7 +88,7 @@ def test_problems_and_progress_of_the_bundled_reports(corpus_library: Library) -
 def test_a_part_nobody_has_falls_back_to_a_search(empty_library: Library, tmp_path: Path) -> None:
     report = tmp_path / "a.txt"
     report.write_text("学习情况\n我们组织了学习，参加人数达到120人。\n", encoding="utf-8")
-    empty_library.ingest_file(report)
+    ingest_file(empty_library, report)
     answer = empty_library.ask("存在哪些问题")
     assert isinstance(answer, Answer) and answer.intent == "search"
 

@@ -31,6 +31,7 @@ from fakebotapi import MAX_CALLBACK_DATA_BYTES, MAX_MESSAGE_LENGTH, FakeBotApi, 
 from retrieval import Answer, Library, Outline, Quote, Report, ReportMentions, Segmenter, Store, UnreadableReport
 from retrieval.digest import Digest, NewReport
 from retrieval.extract import SUPPORTED_SUFFIXES, clean_line
+from retrieval.ingest import ingest_bytes
 from retrieval.query import MAX_QUERY_CHARS, parse_question
 from retrieval.store import StoredParagraph, StoredSection
 from retrieval.structure import PASSAGE_MAX_CHARS
@@ -435,7 +436,7 @@ def test_ingest_takes_any_bytes_or_says_why_not(fuzz_library: Library, file: tup
     data, suffix = file
     before = _state(fuzz_library)
     try:
-        result = fuzz_library.ingest_bytes(stem + suffix, data)
+        result = ingest_bytes(fuzz_library, stem + suffix, data)
     except UnreadableReport as refusal:
         assert refusal.code and refusal.zh and refusal.en
         check_message(render.esc(refusal.message(ZH)))

@@ -72,8 +72,8 @@ def test_reranking_keeps_bm25_candidates_and_scores(corpus_library: Library) -> 
     """Only the order among BM25's own candidates changes, and only for quantity questions."""
     question = "举办了几期读书班"
     terms = corpus_library.query_terms(question)
-    ranked = corpus_library._bm25.top(terms, 20)
-    ids = corpus_library._positions.passage_ids
+    ranked = corpus_library._passages.bm25.top(terms, 20)
+    ids = corpus_library._passages.passage_ids
     candidates = {int(ids[position]): score for position, score in ranked}
     answer = corpus_library.search(question, limit=8)
     assert answer.passages and all(candidates[q.passage_id] == q.score for q in answer.passages)

@@ -233,13 +233,13 @@ def test_scoped_questions_on_the_real_corpus_equal_rank_bm25_restricted(provinci
         set(list(reports.values())[::3]),
     ]
     for report_ids in scopes:
-        within = provincial._positions.of_reports(report_ids)
+        within = provincial._passages.of_reports(report_ids)
         in_scope = [i for i, r in enumerate(records) if r.report_id in report_ids]
         assert within.tolist() == in_scope
         for text in ("地区生产总值增长目标", "粮食产量", "首发经济 消费", "人工智能 产业 创新 发展 推进"):
             query = provincial.query_terms(text)
             expected = reference.get_scores(query)
-            got = provincial._bm25.top(query, 10, within)
+            got = provincial._passages.bm25.top(query, 10, within)
             best = sorted((i for i in in_scope if expected[i] > 0), key=lambda i: (-expected[i], i))[:10]
             assert [p for p, _ in got] == best, text
             assert np.allclose([s for _, s in got], expected[best], atol=1e-6, rtol=0)

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from bot.cli import cli
 from fakebotapi import FakeBotApi, UploadedFile
 from retrieval import Library, Store
+from retrieval.ingest import ingest_bytes
 from retrieval.trend import cjk_font, default_by, trend, trend_png, trend_question
 from tests.botharness import ask, running_bot
 from tests.conftest import yearly_report
@@ -102,7 +103,7 @@ def test_cli_trend(provincial_cli_db: Path, tmp_path: Path) -> None:
 async def test_bot_sends_the_chart_and_the_table(api: FakeBotApi, yearly_library: Library, tmp_path: Path) -> None:
     library = Library(Store(tmp_path / "r.db"), yearly_library.segmenter)
     for year, mentions in ((2019, 0), (2021, 2), (2022, 3), (2024, 1)):
-        library.ingest_bytes(f"{year}年某县政府工作报告.txt", yearly_report(year, mentions))
+        ingest_bytes(library, f"{year}年某县政府工作报告.txt", yearly_report(year, mentions))
     async with running_bot(api, library):
         mark = api.mark()
         table = await ask(api, "/trend 新质生产力")

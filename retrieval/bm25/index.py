@@ -60,6 +60,11 @@ class Bm25Index:
         return int(self._doc_len.size)
 
     @property
+    def alive(self) -> npt.NDArray[np.bool_]:
+        """Whether each position's document is still there (not removed)."""
+        return self._alive
+
+    @property
     def live_count(self) -> int:
         """Documents not deleted: rank-bm25's corpus_size."""
         return self._live
