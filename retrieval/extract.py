@@ -227,7 +227,7 @@ class ExtractedText:
     title: str | None
     """A title declared by the format (docx Title style/properties, markdown '# ', pdf metadata)."""
     sha256: str
-    """Hex digest of the raw bytes, so re-uploads of the same file can be recognised."""
+    """The fingerprint of the raw bytes (SHA-256, hex), so re-uploads of the same file can be recognised."""
     declared_date: str | None = None
     """The day the format declares the file was made ("YYYY-MM-DD"): a .docx's core properties (created, else
     modified), a PDF's CreationDate; None when missing or meaningless (before 1980, in the future)."""
@@ -445,25 +445,25 @@ def extract(
         raise _error(name, "too_large", size=_human_size(len(data)), limit=_human_size(max_bytes))
     if not data:
         raise _error(name, "empty")
-    digest = hashlib.sha256(data).hexdigest()
+    fingerprint = hashlib.sha256(data).hexdigest()
     budget = _Budget(name, report_limits or ReportLimits())
 
     kind = sniff(data)
     if kind == "docx":
         lines, levels, title, day = _extract_docx(name, data, budget)
-        return _result(name, "docx", None, lines, levels, title, digest, day)
+        return _result(name, "docx", None, lines, levels, title, fingerprint, day)
     if kind == "pdf":
         lines, levels, title, day = _extract_pdf(name, data, budget, limits)
-        return _result(name, "pdf", None, lines, levels, title, digest, day)
+        return _result(name, "pdf", None, lines, levels, title, fingerprint, day)
     if kind == "image":
         lines, levels, title = _extract_image(name, data, limits)
-        return _result(name, "image", None, [budget.add(line) for line in lines], levels, title, digest)
+        return _result(name, "image", None, [budget.add(line) for line in lines], levels, title, fingerprint)
     if kind in ("ole", "rtf", "odt"):
-        return _extract_office(name, suffix, kind, data, digest, limits, budget)
+        return _extract_office(name, suffix, kind, data, fingerprint, limits, budget)
     if kind == "html":
         lines, levels, title = _extract_html(name, data)
         lines = [budget.add(line) for line in lines]
-        return _result(name, "html", None, lines, levels, title, digest)
+        return _result(name, "html", None, lines, levels, title, fingerprint)
     if kind == "zip":
         raise _error(name, "docx_not_word")
     if kind == "binary":
@@ -473,8 +473,8 @@ def extract(
     if suffix == ".md":
         lines, levels = _parse_markdown(text, budget)
         title = lines[0] if lines and levels.get(0) == 1 else None
-        return _result(name, "md", encoding, lines, levels, title, digest)
-    return _result(name, "txt", encoding, _plain_text_paragraphs(text, budget), {}, None, digest)
+        return _result(name, "md", encoding, lines, levels, title, fingerprint)
+    return _result(name, "txt", encoding, _plain_text_paragraphs(text, budget), {}, None, fingerprint)
 
 
 def _result(
@@ -484,7 +484,7 @@ def _result(
     lines: Sequence[str],
     levels: Mapping[int, int],
     title: str | None,
-    digest: str,
+    fingerprint: str,
     declared_date: str | None = None,
 ) -> ExtractedText:
     if not lines:
@@ -496,7 +496,7 @@ def _result(
         lines=tuple(lines),
         heading_levels=types.MappingProxyType(dict(levels)),
         title=valid_text(title) if title is not None else None,
-        sha256=digest,
+        sha256=fingerprint,
         declared_date=declared_date,
     )
 
@@ -648,7 +648,7 @@ _WORD_STREAM: Final = "WordDocument".encode("utf-16-le")
 
 
 def _extract_office(
-    name: str, suffix: str, kind: str, data: bytes, digest: str, limits: ConvertLimits, budget: _Budget
+    name: str, suffix: str, kind: str, data: bytes, fingerprint: str, limits: ConvertLimits, budget: _Budget
 ) -> ExtractedText:
     """Convert with LibreOffice and read the result as .docx; the report's kind is its own format."""
     shown = suffix if suffix in OFFICE_SUFFIXES else f".{_OFFICE_TYPES[kind]}"
@@ -673,7 +673,7 @@ def _extract_office(
         # LibreOffice falls back to importing a damaged file's bytes as text: that is not the report.
         raise _error(name, "broken_office", suffix=shown)
     report_kind = shown.removeprefix(".") if shown in OFFICE_SUFFIXES else _OFFICE_TYPES[kind]
-    return _result(name, report_kind, None, lines, levels, title, digest)
+    return _result(name, report_kind, None, lines, levels, title, fingerprint)
 
 
 def _conversion_error(name: str, suffix: str, exc: ConversionFailed) -> UnreadableReport:

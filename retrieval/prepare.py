@@ -82,10 +82,10 @@ def prepare_report(extracted: ExtractedText, segmenter: Segmenter) -> PreparedRe
     passages: list[NewPassage] = []
     headings: dict[int | None, tuple[list[str], str]] = {None: ([], "")}
     for paragraph in structure.paragraphs:
-        if paragraph.section not in headings:
+        if paragraph.section_index not in headings:
             path = section_path(structure, paragraph)
-            headings[paragraph.section] = (segmenter.terms(" ".join(s.heading for s in path)), path[-1].heading)
-        heading_terms, label = headings[paragraph.section]
+            headings[paragraph.section_index] = (segmenter.terms(" ".join(s.heading for s in path)), path[-1].heading)
+        heading_terms, label = headings[paragraph.section_index]
         for span in cut_passages(paragraph.number, paragraph.text):
             norm = normalize(paragraph.text[span.start : span.end])
             terms = segmenter.terms(norm, normalized=True)

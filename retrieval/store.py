@@ -758,7 +758,7 @@ class Store:
             )
             conn.executemany(
                 "INSERT INTO paragraphs (report_id, number, kind, section_idx, text, part) VALUES (?, ?, ?, ?, ?, ?)",
-                [(report_id, p.number, p.kind, p.section, p.text, p.part) for p in structure.paragraphs],
+                [(report_id, p.number, p.kind, p.section_index, p.text, p.part) for p in structure.paragraphs],
             )
             conn.executemany(
                 'INSERT INTO passages (id, report_id, paragraph, kind, start, "end", section, terms, norm)'

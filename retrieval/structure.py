@@ -38,13 +38,13 @@ class Section:
 
 @dataclass(frozen=True)
 class Paragraph:
-    """One line of a report, numbered from 1; `section` is the index of the innermost section it belongs to,
+    """One line of a report, numbered from 1; `section_index` is the index of the innermost section it belongs to,
     `part` the standard part of the report it is in (retrieval.parts)."""
 
     number: int
     kind: str  # "title" | "heading" | "body"
     text: str
-    section: int | None
+    section_index: int | None  # not its heading: that is the section's, and a stored paragraph's `section`
     part: Part | None = None
 
 
@@ -182,10 +182,10 @@ def with_parts(paragraphs: Sequence[Paragraph], sections: Sequence[Section]) -> 
 
 def section_path(structure: ReportStructure, paragraph: Paragraph) -> tuple[Section, ...]:
     """The headings above a paragraph, outermost first."""
-    if paragraph.section is None:
+    if paragraph.section_index is None:
         return ()
     path: list[Section] = []
-    current = structure.sections[paragraph.section]
+    current = structure.sections[paragraph.section_index]
     path.append(current)
     for section in reversed(structure.sections[: current.index]):
         if path[0].level <= 1:

@@ -73,7 +73,7 @@ def test_docx_heading_levels_become_sections(segmenter: Segmenter) -> None:
         heading_levels={0: 1, 1: 1, 3: 2},
     )
     assert [(s.level, s.heading) for s in structure.sections] == [(1, "总体情况"), (2, "具体做法")]
-    assert structure.paragraphs[4].section == 1
+    assert structure.paragraphs[4].section_index == 1
 
 
 def test_long_sentences_are_split_to_fit_a_quote() -> None:

@@ -100,7 +100,7 @@ class Version:
     paragraphs: int
     sections: int
     passages: int
-    text_digest: str
+    paragraphs_fingerprint: str
 
 
 def expected_version(data: bytes, segmenter: Segmenter) -> Version:
@@ -175,7 +175,7 @@ def check_whole(db: Path, fixture: IngestFixture, segmenter: Segmenter) -> Versi
         assert _report_rows(conn, BIG) == (version.paragraphs, version.sections, version.passages)
         rows = conn.execute("SELECT text FROM paragraphs WHERE report_id = ? ORDER BY number", (report_id,))
         texts = [text for (text,) in rows]
-        assert hashlib.sha256("\n".join(texts).encode()).hexdigest() == version.text_digest
+        assert hashlib.sha256("\n".join(texts).encode()).hexdigest() == version.paragraphs_fingerprint
         for source, rows in fixture.others.items():
             assert _report_rows(conn, source) == rows, source
         for table in ("paragraphs", "sections", "passages"):
