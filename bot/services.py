@@ -1,4 +1,5 @@
-"""What handlers share, built once by the composition root and kept in `bot_data`: no module-level state."""
+"""What handlers share, built once by the composition root and kept in `bot_data`, reached as `context.services`
+through the bot's CustomContext: no module-level state."""
 
 from __future__ import annotations
 

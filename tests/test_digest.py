@@ -72,6 +72,22 @@ def test_subscriptions_digest_for_a_chat_from_where_its_last_one_ended(library: 
     assert subscriptions.unsubscribe(USER) and subscriptions.subscriber(USER) is None
 
 
+async def test_slash_digest_and_the_daily_run_send_the_same_digest(api: FakeBotApi, library: Library) -> None:
+    """Both ask Subscriptions.digest_for: what /digest shows a subscriber is what the daily run then sends it."""
+    async with running_bot(api, library) as app:
+        await ask(api, "/watch 调查研究")
+        mark = api.mark()
+        api.push_document(NEW_REPORT, "township.txt", ADMIN, ADMIN)
+        await api.wait_for("sendMessage", lambda c: c.chat_id == ADMIN, since=mark)
+        asked = await ask(api, "/digest")
+        mark = api.mark()
+        now = datetime.now(services_of(app).settings.tz)
+        assert (await deliver_digests(app.bot, services_of(app), now=now))["sent"] == 1
+        [daily] = [c for c in api.calls("sendMessage", chat_id=USER) if c.seq >= mark]
+    assert "《乡镇调研工作阶段性总结》" in asked.text and "关注词“调查研究”的新内容" in asked.text
+    assert daily.text == asked.text
+
+
 async def test_digest_goes_to_every_subscriber_once_even_across_restarts(api: FakeBotApi, library: Library) -> None:
     now = datetime(2026, 11, 23, 8, 0)
     async with running_bot(api, library) as app:
@@ -112,17 +128,17 @@ async def test_blocked_subscriber_is_dropped_and_flood_limits_are_waited_out(api
         assert outcome == {"sent": 1, "skipped": 0, "unsubscribed": 1, "failed": 0}
         delivered = [c for c in api.calls("sendMessage", chat_id=USER) if c.seq >= mark and c.response_status == 200]
         assert len(delivered) == 1
-    assert [s["chat_id"] for s in library.store.subscribers()] == [USER]
+    assert [s.chat_id for s in Subscriptions(library).subscribers()] == [USER]
 
 
 async def test_missed_digest_is_caught_up_after_a_restart(api: FakeBotApi, library: Library) -> None:
-    library.store.subscribe(USER, "zh", last_report_seq=0, last_passage_id=0)
+    Subscriptions(library).subscribe(USER, "zh", last_report_seq=0, last_passage_id=0)
     settings = bot_settings(api, library.store.path, REPORTBOT_DIGEST_TIME="00:00")  # type: ignore[arg-type]
     async with running_bot(api, library, settings):
         digest = await api.wait_for("sendMessage", lambda c: c.chat_id == USER, timeout=15)
         assert "每日摘要" in digest.text
-    sub = library.store.subscriber(USER)
-    assert sub is not None and sub["last_digest_day"] == datetime.now(settings.tz).date().isoformat()
+    sub = Subscriptions(library).subscriber(USER)
+    assert sub is not None and sub.had_digest(datetime.now(settings.tz).date())
 
 
 async def test_the_library_is_warmed_once_in_the_background_at_start(api: FakeBotApi, library: Library) -> None:
@@ -146,7 +162,7 @@ async def test_a_running_bot_catches_up_a_missed_digest_the_same_day(api: FakeBo
         (daily,) = app.job_queue.get_jobs_by_name(DIGEST_JOB)
         assert daily.job.misfire_grace_time == DIGEST_GRACE_S
         (check,) = app.job_queue.get_jobs_by_name(MISSED_DIGEST_JOB)
-        library.store.subscribe(USER, "zh", last_report_seq=0, last_passage_id=0)
+        Subscriptions(library).subscribe(USER, "zh", last_report_seq=0, last_passage_id=0)
         await check.run(app)  # before digest time: nothing is due
         assert api.calls("sendMessage", USER) == []
         services_of(app).settings.digest_time = time(0, 0)  # now past digest time, and the daily run never came
@@ -163,7 +179,7 @@ async def test_a_stopping_bot_ends_the_digest_run_between_chats(api: FakeBotApi,
     # after the chat in hand; the others are not marked, so the next start's catch-up sends them theirs, once.
     chats = [9000 + i for i in range(6)]
     for chat in chats:
-        library.store.subscribe(chat, "zh", last_report_seq=0, last_passage_id=0)
+        Subscriptions(library).subscribe(chat, "zh", last_report_seq=0, last_passage_id=0)
     async with running_bot(api, library) as app:
         sent: list[int] = []
 
