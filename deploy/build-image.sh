@@ -73,7 +73,7 @@ find "$stage" -name __pycache__ -type d -prune -exec rm -rf {} +
 say "creating virtualenv $VENV with $("$PYTHON" -V 2>&1)"
 "$PYTHON" -m venv "$VENV"
 say "installing reportbot into $VENV"
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$stage"
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$stage[fast]"  # numba: the compiled loops
 "$VENV/bin/python" -m pip check
 
 # 4. Prove the result runs: the console script starts and prints its help (no token or database needed).

@@ -15,9 +15,10 @@ gains little from pruning: most documents stay candidates. Scoring it term at a 
 postings are added into a dense score array in query order, with rank-bm25's expression, so the sums are its scores
 bit for bit; one pass over the array then keeps the k best and clears it.
 
-`retrieval.mentions` and `retrieval.bm25` import this module when an indexed chunk is first asked something or a
-large index scores term at a time, so small libraries (the cold start on the bundled reports) and ingesting never
-load numba.
+`retrieval.mentions` and `retrieval.bm25` load this module (through `retrieval.loops`) when an indexed chunk is first
+asked something or a large index scores term at a time, so small libraries (the cold start on the bundled reports)
+and ingesting never load numba. numba is the `fast` extra: without it retrieval/kernels_numpy.py runs the same loops
+as numpy passes.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+COMPILED = True  # retrieval.loops: these are numba's
 _F = TypeVar("_F", bound=Callable[..., Any])
 _STRETCH = 1 << 20  # code units whose passage table, NUL bitmap and counts fit a core's cache together
 
@@ -159,6 +161,52 @@ def occurrences(
         n = kept
     to_passages(table, nul_bits, at, n)  # ascending positions, ascending passages
     return run_lengths(at, n, counts)
+
+
+@_compiled
+def verified(
+    table: Array,
+    nul_bits: Array,
+    deltas: Array,
+    big_at: Array,
+    big: Array,
+    ptr: Array,
+    heads: Array,
+    t: int,
+    shift: int,
+    units: Array,
+    needle: Array,
+    border: bool,
+    at: Array,
+    counts: Array,
+) -> int:
+    """`occurrences` read from the text instead of merged with the other bigrams' lists: the positions of bigram t
+    (at offset `shift` in the needle) are the candidates, each compared with the needle where it would start.
+    Cheaper when the candidates are few beside the other lists (a common phrase: ten characters of common words
+    whose rarest bigram still stands thousands of times), at the cost of reading the text's pages around them."""
+    n = _decode(deltas, big_at, big, ptr[t], ptr[t + 1], heads[t], at, 0)
+    m = needle.size
+    last = units.size - m
+    kept = 0
+    for i in range(n):  # without branches, so the reads of many candidates are under way at once
+        p = at[i] - shift
+        q = min(max(p, 0), last)
+        same = p == q
+        for j in range(m):
+            same &= units[q + j] == needle[j]
+        at[kept] = p
+        kept += same
+    if border:  # a needle that overlaps itself: occurrences counted left to right without overlaps
+        n = kept
+        kept = 0
+        end = -1
+        for i in range(n):
+            if at[i] >= end:
+                end = at[i] + m
+                at[kept] = at[i]
+                kept += 1
+    to_passages(table, nul_bits, at, kept)
+    return run_lengths(at, kept, counts)
 
 
 @_compiled

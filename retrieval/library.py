@@ -403,9 +403,10 @@ class Library:
 
     def passages_containing(self, needle: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """The passages whose normalised text contains `needle` (normalised), exactly: their ids and report ids,
-        from the mention finder's index."""
+        from the mention finder's index. For copies (many phrases of common words): candidates are compared with
+        the text, whose pages this reads."""
         with self._lock:
-            positions, _ = self._passages.containing(needle)
+            positions, _ = self._passages.containing(needle, read_text=True)
             return self._passages.passage_ids[positions], self._passages.report_ids[positions]
 
     def with_quotes(self, answer: AnyAnswer, start: int, stop: int) -> AnyAnswer:

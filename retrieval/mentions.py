@@ -5,8 +5,10 @@ each) with a positional index of character bigrams (positions per bigram, delta-
 merges the position lists of bigrams covering the needle (offsets 0, 2, 4, ... and the last), rarest first; a
 single character counts the lists of all bigrams starting with it. Its cost follows the number of positions of
 those bigrams, not the size of the corpus; the loops are compiled (retrieval/kernels.py, numba, loaded with the
-first question to an indexed chunk). Questions never read the text, so a saved finder maps it from its file
-instead of loading it (it is read to rebuild chunks and for `text`). Small groups (a report added later) are
+first question to an indexed chunk; numpy passes without it: retrieval/loops.py). Questions never read the text, so
+a saved finder maps it from its file instead of loading it (it is read to rebuild chunks and for `text`); only
+copies (`read_text`), which looks up hundreds of phrases of common words, compares the rarest bigram's positions
+with the text when the other bigrams' lists are far longer, reading those pages. Small groups (a report added later) are
 scanned with `str.find` until enough of them are folded into an indexed chunk. The finder knows nothing of
 deletions: the passage index (retrieval/passages.py) keeps the one deletion mask and drops deleted passages.
 """
@@ -23,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .arrays import IntArray, decode_strings, encode_strings, ptr, replace
+from .loops import loops
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class MentionTuning:
 
 
 _MAX_CHUNK_UNITS = (1 << 32) - 1  # positions are stored in 32 bits
+_READ_TEXT_AFTER = 8  # read_text: candidates are compared with the text once the other lists hold 8 times as many
 _PASSAGE_SHIFT = 6  # passage lookup: a table entry and a 64-bit word of the NUL bitmap per 64 code units
 
 
@@ -44,8 +48,8 @@ def _units(text: str) -> npt.NDArray[np.uint16]:
 
 def _has_border(needle: npt.NDArray[np.uint16]) -> bool:
     """True when a proper prefix of the needle is also a suffix (occurrences can overlap)."""
-    m = needle.size
-    return any(np.array_equal(needle[:i], needle[m - i :]) for i in range(1, m))
+    units = needle.tobytes()
+    return any(units[: 2 * i] == units[-2 * i :] for i in range(1, needle.size))
 
 
 def _run_counts(sorted_ids: npt.NDArray[np.integer[Any]]) -> tuple[IntArray, IntArray]:
@@ -71,7 +75,9 @@ class _ScanChunk:
     def text(self, i: int) -> str:
         return self.joined[int(self.starts[i]) : int(self.starts[i + 1]) - 1]
 
-    def find(self, term: str, needle: npt.NDArray[np.uint16]) -> tuple[IntArray, IntArray]:
+    def find(
+        self, term: str, needle: npt.NDArray[np.uint16], border: bool, read_text: bool
+    ) -> tuple[IntArray, IntArray]:
         hits: list[int] = []
         text = self.joined
         step = len(term)
@@ -181,9 +187,10 @@ class _IndexedChunk:
         lo, hi = int(self.starts[i]), int(self.starts[i + 1]) - 1
         return self.units[lo:hi].tobytes().decode("utf-16-le", "surrogatepass")
 
-    def find(self, term: str, needle: npt.NDArray[np.uint16]) -> tuple[IntArray, IntArray]:
-        from . import kernels  # numba loads with the first question to an indexed chunk (not while ingesting)
-
+    def find(
+        self, term: str, needle: npt.NDArray[np.uint16], border: bool, read_text: bool
+    ) -> tuple[IntArray, IntArray]:
+        kernels = loops()  # numba loads with the first question to an indexed chunk (not while ingesting)
         empty = np.empty(0, dtype=np.int64)
         m = needle.size
         if m == 1:
@@ -211,6 +218,27 @@ class _IndexedChunk:
         if (where >= self.keys.size).any() or (self.keys[np.minimum(where, self.keys.size - 1)] != pairs).any():
             return empty, empty
         sizes = self.ptr[where + 1] - self.ptr[where]
+        rarest = int(np.argmin(sizes))  # of every bigram of the needle
+        if read_text and int(sizes.sum()) > (_READ_TEXT_AFTER + 1) * int(sizes[rarest]):
+            # the rarest bigram's positions, each compared with the text (see kernels.verified)
+            found, counts = np.empty(int(sizes[rarest]), dtype=np.int64), np.empty(int(sizes[rarest]), dtype=np.int64)
+            r = kernels.verified(
+                self.table,
+                self.nul_bits,
+                self.deltas,
+                self.big_at,
+                self.big,
+                self.ptr,
+                self.heads,
+                int(where[rarest]),
+                rarest,
+                self.units,
+                needle,
+                border,
+                found,
+                counts,
+            )
+            return found[:r], counts[:r]
         # bigrams at offsets 0, 2, 4, ... and the last one cover every unit: their positions, merged, are the
         # occurrences (see kernels.occurrences)
         offsets = sorted({*range(0, m - 1, 2), m - 2}, key=lambda o: (int(sizes[o]), o))
@@ -228,7 +256,7 @@ class _IndexedChunk:
             self.heads,
             cover,
             m,
-            _has_border(needle),
+            border,
             found,
             scratch,
             counts,
@@ -288,17 +316,20 @@ class MentionFinder:
         chunk = self._chunk_of(position)
         return chunk.text(position - chunk.first)
 
-    def find_counts(self, term: str) -> tuple[IntArray, IntArray]:
+    def find_counts(self, term: str, *, read_text: bool = False) -> tuple[IntArray, IntArray]:
         """Positions containing `term` (normalised) in ascending order, and the number of occurrences in each
-        (non-overlapping, counted left to right like str.count)."""
+        (non-overlapping, counted left to right like str.count). With `read_text`, candidates are compared with the
+        text once that is cheaper than merging the other bigrams' lists (a phrase of common words): faster, but the
+        pages of the text around them are read (a saved finder maps its text: they become resident)."""
         empty = np.empty(0, dtype=np.int64)
         if not term or "\x00" in term:
             return empty, empty
         needle = _units(term)
+        border = _has_border(needle)
         positions: list[IntArray] = []
         counts: list[IntArray] = []
         for chunk in self._chunks:
-            local, n = chunk.find(term, needle)
+            local, n = chunk.find(term, needle, border, read_text)
             if local.size:
                 positions.append(local + chunk.first if chunk.first else local)
                 counts.append(n)
@@ -315,8 +346,8 @@ class MentionFinder:
             if isinstance(chunk, _IndexedChunk) and chunk.keys.size:
                 sizes = np.diff(chunk.ptr)
                 for key in (int(chunk.keys[0]), int(chunk.keys[int(np.argmax(sizes))])):
-                    chunk.find("", np.array([key >> 16], dtype=np.uint16))
-                    chunk.find("", np.array([key >> 16, key & 0xFFFF], dtype=np.uint16))
+                    chunk.find("", np.array([key >> 16], dtype=np.uint16), False, False)
+                    chunk.find("", np.array([key >> 16, key & 0xFFFF], dtype=np.uint16), False, False)
                 return
 
     def find(self, term: str) -> dict[int, int]:

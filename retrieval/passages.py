@@ -181,10 +181,10 @@ class PassageIndex:
         """The positions (ascending) of the passages of these reports, deleted ones included."""
         return self.places.of_reports(report_ids)
 
-    def containing(self, needle: str) -> tuple[IntArray, IntArray]:
+    def containing(self, needle: str, *, read_text: bool = False) -> tuple[IntArray, IntArray]:
         """Positions of the live passages whose normalised text contains `needle`, ascending, and the number of
-        occurrences in each."""
-        positions, counts = self.mentions.find_counts(needle)
+        occurrences in each (`read_text`: see MentionFinder.find_counts)."""
+        positions, counts = self.mentions.find_counts(needle, read_text=read_text)
         if self.has_deleted:
             live = self.alive[positions]
             positions, counts = positions[live], counts[live]

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..arrays import DocArray, FloatArray, UIntArray
+from ..loops import loops
 from .params import Bm25Params
 
 
@@ -65,8 +66,7 @@ def accumulate(
 ) -> None:
     """Add one term's contribution into `scores` at its postings (`docs`, `tfs`), for the documents `eligible`
     only when given: the compiled twin of `term_scores`, one posting at a time."""
-    from .. import kernels  # numba loads with the first such question (never for a small index)
-
+    kernels = loops()  # numba loads with the first such question (never for a small index)
     if eligible is None:
         kernels.accumulate(scores, docs, tfs, norm, idf, params.k1)
     else:

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..arrays import DocArray, FloatArray, IntArray, UIntArray
+from ..loops import compiled, loops
 from .params import Tuning
 from .scoring import accumulate, term_scores
 from .segments import BLOCK_SHIFT, EMPTY_DOCS, Postings
@@ -252,9 +253,10 @@ def top(
                     pieces.append(docs)
                     ceiling[tid] = max(ceiling[tid], weight * (p.params.k1 + 1))
     scorer = _Scorer(p, order, idf, ceiling)
-    # a large index finishes a question that needs many documents scored term at a time, compiled
-    compiled = p.size >= tuning.compiled_min
-    whole = sum(scorer.postings[tid] for tid in order) + p.size // 4 if compiled else 0
+    # a large index finishes a question that needs many documents scored term at a time, compiled (as numpy passes
+    # that costs more than pruning: docs/benchmarks/numba.md)
+    at_a_time = p.size >= tuning.compiled_min and compiled()
+    whole = sum(scorer.postings[tid] for tid in order) + p.size // 4 if at_a_time else 0
     stamp = scratch.next_stamp(p.size)
     mark = scratch.mark
     best = _Best(k)
@@ -281,7 +283,7 @@ def top(
         steps = _deeper(p.tuning, lists, drift, best.threshold)
         pieces = []
         more = 0 if steps is None else sum(depth - walk.depth for walk, depth in steps) * cost_of_met
-        if compiled and (steps is None or (steps and (read + more) * len(idf) * tuning.term_at_a_time > whole)):
+        if at_a_time and (steps is None or (steps and (read + more) * len(idf) * tuning.term_at_a_time > whole)):
             return term_at_a_time(p, scratch, order, idf, k, eligible, within)
         if steps is None:
             _maxscore(p, scratch, scorer, best, eligible)
@@ -291,7 +293,7 @@ def top(
             and best.threshold is not None
             and (read + more) * len(idf) > tuning.switch * _essential_cost(scorer, best.threshold)
         ):
-            if compiled:
+            if at_a_time:
                 return term_at_a_time(p, scratch, order, idf, k, eligible, within)
             _maxscore(p, scratch, scorer, best, eligible)
             break
@@ -333,7 +335,7 @@ def term_at_a_time(
     postings added in query order into the scratch array by a compiled loop (rank-bm25's sums exactly), then
     one pass keeps the best and clears it. With a scope (`within`, ascending, and `eligible` its live
     positions), only its documents are added up and only its positions passed over."""
-    from .. import kernels  # numba loads with the first such question (never for a small index)
+    kernels = loops()  # numba loads with the first such question (never for a small index)
 
     scores, norm = scratch.scores(p.size), p.norm
     for tid in order:
@@ -497,9 +499,9 @@ def every_score(p: Postings, order: list[int], idf: dict[int, float]) -> FloatAr
 def warm(p: Postings, scratch: Scratch) -> None:
     """For a large index, load the compiled loops and write the scratch array once (a fresh 8 MB array costs
     thousands of page faults), so that the first question scored term at a time does not wait for them."""
-    if p.size < p.tuning.compiled_min:
+    if p.size < p.tuning.compiled_min or not compiled():
         return
-    from .. import kernels
+    kernels = loops()
 
     scores, norm = scratch.scores(p.size), p.norm
     scores.fill(0.0)
