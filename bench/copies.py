@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from pathlib import Path
@@ -26,14 +27,19 @@ PROVINCIAL = ROOT / "tests" / "corpora" / "provincial-2026"
 TARGET_S = 2.0
 
 
-def _time(fn: Any, repeat: int = 3) -> tuple[float, Any]:
+def _time(fn: Any, repeat: int = 3) -> tuple[float, Any, float]:
+    """The best of `repeat` runs: seconds, the result, and the CPU seconds of that run (the process's own work:
+    on a machine other work keeps busy, the seconds it would take alone)."""
     best = float("inf")
+    cpu = float("inf")
     result = None
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         result = fn()
-        best = min(best, time.perf_counter() - started)
-    return best, result
+        seconds = time.perf_counter() - started
+        if seconds < best:
+            best, cpu = seconds, time.process_time() - started_cpu
+    return best, result, cpu
 
 
 def main() -> int:
@@ -66,18 +72,20 @@ def main() -> int:
     else:
         library = Library(Store(db), make_segmenter(), index_dir=index_dir)
     library.warm()
+    load_before = round(os.getloadavg()[0], 1)
     passages = library.stats()["passages"]
     by_source = {r.source: r for r in library.reports()}
     synthetic = [by_source[f"report_{i:05d}.txt"] for i in (0, args.reports // 3, args.reports - 1)]
     real = [by_source["四十段摘编.txt"], by_source["2026年内蒙古自治区政府工作报告.txt"]]
     rows: list[dict[str, Any]] = []
     for report in [*synthetic, *real]:
-        seconds, found = _time(lambda report=report: copies(library, report.id))
+        seconds, found, cpu = _time(lambda report=report: copies(library, report.id))
         rows.append(
             {
                 "report": report.source,
                 "passages": report.passage_count,
                 "seconds": round(seconds, 3),
+                "cpu_seconds": round(cpu, 3),
                 "shared_runs": len(found.shared),
                 "common_phrases": len(found.common),
                 "share": round(found.share, 4),
@@ -89,8 +97,8 @@ def main() -> int:
     whole = "\n".join(texts)
     probes = [p.text[i : i + 10] for p in library.store.paragraphs(real[0].id, 1, 12) for i in range(0, 40, 11)]
     probes = [normalize(p) for p in probes if len(p) == 10][:20]
-    scan_s, _ = _time(lambda: [whole.find(p) for p in probes], repeat=1)
-    index_s, _ = _time(lambda: [library.passages_containing(p) for p in probes], repeat=1)
+    scan_s, _, _ = _time(lambda: [whole.find(p) for p in probes], repeat=1)
+    index_s, _, _ = _time(lambda: [library.passages_containing(p) for p in probes], repeat=1)
     result = {
         "passages": passages,
         "reports": len(by_source),
@@ -102,6 +110,8 @@ def main() -> int:
             "probes": len(probes),
         },
         "met": all(r["seconds"] <= TARGET_S for r in rows if r["passages"] <= 60),
+        "met_cpu": all(r["cpu_seconds"] <= TARGET_S for r in rows if r["passages"] <= 60),
+        "load_average": {"before": load_before, "after": round(os.getloadavg()[0], 1), "cores": os.cpu_count()},
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "copies.json").write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
@@ -116,17 +126,21 @@ def _markdown(result: dict[str, Any]) -> str:
         "",
         f"`python -m bench.copies`: a library of {result['passages']:,} passages ({result['reports']:,} reports), "
         f"each report checked as `/copies` does (best of 3 runs). Target: a report of about 40 passages in "
-        f"{result['target_s']} s or less at 1M passages: **{'met' if result['met'] else 'not met'}**.",
+        f"{result['target_s']} s or less at 1M passages: **{'met' if result['met'] else 'not met'}** in seconds "
+        f"on the clock, **{'met' if result['met_cpu'] else 'not met'}** in CPU seconds (the process's own work in "
+        "that run: what it takes with a core to itself; on the clock it waits for the other work beside it too).",
         "",
-        "| report | passages | seconds | shared runs | common phrases | share |",
-        "|---|---|---|---|---|---|",
+        "| report | passages | seconds | CPU seconds | shared runs | common phrases | share |",
+        "|---|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {r['report']} | {r['passages']} | {r['seconds']:.3f} | {r['shared_runs']} | {r['common_phrases']} | "
+        f"| {r['report']} | {r['passages']} | {r['seconds']:.3f} | {r['cpu_seconds']:.3f} | {r['shared_runs']} | "
+        f"{r['common_phrases']} | "
         f"{r['share']:.1%} |"
         for r in result["rows"]
     ]
     probe = result["probe_ms"]
+    load = result["load_average"]
     median = statistics.median(r["seconds"] for r in result["rows"])
     lines += [
         "",
@@ -135,10 +149,13 @@ def _markdown(result: dict[str, Any]) -> str:
         f"({probe['probes']} probes, same run).",
         "",
         "The synthetic reports are sentences recombined from the bundled reports, so nearly every sentence stands in "
-        "many other reports: hundreds of runs are grown and checked for each (the dense case, worse than any real "
-        "archive). "
+        "thousands of other reports: most probes are common phrasing whose other reports are counted exactly, "
+        "thousands of passages each (the dense case, worse than any real archive). "
         "The 40-passage report and the provincial report are real text (the sparse case: probes found in a few "
         "reports, runs grown and checked).",
+        "",
+        f"Load average of the machine ({load['cores']} cores) while it ran: {load['before']} at the start, "
+        f"{load['after']} at the end (other work ran beside it).",
         "",
     ]
     return "\n".join(lines)
