@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import io
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import click
 
-from retrieval import open_library
-from retrieval.cli import chosen_reports_dir, cli, library_from, settings_or_exit, tally_line
+from retrieval import MentionAnswer, OutOfScopeAnswer, open_library
+from retrieval.cli import (
+    chosen_reports_dir,
+    cli,
+    emit_json,
+    json_option,
+    library_from,
+    listed,
+    settings_or_exit,
+    tally_line,
+    years_of,
+)
 from retrieval.ingest import ingest_at_start
+from retrieval.parts import PART_LABELS
 from retrieval.store import InstanceLock
 
 from .logs import configure_logging
@@ -70,6 +83,111 @@ def run(ctx: click.Context) -> None:
             f"cannot reach the Telegram Bot API at {where} ({type(exc).__name__}): check the network, "
             "a proxy (HTTPS_PROXY, see docs/deploy.md) or TELEGRAM_BASE_URL"
         ) from None
+
+
+def _questions(args: tuple[str, ...]) -> Iterator[str]:
+    if args:
+        yield from args
+        return
+    for line in sys.stdin:
+        if line.strip():
+            yield line.rstrip("\n")
+
+
+@cli.command(help="Answer questions given as arguments, or one per line from stdin.")
+@click.argument("questions", nargs=-1)
+@click.option("--limit", default=5, show_default=True, type=click.IntRange(1, 50), help="Passages per answer.")
+@click.option("--docx", type=click.Path(dir_okay=False, path_type=Path), help="Also write the answers to a .docx.")
+@click.option("--xlsx", type=click.Path(dir_okay=False, path_type=Path), help="Mention answers' counts to a .xlsx.")
+@click.option("--csv", "csv_file", type=click.Path(dir_okay=False, path_type=Path), help="The same counts as CSV.")
+@json_option
+@click.pass_context
+def ask(
+    ctx: click.Context,
+    questions: tuple[str, ...],
+    limit: int,
+    docx: Path | None,
+    xlsx: Path | None,
+    csv_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Answer each question as it arrives, as the terminal chat shows it (every page) or as JSON; the files are
+    written when every question is answered."""
+    from retrieval.export import answers_docx, complete, counts_csv, counts_xlsx
+    from retrieval.jsonout import answer_json
+
+    library = library_from(ctx)
+    answers = []
+    for question in _questions(questions):
+        answer = library.ask(question, limit=limit)
+        if docx or xlsx or csv_file:
+            answers.append(complete(library, answer))
+        if as_json:
+            emit_json(answer_json(answer))
+        else:
+            from .terminal import whole_answer_text  # the bot's rendering: only when text is printed
+
+            click.echo(whole_answer_text(answer) + "\n")
+        sys.stdout.flush()
+    counted = [a for a in answers if isinstance(a, MentionAnswer)]
+    if (xlsx or csv_file) and not counted:
+        raise click.ClickException("--xlsx/--csv: no mention answer with reports to count (哪些报告提到…)")
+    if docx:
+        docx.write_bytes(answers_docx(answers))
+    if xlsx:
+        xlsx.write_bytes(counts_xlsx(counted))
+    if csv_file:
+        csv_file.write_text(counts_csv(counted), encoding="utf-8")
+
+
+@cli.command(
+    help="Compare one part of the reports (存在问题/problems, 下一步打算/plans, 主要做法/progress) across "
+    "reports, newest first: compare PART [--years 2024,2025] [--units 广东,江苏] [--reports 3,4]."
+)
+@click.argument("part")
+@click.option("--years", multiple=True, help="Only reports of these years (comma-separated, or repeat).")
+@click.option("--units", multiple=True, help="Only reports of these units or places (comma-separated, or repeat).")
+@click.option("--reports", "report_ids", multiple=True, help="Only these report ids.")
+@json_option
+@click.pass_context
+def compare(
+    ctx: click.Context,
+    part: str,
+    years: tuple[str, ...],
+    units: tuple[str, ...],
+    report_ids: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """One block per report holding the part: its section and its text (or numbered points)."""
+    from retrieval.answers import report_unit
+    from retrieval.compare import block_text, part_named, points
+    from retrieval.compare import compare as compare_part
+    from retrieval.jsonout import compare_json
+
+    named = part_named(part)
+    if named is None:
+        raise click.BadParameter(f"{part!r}: name a part: 存在问题 (problems), 下一步打算 (plans), 主要做法 (progress)")
+    ids = listed(report_ids)
+    if not all(i.lstrip("#").isdigit() for i in ids):
+        raise click.BadParameter("report ids are numbers, as `reportbot reports` lists them", param_hint="--reports")
+    library = library_from(ctx)
+    answer = compare_part(
+        library, named, years=years_of(years), units=listed(units), report_ids=[int(i.lstrip("#")) for i in ids]
+    )
+    if isinstance(answer, OutOfScopeAnswer):  # the scope names no report: said as the chat says it
+        from .terminal import whole_answer_text
+
+        raise click.ClickException(whole_answer_text(answer))
+    if as_json:
+        emit_json(compare_json(answer))
+        return
+    click.echo(f"共有{len(answer.blocks)}份报告有“{PART_LABELS[answer.part]}”部分：")
+    for block in answer.blocks:
+        report = block.report
+        facts = " · ".join(str(v) for v in (report.date, report_unit(report), block.heading) if v)
+        click.echo(f"\n#{report.id} 《{report.title}》" + (f" · {facts}" if facts else ""))
+        for point in points(block_text(block)):
+            click.echo(f"  · {point}")
 
 
 def main() -> None:

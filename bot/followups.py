@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import assert_never
 
-from retrieval import AnyAnswer, Library
+from retrieval import Answer, Library
 from retrieval.followup import (
     Asked,
     FollowUp,
@@ -20,7 +20,6 @@ from retrieval.followup import (
     Reask,
     read_follow_up,
 )
-from retrieval.query import MAX_QUERY_CHARS
 
 from . import render
 from .render import Reply
@@ -32,7 +31,7 @@ class Turn:
     """An answer to show for a follow-up: which page, and the line saying how the follow-up was read (HTML)."""
 
     question: str
-    answer: AnyAnswer
+    answer: Answer
     page: int
     note: str
 
@@ -76,6 +75,6 @@ def follow_up(library: Library, found: FollowUp, lang: str) -> Turn | Reply:
 
 def turn_reply(turn: Turn, lang: str, token: str | None) -> Reply:
     """The page of a follow-up's answer under the line saying how it was read."""
-    refusal = render.refusal_reply(turn.answer, lang, MAX_QUERY_CHARS)
+    refusal = render.refusal_reply(turn.answer, lang)
     reply = refusal or render.answer_reply(turn.answer, lang, page=turn.page, token=token)
     return Reply(f"<i>{turn.note}</i>\n{reply.text}", reply.keyboard)

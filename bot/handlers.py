@@ -25,16 +25,16 @@ from telegram.ext import ApplicationHandlerStop
 
 from retrieval import (
     Answer,
-    AnyAnswer,
     DatabaseReplaced,
     InvalidCorrection,
     Library,
-    PartAnswer,
+    Refusal,
     StorageError,
     UnknownParagraph,
     UnknownReport,
     UnreadableReport,
 )
+from retrieval.answers import MentionsAnswer
 from retrieval.compare import compare_question
 from retrieval.copies import DEFAULT_MIN_CHARS, copies
 from retrieval.export import copies_docx, export_files
@@ -152,18 +152,18 @@ def _counts(update: Update, context: CustomContext) -> bool:
 # --- questions -----------------------------------------------------------------------------------------------
 
 
-def ask_for_chat(library: Library, text: str) -> AnyAnswer:
+def ask_for_chat(library: Library, text: str) -> Answer:
     """A question as a chat shows it: the best passages, or every mentioned report with page one quoted."""
     return library.ask(text, limit=render.SEARCH_LIMIT, quoted=render.MENTIONS_PER_PAGE)
 
 
-def mentions_for_chat(library: Library, term: str) -> Answer:
+def mentions_for_chat(library: Library, term: str) -> MentionsAnswer:
     """/mentions as a chat shows it (see ask_for_chat)."""
     return library.mentions(term, limit=render.SEARCH_LIMIT, quoted=render.MENTIONS_PER_PAGE)
 
 
 async def answer_and_send(
-    update: Update, context: CustomContext, ask: Callable[[Library], AnyAnswer], *, remember: str | None = None
+    update: Update, context: CustomContext, ask: Callable[[Library], Answer], *, remember: str | None = None
 ) -> None:
     """Rate-limit, ask the library off the loop, render page one with paging buttons, send; `remember` the
     question for follow-ups in the chat."""
@@ -179,15 +179,15 @@ async def answer_and_send(
         # cosmetic call must not cost the answer
         with contextlib.suppress(TelegramError):
             await context.bot.send_chat_action(message.chat_id, "typing")
-    answer: AnyAnswer = await work
+    answer: Answer = await work
     if remember is not None and answer_shown(answer):
         svc.conversations.remember(message.chat_id, remember, answer)
     await send(message, [reply_for(answer, lang, update, context)])
 
 
-def answer_shown(answer: AnyAnswer) -> bool:
+def answer_shown(answer: Answer) -> bool:
     """Whether an answer was given (not refused as empty or too long): what a follow-up can refer to."""
-    return isinstance(answer, PartAnswer) or answer.refusal is None
+    return not isinstance(answer, Refusal)
 
 
 def owner_of(update: Update) -> Owner:
@@ -196,10 +196,10 @@ def owner_of(update: Update) -> Owner:
     return Owner(chat.id if chat else None, user.id if user else None)
 
 
-def reply_for(answer: AnyAnswer, lang: str, update: Update, context: CustomContext) -> Reply:
+def reply_for(answer: Answer, lang: str, update: Update, context: CustomContext) -> Reply:
     """The first page of an answer with its buttons; the answer is kept (for the user who asked) for paging,
     export and feedback."""
-    refusal = render.refusal_reply(answer, lang, MAX_QUERY_CHARS)
+    refusal = render.refusal_reply(answer, lang)
     if refusal is not None:
         return refusal
     token = context.services.answers.put(answer, owner_of(update))  # for its pages, 导出 and 👍/👎
@@ -601,7 +601,7 @@ OnAnswer = TypeVar("OnAnswer", callbacks.AnswerPage, callbacks.ExportButton, cal
 
 async def _kept_answer(
     update: Update, context: CustomContext, kind: type[OnAnswer]
-) -> tuple[CallbackQuery, OnAnswer, AnyAnswer] | None:
+) -> tuple[CallbackQuery, OnAnswer, Answer] | None:
     """A press of a button under a kept answer, its data and the answer it names, for the user who asked it;
     None after saying why not (forged data; forgotten: the bot restarted or kept too many since; someone else's)."""
     found = await _pressed(update, kind)

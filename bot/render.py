@@ -17,25 +17,31 @@ from telegram.constants import MessageLimit
 
 from retrieval import (
     Answer,
-    AnyAnswer,
     InScope,
+    MentionAnswer,
     MentionGroup,
     MissingReports,
     MissingTitle,
     MissingYears,
+    NoMentionAnswer,
     NoOverlap,
     Outline,
     OutOfScope,
+    OutOfScopeAnswer,
     PartAnswer,
     PartBlock,
     Quote,
+    RankedAnswer,
+    Refusal,
     Report,
     ReportMentions,
     Scope,
 )
+from retrieval.answers import answer_scope, quoted
 from retrieval.compare import point_heads
 from retrieval.copies import Copies
 from retrieval.digest import Digest
+from retrieval.query import MAX_QUERY_CHARS
 from retrieval.store import StoredParagraph, StoredSection
 from retrieval.trend import Trend, TrendPoint
 
@@ -188,27 +194,41 @@ def quote_block(quote: Quote, lang: str, max_chars: int | None = None) -> str:
     return f"<blockquote>{highlighted(quote, max_chars)}</blockquote>\n{source_line(quote, lang)}"
 
 
-def _answer_items(answer: Answer, lang: str) -> tuple[str, Sequence[ReportMentions | Quote | MentionGroup], int]:
+PagedAnswer = RankedAnswer | MentionAnswer | NoMentionAnswer | OutOfScopeAnswer | Refusal  # all but a part answer
+
+
+def _answer_items(
+    answer: PagedAnswer, lang: str
+) -> tuple[str, Sequence[ReportMentions | Quote | MentionGroup], int]:
     """Header (under the scope line), the items to page through (mentioned reports, their groups or quotes),
     items per page."""
-    scope = "" if answer.scope is None else scope_line(answer.scope, lang) + "\n"
-    if isinstance(answer.scope, OutOfScope):
-        return scope + scope_problem(answer.scope, lang), (), PASSAGES_PER_PAGE
-    term = esc(answer.term or "")
-    if answer.intent == "mention" and answer.reports and answer.group is not None:
-        groups = answer.groups()
-        header = t(f"mention_groups_{answer.group}", lang, groups=len(groups), reports=len(answer.reports), term=term)
-        return scope + header, groups, GROUPS_PER_PAGE
-    if answer.intent == "mention" and answer.reports:
-        return scope + t("mention_head", lang, count=len(answer.reports), term=term), answer.reports, MENTIONS_PER_PAGE
-    if answer.intent == "mention":
-        header = t("mention_none", lang, term=term)
-        if answer.passages:
-            header += "\n" + t("nearest", lang)
-        return scope + header, answer.passages, PASSAGES_PER_PAGE
-    if not answer.passages:
-        return scope + t("no_results", lang), (), PASSAGES_PER_PAGE
-    return scope + t("search_head", lang, query=esc(_short(answer.query, 40))), answer.passages, PASSAGES_PER_PAGE
+    resolution = answer_scope(answer)
+    scope = "" if resolution is None else scope_line(resolution, lang) + "\n"
+    match answer:
+        case OutOfScopeAnswer():
+            return scope + scope_problem(answer.scope, lang), (), PASSAGES_PER_PAGE
+        case MentionAnswer(group=None):
+            header = t("mention_head", lang, count=len(answer.reports), term=esc(answer.term))
+            return scope + header, answer.reports, MENTIONS_PER_PAGE
+        case MentionAnswer(group=group):
+            groups = answer.groups()
+            count, term = len(answer.reports), esc(answer.term)
+            header = t(f"mention_groups_{group}", lang, groups=len(groups), reports=count, term=term)
+            return scope + header, groups, GROUPS_PER_PAGE
+        case NoMentionAnswer():
+            header = t("mention_none", lang, term=esc(answer.term))
+            if answer.nearest:
+                header += "\n" + t("nearest", lang)
+            return scope + header, answer.nearest, PASSAGES_PER_PAGE
+        case RankedAnswer():
+            if not answer.passages:
+                return scope + t("no_results", lang), (), PASSAGES_PER_PAGE
+            header = t("search_head", lang, query=esc(_short(answer.query, 40)))
+            return scope + header, answer.passages, PASSAGES_PER_PAGE
+        case Refusal():
+            return _refusal_text(answer, lang), (), PASSAGES_PER_PAGE
+        case _:
+            assert_never(answer)
 
 
 def scope_label(scope: Scope, lang: str) -> str:
@@ -302,15 +322,15 @@ def _page_of(count: int, per_page: int, page: int) -> tuple[int, int]:
     return max(0, min(page, pages - 1)), pages
 
 
-def page_range(answer: AnyAnswer, lang: str, page: int) -> tuple[int, int]:
+def page_range(answer: Answer, lang: str, page: int) -> tuple[int, int]:
     """Which items page `page` shows (clamped to the pages there are): start and stop."""
     if isinstance(answer, PartAnswer):
         count, per_page = (len(answer.blocks), PART_BLOCKS_PER_PAGE) if len(answer.blocks) > 1 else (1, 1)
-        page, _ = _page_of(count, per_page, page)
-        return page * per_page, min(count, (page + 1) * per_page)
-    _, items, per_page = _answer_items(answer, lang)
-    page, _ = _page_of(len(items), per_page, page)
-    return page * per_page, min(len(items), (page + 1) * per_page)
+    else:
+        _, items, per_page = _answer_items(answer, lang)
+        count = len(items)
+    page, _ = _page_of(count, per_page, page)
+    return page * per_page, min(count, (page + 1) * per_page)
 
 
 def _page_lines(item: ReportMentions | Quote, lang: str) -> tuple[str, Quote | None]:
@@ -336,34 +356,45 @@ def _page_blocks(header: str, items: Sequence[tuple[str, Quote | None]], lang: s
     return blocks
 
 
-def page_count(answer: AnyAnswer, lang: str) -> int:
+def page_count(answer: Answer, lang: str) -> int:
     """How many pages the answer takes."""
     if isinstance(answer, PartAnswer):
         return len(_part_pages(answer, lang))
-    if isinstance(answer, Answer):
-        _, items, per_page = _answer_items(answer, lang)
-        return _page_of(len(items), per_page, 0)[1]
-    assert_never(answer)
+    _, items, per_page = _answer_items(answer, lang)
+    return _page_of(len(items), per_page, 0)[1]
 
 
-def refusal_reply(answer: AnyAnswer, lang: str, limit: int) -> Reply | None:
+def refusal_reply(answer: Answer, lang: str) -> Reply | None:
     """The message for a question that was not answered (empty, too long), if it was not."""
-    if isinstance(answer, PartAnswer):
-        return None
-    if answer.refusal == "empty":
-        return Reply(t("empty", lang))
-    if answer.refusal == "too_long":
-        return Reply(t("too_long", lang, limit=limit))
-    return None
+    return Reply(_refusal_text(answer, lang)) if isinstance(answer, Refusal) else None
 
 
-def answer_reply(answer: AnyAnswer, lang: str, *, page: int = 0, token: str | None = None) -> Reply:
+def _refusal_text(refusal: Refusal, lang: str) -> str:
+    match refusal.reason:
+        case "empty":
+            return t("empty", lang)
+        case "too_long":
+            return t("too_long", lang, limit=MAX_QUERY_CHARS)
+        case _:
+            assert_never(refusal.reason)
+
+
+def answer_reply(answer: Answer, lang: str, *, page: int = 0, token: str | None = None) -> Reply:
     """One page of an answer, with 上一页/下一页 (when `token` names the stored question) and 全文 buttons."""
     if isinstance(answer, PartAnswer):
         return part_reply(answer, lang, page=page, token=token)
-    if isinstance(answer, Answer):
-        return _passages_reply(answer, lang, page=page, token=token)
-    assert_never(answer)
+    return _passages_reply(answer, lang, page=page, token=token)
+
+
+def whole_answer_replies(answer: Answer, lang: str) -> list[Reply]:
+    """Every page of an answer, for a reader without buttons (`reportbot ask`): a part answer of several reports
+    gives each report's part whole, as its 全文 button shows it."""
+    if isinstance(answer, PartAnswer) and len(answer.blocks) > 1:
+        scope = "" if answer.scope is None else scope_line(answer.scope, lang) + "\n"
+        head = Reply(scope + t("part_head", lang, count=len(answer.blocks), part=part_name(answer.part, lang)))
+        wholes = [PartAnswer(answer.query, answer.part, (block,)) for block in answer.blocks]
+        return [head, *(reply for whole in wholes for reply in whole_answer_replies(whole, lang))]
+    return [answer_reply(answer, lang, page=page) for page in range(page_count(answer, lang))]
 
 
 def _nav_row(token: str | None, page: int, pages: int, lang: str) -> tuple[tuple[str, str], ...]:
@@ -377,8 +408,8 @@ def _nav_row(token: str | None, page: int, pages: int, lang: str) -> tuple[tuple
     return tuple(nav)
 
 
-def _passages_reply(answer: Answer, lang: str, *, page: int, token: str | None) -> Reply:
-    """One page of a mention or search answer."""
+def _passages_reply(answer: PagedAnswer, lang: str, *, page: int, token: str | None) -> Reply:
+    """One page of any answer but a part answer."""
     header, items, per_page = _answer_items(answer, lang)
     page, pages = _page_of(len(items), per_page, page)
     on_page = items[page * per_page : (page + 1) * per_page]
@@ -461,14 +492,12 @@ def _part_pages(answer: PartAnswer, lang: str) -> list[str]:
     return pages
 
 
-def inline_results(answer: AnyAnswer, lang: str) -> list[InlineQueryResultArticle]:
+def inline_results(answer: Answer, lang: str) -> list[InlineQueryResultArticle]:
     """Inline mode: an answer's passages (for a mention answer, the quotes of its first reports) or each report's
     part, as results to send; at most INLINE_RESULTS."""
     if isinstance(answer, PartAnswer):
         return part_inline_results(answer, lang)[:INLINE_RESULTS]
-    if isinstance(answer, Answer):
-        return [quote_inline_result(quote, lang) for quote in answer.passages[:INLINE_RESULTS]]
-    assert_never(answer)
+    return [quote_inline_result(quote, lang) for quote in quoted(answer)[:INLINE_RESULTS]]
 
 
 def quote_inline_result(quote: Quote, lang: str) -> InlineQueryResultArticle:

@@ -15,7 +15,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
-from retrieval import AnyAnswer, Library
+from retrieval import Answer, Library
 from retrieval.feedback import Feedback
 from retrieval.followup import Conversations
 from retrieval.subscriptions import Subscriptions
@@ -44,10 +44,10 @@ class AnswerCache:
     TOKEN_BYTES = 12  # 16 characters of urlsafe base64: 96 random bits, well inside the 64 bytes of callback data
 
     def __init__(self, capacity: int = 2000) -> None:
-        self._items: OrderedDict[str, tuple[Owner, AnyAnswer]] = OrderedDict()
+        self._items: OrderedDict[str, tuple[Owner, Answer]] = OrderedDict()
         self._capacity = capacity
 
-    def put(self, answer: AnyAnswer, owner: Owner) -> str:
+    def put(self, answer: Answer, owner: Owner) -> str:
         """Store an answer for its owner; returns its token."""
         token = secrets.token_urlsafe(self.TOKEN_BYTES)
         self._items[token] = (owner, answer)
@@ -55,7 +55,7 @@ class AnswerCache:
             self._items.popitem(last=False)
         return token
 
-    def replace(self, token: str, answer: AnyAnswer) -> None:
+    def replace(self, token: str, answer: Answer) -> None:
         """Keep a fuller version of a stored answer (quotes added for a page), if it is still kept."""
         if token in self._items:
             self._items[token] = (self._items[token][0], answer)
@@ -65,7 +65,7 @@ class AnswerCache:
         to ask again."""
         self._items.clear()
 
-    def get(self, token: str, owner: Owner) -> AnyAnswer | Foreign | None:
+    def get(self, token: str, owner: Owner) -> Answer | Foreign | None:
         """The answer for a token if still kept; FOREIGN when it was asked by someone else (or elsewhere)."""
         found = self._items.get(token)
         if found is None:

@@ -7,11 +7,10 @@ import re
 import sys
 from typing import TextIO
 
-from retrieval import Library, UnknownReport
+from retrieval import Answer, Library, UnknownReport
 from retrieval.compare import compare_question
 from retrieval.copies import copies
 from retrieval.followup import Conversations
-from retrieval.query import MAX_QUERY_CHARS
 from retrieval.trend import trend, trend_question
 
 from . import render
@@ -73,11 +72,17 @@ def answer_text(
             replies = [turn]
     if replies is None:
         answer = ask_for_chat(library, question)
-        refusal = render.refusal_reply(answer, lang, MAX_QUERY_CHARS)
+        refusal = render.refusal_reply(answer, lang)
         if conversation is not None and refusal is None:
             conversation.remember(TERMINAL_CHAT, question, answer)
         replies = [refusal or render.answer_reply(answer, lang, page=0)]
     return "\n\n".join(to_terminal(reply.text, color=color) for reply in replies)
+
+
+def whole_answer_text(answer: Answer, *, lang: str = ZH, color: bool = False) -> str:
+    """A whole answer as text (`reportbot ask`): every page as the chat shows them, a part answer of several
+    reports with each report's part whole."""
+    return "\n\n".join(to_terminal(reply.text, color=color) for reply in render.whole_answer_replies(answer, lang))
 
 
 def _command_replies(library: Library, line: str, lang: str) -> list[render.Reply] | None:

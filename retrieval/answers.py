@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, TypeAlias, overload
+from typing import Literal, TypeAlias, assert_never, overload
 
 import numpy as np
 import numpy.typing as npt
 
 from .parts import Part
 from .query import Grouping
-from .scope import InScope, Resolution, place_in_name, unit_place
+from .scope import InScope, OutOfScope, place_in_name, unit_place
 from .store import PartRun, Report, StoredParagraph, StoredSection
 
 
@@ -31,19 +31,6 @@ class Quote:
     highlights: tuple[tuple[int, int], ...]
     score: float
     distinction: str | None = None  # what tells its report apart from others of the same title (Report.distinction)
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON shape of `reportbot ask --json`."""
-        return {
-            "report_id": self.report_id,
-            "title": self.title,
-            "source": self.source,
-            "section": self.section,
-            "paragraph": self.paragraph,
-            "text": self.text,
-            "score": round(self.score, 6),
-            "highlights": [list(span) for span in self.highlights],  # [start, end) in text: terms, numbers
-        }
 
 
 @dataclass(frozen=True)
@@ -117,71 +104,85 @@ class MentionGroup:
         return sum(m.mentions for m in self.reports)
 
 
+def mention_groups(reports: Sequence[ReportMentions], kind: Grouping) -> list[MentionGroup]:
+    """Mentioned reports grouped by unit (most mentions first) or by year (newest first)."""
+    grouped: dict[str | int | None, list[ReportMentions]] = defaultdict(list)
+    for m in reports:
+        grouped[report_unit(m.report) if kind == "unit" else m.report.year].append(m)
+    groups = [MentionGroup(kind, key, tuple(entries)) for key, entries in grouped.items()]
+    if kind == "year":
+        return sorted(groups, key=lambda g: (g.key is None, -(g.key if isinstance(g.key, int) else 0)))
+    return sorted(groups, key=lambda g: (g.key is None, -g.mentions, str(g.key)))
+
+
+# --- the kinds of answer -----------------------------------------------------------------------------------------
+#
+# One class per kind; `Answer` is their union, and every renderer (bot/render.py, the JSON of the CLI, the .docx
+# export) matches on it with `assert_never`. `scope` is the scope the question named (None: the whole library).
+# Trend and copied text (retrieval/trend.py, copies.py) are results of their own commands, not answers to a
+# question: they are not kept, paged, exported as answers or followed up, so they are not in the union.
+
+QuestionKind = Literal["search", "mention", "part"]
+
+
 @dataclass(frozen=True)
-class Answer:
-    """The answer to one question. `nearest` marks passages shown because nothing matched exactly. `scope` is the
-    scope the question named (None: the whole library); an `OutOfScope` one was not answered, and says why."""
+class RankedAnswer:
+    """The best passages for a question by BM25 (none: nothing relevant)."""
 
     query: str
-    intent: str
-    term: str | None
-    reports: Sequence[ReportMentions] = ()  # mention answers: a MentionedReports
-    passages: tuple[Quote, ...] = ()  # mention answers: the quotes made when answering
-    nearest: bool = False
-    refusal: str | None = None  # "empty" | "too_long" when the question was not answered
-    scope: Resolution | None = None
-    group: Grouping | None = None  # mention answers to 哪些省份/哪几年: shown grouped by unit or year
+    passages: tuple[Quote, ...]
+    scope: InScope | None = None
+
+
+@dataclass(frozen=True)
+class MentionAnswer:
+    """Every report that contains `term`, with counts (`reports`: a MentionedReports) and the quotes made when
+    answering; `group` (哪些省份/哪几年) shows them grouped by unit or year."""
+
+    query: str
+    term: str
+    reports: Sequence[ReportMentions]
+    quotes: tuple[Quote, ...] = ()
+    scope: InScope | None = None
+    group: Grouping | None = None
 
     def groups(self) -> list[MentionGroup]:
-        """The mentioned reports grouped by unit (most mentions first) or by year (newest first)."""
-        if self.group is None:
-            return []
-        grouped: dict[str | int | None, list[ReportMentions]] = defaultdict(list)
-        for m in self.reports:
-            grouped[report_unit(m.report) if self.group == "unit" else m.report.year].append(m)
-        groups = [MentionGroup(self.group, key, tuple(entries)) for key, entries in grouped.items()]
-        if self.group == "year":
-            return sorted(groups, key=lambda g: (g.key is None, -(g.key if isinstance(g.key, int) else 0)))
-        return sorted(groups, key=lambda g: (g.key is None, -g.mentions, str(g.key)))
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON object printed by `reportbot ask --json`."""
-        payload: dict[str, Any] = {
-            "query": self.query,
-            "intent": self.intent,
-            "term": self.term,
-            "reports": [
-                {
-                    "id": m.report.id,
-                    "title": m.report.title,
-                    "source": m.report.source,
-                    "mentions": m.mentions,
-                }
-                for m in self.reports
-            ],
-            "passages": [q.to_json() for q in self.passages],
-            "nearest": self.nearest,
-            "refusal": self.refusal,
-            "scope": None if self.scope is None else scope_json(self.scope),
-        }
-        if self.group is not None:
-            payload["group"] = self.group
-            payload["groups"] = [
-                {"key": g.key, "mentions": g.mentions, "reports": [m.report.id for m in g.reports]}
-                for g in self.groups()
-            ]
-        return payload
+        """The mentioned reports in the answer's groups (none when it is not grouped)."""
+        return [] if self.group is None else mention_groups(self.reports, self.group)
 
 
-def scope_json(resolution: Resolution) -> dict[str, Any]:
-    """A scope as `reportbot ask --json` shows it: as named, the report ids it means or why there are none."""
-    if isinstance(resolution, InScope):
-        return {
-            **resolution.scope.to_json(),
-            "report_ids": sorted(resolution.report_ids),
-            "everything": resolution.everything,
-        }
-    return {**resolution.scope.to_json(), "report_ids": [], "problem": type(resolution.problem).__name__}
+@dataclass(frozen=True)
+class NoMentionAnswer:
+    """No report contains `term`: the passages nearest to it instead (they do not contain it), if any."""
+
+    query: str
+    term: str
+    nearest: tuple[Quote, ...] = ()
+    scope: InScope | None = None
+    group: Grouping | None = None
+
+
+@dataclass(frozen=True)
+class OutOfScopeAnswer:
+    """The question named a scope that means no report: not answered; `scope` says why. `asked` (and `term`,
+    `group`) is the kind of question it was."""
+
+    query: str
+    scope: OutOfScope
+    asked: QuestionKind
+    term: str | None = None
+    group: Grouping | None = None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A question that was not answered: empty, or longer than the library reads. `asked`: the kind of question
+    (a /mentions term is a mention question)."""
+
+    query: str
+    reason: Literal["empty", "too_long"]
+    asked: Literal["search", "mention"] = "search"
+    term: str | None = None
 
 
 def report_unit(report: Report) -> str | None:
@@ -201,18 +202,6 @@ class PartBlock:
     heading: str
     paragraphs: tuple[StoredParagraph, ...]
 
-    def to_json(self) -> dict[str, Any]:
-        """The JSON shape of one report's part in `reportbot ask --json`."""
-        return {
-            "report_id": self.report.id,
-            "title": self.report.title,
-            "source": self.report.source,
-            "heading": self.heading,
-            "paragraphs": [
-                {"number": p.number, "kind": p.kind, "section": p.section, "text": p.text} for p in self.paragraphs
-            ],
-        }
-
 
 @dataclass(frozen=True)
 class PartAnswer:
@@ -222,22 +211,56 @@ class PartAnswer:
     query: str
     part: Part
     blocks: tuple[PartBlock, ...]
-    scope: Resolution | None = None  # the scope the question named (None: the whole library)
-    intent: ClassVar[str] = "part"
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON object printed by `reportbot ask --json`."""
-        return {
-            "query": self.query,
-            "intent": self.intent,
-            "part": self.part,
-            "reports": [block.to_json() for block in self.blocks],
-            "scope": None if self.scope is None else scope_json(self.scope),
-        }
+    scope: InScope | None = None
 
 
 # Every kind of answer a question can get; renderers cover each (assert_never).
-AnyAnswer: TypeAlias = Answer | PartAnswer
+Answer: TypeAlias = RankedAnswer | MentionAnswer | NoMentionAnswer | PartAnswer | OutOfScopeAnswer | Refusal
+# What `Library.mentions` answers (trend reads it).
+MentionsAnswer: TypeAlias = MentionAnswer | NoMentionAnswer | Refusal
+
+
+def answer_scope(answer: Answer) -> InScope | OutOfScope | None:
+    """The scope the question named (None: the whole library, or a refused question)."""
+    match answer:
+        case RankedAnswer() | MentionAnswer() | NoMentionAnswer() | PartAnswer() | OutOfScopeAnswer():
+            return answer.scope
+        case Refusal():
+            return None
+        case _:
+            assert_never(answer)
+
+
+def quoted(answer: Answer) -> tuple[Quote, ...]:
+    """The passages an answer quotes: the best ones, the nearest ones, or (a mention answer) those quoted for its
+    first reports when it was made; a part answer shows paragraphs, not quotes."""
+    match answer:
+        case RankedAnswer():
+            return answer.passages
+        case MentionAnswer():
+            return answer.quotes
+        case NoMentionAnswer():
+            return answer.nearest
+        case PartAnswer() | OutOfScopeAnswer() | Refusal():
+            return ()
+        case _:
+            assert_never(answer)
+
+
+def question_kind(answer: Answer) -> QuestionKind:
+    """The kind of question an answer was given to: a search, a mention question or a part question (stored with
+    feedback, and the `intent` of `reportbot ask --json`)."""
+    match answer:
+        case RankedAnswer():
+            return "search"
+        case MentionAnswer() | NoMentionAnswer():
+            return "mention"
+        case PartAnswer():
+            return "part"
+        case OutOfScopeAnswer() | Refusal():
+            return answer.asked
+        case _:
+            assert_never(answer)
 
 
 IngestStatus = Literal["added", "replaced", "unchanged", "duplicate"]

@@ -7,9 +7,9 @@ import json
 import re
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar, assert_never
+from typing import Any, TypeVar
 
 import click
 from pydantic import ValidationError
@@ -17,7 +17,6 @@ from pydantic_settings import BaseSettings
 from tqdm import tqdm
 
 from . import LibrarySettings, open_library
-from .answers import Answer, AnyAnswer, PartAnswer, Quote
 from .errors import (
     InvalidCorrection,
     ReportbotError,
@@ -27,9 +26,18 @@ from .errors import (
     UnreadableReport,
 )
 from .ingest import IngestSummary, collect_files, delete_report, ingest_paths, same_folder
+from .jsonout import (
+    copies_json,
+    feedback_json,
+    ingest_json,
+    outline_json,
+    paragraph_json,
+    report_json,
+    trend_json,
+)
 from .library import Library
 from .metadata import titled
-from .scope import InScope, MissingReports, MissingTitle, MissingYears, NoOverlap, OutOfScope
+from .parts import PART_LABELS
 from .store import CORRECTABLE, SCHEMA_VERSION, InstanceLock, Report, Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -136,17 +144,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, as_json: bo
     for result in summary.results:
         r = result.report
         if as_json:
-            emit_json(
-                {
-                    "source": result.source,
-                    "status": result.status,
-                    "id": r.id,
-                    "title": r.title,
-                    "paragraphs": r.paragraph_count,
-                    "passages": r.passage_count,
-                    **({"same_as": r.source} if result.status == "duplicate" else {}),
-                }
-            )
+            emit_json(ingest_json(result))
         elif result.status == "duplicate":  # the report it repeats, and that report's own file
             click.echo(f"{'duplicate':<9} #{r.id} 《{r.title}》 ← {result.source} (same text as {r.source})")
         else:
@@ -204,20 +202,6 @@ def delete(ctx: click.Context, reports: tuple[str, ...], as_json: bool) -> None:
             emit_json({"source": report.source, "status": "deleted", "id": report.id, "title": report.title})
         else:
             click.echo(f"{'deleted':<9} #{report.id} 《{report.title}》 ← {report.source}")
-
-
-def report_json(r: Report) -> dict[str, Any]:
-    """A report as `reports --json` and `edit --json` print it."""
-    return {
-        "id": r.id,
-        "title": r.title,
-        "date": r.date,
-        "unit": r.unit,
-        "source": r.source,
-        "paragraphs": r.paragraph_count,
-        "passages": r.passage_count,
-        "ingested_at": r.ingested_at,
-    }
 
 
 def plain_title(r: Report) -> str:
@@ -309,11 +293,7 @@ def show(ctx: click.Context, report: str, paragraph: int | None, as_json: bool) 
             outline = library.outline(report)
             r = outline.report
             if as_json:
-                sections = [
-                    {"level": s.level, "heading": s.heading, "paragraph": s.paragraph} for s in outline.sections
-                ]
-                parts = [{"part": run.part, "first": run.first, "last": run.last} for run in outline.parts]
-                emit_json(report_json(r) | {"sections": sections, "parts": parts})
+                emit_json(outline_json(outline))
                 return
             click.echo(f"#{r.id} 《{r.title}》 {r.date or '—'} {r.unit or '—'} {r.paragraph_count}段 ← {r.source}")
             for s in outline.sections:
@@ -321,21 +301,12 @@ def show(ctx: click.Context, report: str, paragraph: int | None, as_json: bool) 
             if outline.parts:
                 click.echo(
                     "部分："
-                    + " · ".join(f"{_PART_NAMES[run.part]} {_span(run.first, run.last)}" for run in outline.parts)
+                    + " · ".join(f"{PART_LABELS[run.part]} {_span(run.first, run.last)}" for run in outline.parts)
                 )
         else:
             r, p = library.paragraph(report, paragraph)
             if as_json:
-                emit_json(
-                    {
-                        "report_id": r.id,
-                        "title": r.title,
-                        "source": r.source,
-                        "paragraph": p.number,
-                        "section": p.section,
-                        "text": p.text,
-                    }
-                )
+                emit_json(paragraph_json(r, p))
                 return
             click.echo(f"《{r.title}》 · {p.section or '—'} · 第{p.number}段\n{p.text}")
     except UnknownReport as exc:
@@ -344,230 +315,25 @@ def show(ctx: click.Context, report: str, paragraph: int | None, as_json: bool) 
         raise click.ClickException(f"报告 #{exc.report_id} 没有第{exc.paragraph}段") from None
 
 
-_PART_NAMES = {"progress": "主要做法及成效", "problems": "存在问题", "plans": "下一步打算"}
-
-
-def format_answer(answer: AnyAnswer) -> str:
-    """A plain-text answer for the terminal: quotes with 【marked】 terms and their sources, or the part of each
-    report a part question asks for, whole."""
-    if isinstance(answer, PartAnswer):
-        return _format_part(answer)
-    if isinstance(answer, Answer):
-        return _format_passages(answer)
-    assert_never(answer)
 
 
 def _span(first: int, last: int) -> str:
     return f"第{first}段" if first == last else f"第{first}–{last}段"
 
 
-def _format_part(answer: PartAnswer) -> str:
-    lines = [] if answer.scope is None else [f"范围：{_plain_scope(answer.scope)}"]
-    lines.append(f"共有{len(answer.blocks)}份报告有“{_PART_NAMES[answer.part]}”部分：")
-    for block in answer.blocks:
-        lines.append(
-            f"\n#{block.report.id} {plain_title(block.report)}" + (f" · {block.heading}" if block.heading else "")
-        )
-        for paragraph in block.paragraphs:
-            lines.append(
-                f"【{paragraph.text}】" if paragraph.kind == "heading" else f"  §{paragraph.number} {paragraph.text}"
-            )
-    return "\n".join(lines)
-
-
-def _format_passages(answer: Answer) -> str:
-    if answer.refusal == "empty":
-        return "请输入问题。"
-    if answer.refusal == "too_long":
-        return "问题太长了，请精简到500字以内。"
-    lines: list[str] = []
-    if answer.scope is not None:
-        lines.append(f"范围：{_plain_scope(answer.scope)}")
-        if isinstance(answer.scope, OutOfScope):
-            return "\n".join([*lines, _plain_problem(answer.scope)])
-    if answer.intent == "mention" and answer.reports and answer.group is not None:
-        groups = answer.groups()
-        what = "单位" if answer.group == "unit" else "年份"
-        lines.append(f"共有{len(groups)}个{what}（{len(answer.reports)}份报告）提到“{answer.term}”：")
-        for g in groups:
-            name = g.key if isinstance(g.key, str) else f"{g.key}年" if g.key else f"{what}不详"
-            refs = "、".join(f"#{m.report.id}{plain_title(m.report)}{m.mentions}处" for m in g.reports)
-            lines.append(f"{name} · {g.mentions}处：{refs}")
-        return "\n".join(lines)
-    if answer.intent == "mention" and answer.reports:
-        lines.append(f"共有{len(answer.reports)}份报告提到“{answer.term}”：")
-        for m in answer.reports:
-            lines.append(f"\n#{m.report.id} {plain_title(m.report)} — {m.mentions}处")
-            if m.quote is not None:
-                lines.append(_plain_quote(m.quote))
-        return "\n".join(lines)
-    if answer.intent == "mention":
-        lines.append(f"没有报告提到“{answer.term}”。")
-        if answer.passages:
-            lines.append("以下是最接近的段落（不含该词）：")
-    elif not answer.passages:
-        return "没有找到相关内容，换个说法试试。"
-    for quote in answer.passages:
-        lines.append("\n" + _plain_quote(quote))
-    return "\n".join(lines).strip()
-
-
-def _plain_scope(resolution: InScope | OutOfScope) -> str:
-    scope = resolution.scope
-    parts = [
-        "、".join(f"《{title}》" for title in scope.titles),
-        "、".join([f"第{n}份报告" for n in scope.numbers] + [f"#{i}" for i in scope.ids]),
-        "、".join(f"{year}年" for year in scope.years),
-        "、".join(scope.units),
-    ]
-    named = " · ".join(p for p in parts if p)
-    return f"{named}（全部报告）" if isinstance(resolution, InScope) and resolution.everything else named
-
-
-def _plain_problem(resolution: OutOfScope) -> str:
-    """Why a scope names no report (the bot says the same through bot/texts.py)."""
-    problem = resolution.problem
-    if isinstance(problem, MissingYears):
-        years = "、".join(f"{y}年" for y in problem.years)
-        if not problem.available:
-            return f"没有{years}的报告（报告都没有日期）。"
-        return f"没有{years}的报告；有{'、'.join(f'{y}年' for y in problem.available)}的。"
-    if isinstance(problem, MissingReports):
-        if not problem.count:
-            return "还没有报告。"
-        named = _plain_scope(OutOfScope(problem.scope, problem))
-        return f"没有{named}；共有{problem.count}份报告（#{problem.first}–#{problem.last}）。"
-    if isinstance(problem, MissingTitle):
-        return f"没有标题为《{problem.title}》的报告。"
-    if isinstance(problem, NoOverlap):
-        lines = [f"没有同时符合“{_plain_scope(resolution)}”的报告："]
-        for part, reports in problem.parts:
-            refs = "、".join(f"#{r.id}《{r.title}》" + (f"（{r.year}年）" if r.year else "") for r in reports)
-            lines.append(f"  {_plain_scope(OutOfScope(part, problem))}：{refs}")
-        return "\n".join(lines)
-    assert_never(problem)
-
-
-def _plain_quote(quote: Quote) -> str:
-    text, out, last = quote.text, [], 0
-    for start, end in quote.highlights:
-        out.append(text[last:start] + "【" + text[start:end] + "】")
-        last = end
-    out.append(text[last:])
-    source = f"{titled(quote.title, quote.distinction)} · {quote.section or '—'} · 第{quote.paragraph}段"
-    return "> " + "".join(out) + "\n  —— " + source
-
-
-def _questions(args: tuple[str, ...]) -> Iterator[str]:
-    if args:
-        yield from args
-        return
-    for line in sys.stdin:
-        if line.strip():
-            yield line.rstrip("\n")
-
-
-@cli.command(help="Answer questions given as arguments, or one per line from stdin.")
-@click.argument("questions", nargs=-1)
-@click.option("--limit", default=5, show_default=True, type=click.IntRange(1, 50), help="Passages per answer.")
-@click.option("--docx", type=click.Path(dir_okay=False, path_type=Path), help="Also write the answers to a .docx.")
-@click.option("--xlsx", type=click.Path(dir_okay=False, path_type=Path), help="Mention answers' counts to a .xlsx.")
-@click.option("--csv", "csv_file", type=click.Path(dir_okay=False, path_type=Path), help="The same counts as CSV.")
-@json_option
-@click.pass_context
-def ask(
-    ctx: click.Context,
-    questions: tuple[str, ...],
-    limit: int,
-    docx: Path | None,
-    xlsx: Path | None,
-    csv_file: Path | None,
-    as_json: bool,
-) -> None:
-    """Answer each question as it arrives; the files are written when every question is answered."""
-    from .export import answers_docx, complete, counts_csv, counts_xlsx, is_counted
-
-    library = library_from(ctx)
-    answers: list[AnyAnswer] = []
-    for question in _questions(questions):
-        answer = library.ask(question, limit=limit)
-        if docx or xlsx or csv_file:
-            answers.append(complete(library, answer))
-        if as_json:
-            emit_json(answer.to_json())
-        else:
-            click.echo(format_answer(answer) + "\n")
-        sys.stdout.flush()
-    counted = [a for a in answers if isinstance(a, Answer) and is_counted(a)]
-    if (xlsx or csv_file) and not counted:
-        raise click.ClickException("--xlsx/--csv: no mention answer with reports to count (哪些报告提到…)")
-    if docx:
-        docx.write_bytes(answers_docx(answers))
-    if xlsx:
-        xlsx.write_bytes(counts_xlsx(counted))
-    if csv_file:
-        csv_file.write_text(counts_csv(counted), encoding="utf-8")
-
-
-def _listed(values: tuple[str, ...]) -> list[str]:
+def listed(values: tuple[str, ...]) -> list[str]:
     """`--years 2024,2025 --years 2019`: every value, split at commas (ASCII or Chinese) and spaces."""
     return [v for value in values for v in re.split(r"[,，、\s]+", value) if v]
 
 
-def _years(values: tuple[str, ...]) -> list[int]:
+def years_of(values: tuple[str, ...]) -> list[int]:
     years = []
-    for value in _listed(values):
+    for value in listed(values):
         digits = value.removesuffix("年")
         if not (digits.isdigit() and len(digits) == 4):
             raise click.BadParameter(f"{value!r} is not a year like 2024", param_hint="--years")
         years.append(int(digits))
     return years
-
-
-@cli.command(
-    help="Compare one part of the reports (存在问题/problems, 下一步打算/plans, 主要做法/progress) across "
-    "reports, newest first: compare PART [--years 2024,2025] [--units 广东,江苏] [--reports 3,4]."
-)
-@click.argument("part")
-@click.option("--years", multiple=True, help="Only reports of these years (comma-separated, or repeat).")
-@click.option("--units", multiple=True, help="Only reports of these units or places (comma-separated, or repeat).")
-@click.option("--reports", "report_ids", multiple=True, help="Only these report ids.")
-@json_option
-@click.pass_context
-def compare(
-    ctx: click.Context,
-    part: str,
-    years: tuple[str, ...],
-    units: tuple[str, ...],
-    report_ids: tuple[str, ...],
-    as_json: bool,
-) -> None:
-    """One block per report holding the part: its section and its text (or numbered points)."""
-    from .compare import compare as compare_part
-    from .compare import compare_json, part_named, points
-
-    named = part_named(part)
-    if named is None:
-        raise click.BadParameter(f"{part!r}: name a part: 存在问题 (problems), 下一步打算 (plans), 主要做法 (progress)")
-    ids = _listed(report_ids)
-    if not all(i.lstrip("#").isdigit() for i in ids):
-        raise click.BadParameter("report ids are numbers, as `reportbot reports` lists them", param_hint="--reports")
-    library = library_from(ctx)
-    answer = compare_part(
-        library, named, years=_years(years), units=_listed(units), report_ids=[int(i.lstrip("#")) for i in ids]
-    )
-    if isinstance(answer, Answer):  # the scope names no report
-        assert isinstance(answer.scope, OutOfScope)
-        raise click.ClickException(f"范围：{_plain_scope(answer.scope)}：{_plain_problem(answer.scope)}")
-    if as_json:
-        emit_json(compare_json(answer))
-        return
-    click.echo(f"共有{len(answer.blocks)}份报告有“{_PART_NAMES[answer.part]}”部分：")
-    for entry in compare_json(answer)["reports"]:
-        facts = " · ".join(str(v) for v in (entry["date"], entry["unit"], entry["section"]) if v)
-        click.echo(f"\n#{entry['id']} 《{entry['title']}》" + (f" · {facts}" if facts else ""))
-        for point in points(entry["text"]):
-            click.echo(f"  · {point}")
 
 
 @cli.command(
@@ -591,7 +357,7 @@ def trend(ctx: click.Context, term: str, by: str | None, png: Path | None, as_js
     if png is not None:
         png.write_bytes(trend_png(found))
     if as_json:
-        emit_json(found.to_json())
+        emit_json(trend_json(found))
         return
     click.echo(caption(found, limit=10_000))
     for point in found.points:
@@ -610,8 +376,6 @@ def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> str
 @click.pass_context
 def feedback(ctx: click.Context, since: str | None, as_json: bool) -> None:
     """One line (or JSON object) per vote, oldest first; a last line with the counts."""
-    from .feedback import feedback_json
-
     store = Store(_settings(ctx).db)  # the votes only: no index to load
     try:
         rows = store.feedback(since)
@@ -648,7 +412,7 @@ def copies(ctx: click.Context, report: str, min_chars: int, docx: Path | None, a
     if docx is not None:
         docx.write_bytes(copies_docx(found))
     if as_json:
-        emit_json(found.to_json())
+        emit_json(copies_json(found))
         return
     r = found.report
     count = len(found.shared)

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
 
-from .answers import AnyAnswer, PartAnswer, PartBlock, report_unit
+from .answers import OutOfScopeAnswer, PartAnswer, PartBlock
 from .library import Library
 from .normalize import normalize
 from .parts import Part
 from .query import part_question
-from .scope import InScope, OutOfScope, Scope
+from .scope import Scope
 
 # what a user types for a part (`/compare 存在问题`, `reportbot compare problems`), besides a part question
 PART_NAMES: dict[str, Part] = {
@@ -81,16 +80,16 @@ def compare(
     units: Iterable[str] = (),
     report_ids: Iterable[int] = (),
     question: str | None = None,
-) -> AnyAnswer:
+) -> PartAnswer | OutOfScopeAnswer:
     """That part of every report in the scope (years, units, report ids: each kind any of, the kinds all), one
-    block per report, newest first; an `Answer` carrying an `OutOfScope` when the scope names no report."""
+    block per report, newest first; an `OutOfScopeAnswer` when the scope names no report."""
     years, units, ids = tuple(dict.fromkeys(years)), tuple(dict.fromkeys(units)), tuple(dict.fromkeys(report_ids))
     scope = Scope(years=years, units=tuple(normalize(u).replace(" ", "") for u in units), ids=ids)
     resolution = library.catalogue().resolve(scope) if scope else None
     return library.scoped_part(part, resolution, question=question)
 
 
-def compare_question(library: Library, text: str) -> AnyAnswer | None:
+def compare_question(library: Library, text: str) -> PartAnswer | OutOfScopeAnswer | None:
     """`/compare 存在问题 2024年 广东`: the part named (first word, or the question's part words) under the scope the
     rest names; None when no part is named."""
     scope, rest = library.catalogue().parse(text)
@@ -101,35 +100,6 @@ def compare_question(library: Library, text: str) -> AnyAnswer | None:
     return library.scoped_part(part, resolution, question=text.strip())
 
 
-def compare_json(answer: PartAnswer) -> dict[str, Any]:
-    """The object `reportbot compare --json` prints: the part and one entry per report, newest first."""
-    scope = answer.scope
-    return {
-        "part": answer.part,
-        "reports": [_block_json(block) for block in answer.blocks],
-        "scope": None if scope is None else {**scope.scope.to_json(), "report_ids": _ids(scope)},
-    }
-
-
-def _ids(scope: InScope | OutOfScope) -> list[int]:
-    return sorted(scope.report_ids) if isinstance(scope, InScope) else []
-
-
 def block_text(block: PartBlock) -> str:
     """A report's part as text: its paragraphs (headings inside it included), one per line."""
     return "\n".join(p.text for p in block.paragraphs if not (p.kind == "heading" and p.text == block.heading))
-
-
-def _block_json(block: PartBlock) -> dict[str, Any]:
-    report = block.report
-    text = block_text(block)
-    return {
-        "id": report.id,
-        "title": report.title,
-        "source": report.source,
-        "date": report.date,
-        "unit": report_unit(report),
-        "section": block.heading,
-        "text": text,
-        "points": points(text),
-    }

@@ -16,7 +16,6 @@ import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -72,27 +71,6 @@ class Copies:
             groups[run.other.id].append(run)
         ordered = sorted(groups.values(), key=lambda runs: (-sum(r.chars for r in runs), runs[0].other.id))
         return [(runs[0].other, runs) for runs in ordered]
-
-    def to_json(self) -> dict[str, Any]:
-        """The object `reportbot copies --json` prints."""
-        return {
-            "report": {"id": self.report.id, "title": self.report.title, "source": self.report.source},
-            "min_chars": self.min_chars,
-            "share": round(self.share, 4),
-            "shared": [
-                {
-                    "id": run.other.id,
-                    "title": run.other.title,
-                    "source": run.other.source,
-                    "paragraph": run.paragraph,
-                    "other_paragraph": run.other_paragraph,
-                    "text": run.text,
-                }
-                for _, runs in self.by_report()
-                for run in runs
-            ],
-            "common_phrases": [{"text": c.text, "reports": c.reports, "paragraph": c.paragraph} for c in self.common],
-        }
 
 
 @dataclass

@@ -9,30 +9,41 @@ import re
 from collections.abc import Sequence
 from typing import Any, assert_never
 
-from .answers import Answer, AnyAnswer, PartAnswer, Quote, report_unit
+from .answers import (
+    Answer,
+    MentionAnswer,
+    NoMentionAnswer,
+    OutOfScopeAnswer,
+    PartAnswer,
+    Quote,
+    RankedAnswer,
+    Refusal,
+    question_kind,
+    report_unit,
+)
 from .copies import Copies
 from .library import Library
 from .metadata import titled
+from .parts import PART_LABELS
 from .store import Report
 
 COUNT_COLUMNS = ("报告编号", "标题", "文件", "日期", "单位", "提及次数")
-_PART_NAMES = {"progress": "主要做法及成效", "problems": "存在问题", "plans": "下一步打算"}
 _UNSAFE = re.compile(r'[\\/:*?"<>|\s\x00-\x1f]+')
 
 
-def complete(library: Library, answer: AnyAnswer) -> AnyAnswer:
+def complete(library: Library, answer: Answer) -> Answer:
     """The answer with a quote for every mentioned report (a chat quotes only the pages it showed)."""
-    if isinstance(answer, Answer) and answer.reports:
+    if isinstance(answer, MentionAnswer):
         return library.with_quotes(answer, 0, len(answer.reports))
     return answer
 
 
-def file_stem(answer: AnyAnswer) -> str:
+def file_stem(answer: Answer) -> str:
     """A file name for an answer: 提及-四下基层, 存在问题, 检索-全县生产总值…"""
     if isinstance(answer, PartAnswer):
-        stem = _PART_NAMES[answer.part]
-    elif answer.intent == "mention" and answer.term:
-        stem = f"提及-{answer.term}"
+        stem = PART_LABELS[answer.part]
+    elif question_kind(answer) == "mention" and (term := _term(answer)):
+        stem = f"提及-{term}"
     else:
         stem = f"检索-{answer.query}"
     return _UNSAFE.sub("_", stem)[:40].strip("_") or "回答"
@@ -42,7 +53,18 @@ def _source_line(quote: Quote) -> str:
     return f"——{titled(quote.title, quote.distinction)} · {quote.section or '正文'} · 第{quote.paragraph}段"
 
 
-def count_rows(answer: Answer) -> list[tuple[Any, ...]]:
+def _term(answer: Answer) -> str | None:
+    """The mention term a mention question asked about (None for other questions)."""
+    match answer:
+        case MentionAnswer() | NoMentionAnswer() | OutOfScopeAnswer() | Refusal():
+            return answer.term
+        case RankedAnswer() | PartAnswer():
+            return None
+        case _:
+            assert_never(answer)
+
+
+def count_rows(answer: MentionAnswer) -> list[tuple[Any, ...]]:
     """Report × count: one row per mentioned report, most mentions first."""
     return [_count_row(m.report, m.mentions) for m in answer.reports]
 
@@ -51,12 +73,12 @@ def _count_row(report: Report, mentions: int) -> tuple[Any, ...]:
     return (report.id, report.title, report.source, report.date or "", report_unit(report) or "", mentions)
 
 
-def answer_docx(answer: AnyAnswer) -> bytes:
+def answer_docx(answer: Answer) -> bytes:
     """The answer as a Word document."""
     return answers_docx([answer])
 
 
-def answers_docx(answers: Sequence[AnyAnswer]) -> bytes:
+def answers_docx(answers: Sequence[Answer]) -> bytes:
     """Answers as one Word document, each under its question."""
     from docx import Document
 
@@ -68,7 +90,7 @@ def answers_docx(answers: Sequence[AnyAnswer]) -> bytes:
     return out.getvalue()
 
 
-def _add_answer(document: Any, answer: AnyAnswer) -> None:
+def _add_answer(document: Any, answer: Answer) -> None:
     from docx.shared import Pt, RGBColor
 
     document.add_heading(answer.query, level=1)
@@ -86,22 +108,22 @@ def _add_answer(document: Any, answer: AnyAnswer) -> None:
         source = document.add_paragraph().add_run(_source_line(quote))
         source.font.size, source.font.color.rgb = Pt(9), grey
 
-    if isinstance(answer, PartAnswer):
-        document.add_paragraph(f"共有{len(answer.blocks)}份报告有“{_PART_NAMES[answer.part]}”部分。")
-        for block in answer.blocks:
-            document.add_heading(
-                f"#{block.report.id} {titled(*_names(block.report))} {block.heading}".strip(),
-                level=2,
-            )
-            for paragraph in block.paragraphs:
-                if paragraph.kind == "heading" and paragraph.text == block.heading:
-                    continue  # in the block's own heading
-                if paragraph.kind == "heading":
-                    document.add_paragraph().add_run(paragraph.text).bold = True
-                else:
-                    document.add_paragraph(paragraph.text)
-    elif isinstance(answer, Answer):
-        if answer.intent == "mention" and answer.reports:
+    match answer:
+        case PartAnswer():
+            document.add_paragraph(f"共有{len(answer.blocks)}份报告有“{PART_LABELS[answer.part]}”部分。")
+            for block in answer.blocks:
+                document.add_heading(
+                    f"#{block.report.id} {titled(*_names(block.report))} {block.heading}".strip(),
+                    level=2,
+                )
+                for paragraph in block.paragraphs:
+                    if paragraph.kind == "heading" and paragraph.text == block.heading:
+                        continue  # in the block's own heading
+                    if paragraph.kind == "heading":
+                        document.add_paragraph().add_run(paragraph.text).bold = True
+                    else:
+                        document.add_paragraph(paragraph.text)
+        case MentionAnswer():
             document.add_paragraph(f"共有{len(answer.reports)}份报告提到“{answer.term}”。")
             table = document.add_table(rows=1, cols=len(COUNT_COLUMNS))
             table.style = "Table Grid"
@@ -117,17 +139,24 @@ def _add_answer(document: Any, answer: AnyAnswer) -> None:
                 )
                 if entry.quote is not None:
                     quote_paragraphs(entry.quote)
-        elif answer.refusal is not None:
-            document.add_paragraph("（问题为空或太长，没有回答）")
-        else:
-            if answer.intent == "mention":
-                document.add_paragraph(f"没有报告提到“{answer.term}”。")
-            elif not answer.passages:
+        case NoMentionAnswer():
+            document.add_paragraph(f"没有报告提到“{answer.term}”。")
+            for quote in answer.nearest:
+                quote_paragraphs(quote)
+        case RankedAnswer():
+            if not answer.passages:
                 document.add_paragraph("没有找到相关内容。")
             for quote in answer.passages:
                 quote_paragraphs(quote)
-    else:
-        assert_never(answer)
+        case OutOfScopeAnswer():
+            if answer.asked == "mention":
+                document.add_paragraph(f"没有报告提到“{answer.term}”。")
+            else:
+                document.add_paragraph("没有找到相关内容。")
+        case Refusal():
+            document.add_paragraph("（问题为空或太长，没有回答）")
+        case _:
+            assert_never(answer)
 
 
 def _names(report: Report) -> tuple[str, str | None]:
@@ -159,7 +188,7 @@ def copies_docx(found: Copies) -> bytes:
     return out.getvalue()
 
 
-def counts_xlsx(answers: Sequence[Answer]) -> bytes:
+def counts_xlsx(answers: Sequence[MentionAnswer]) -> bytes:
     """Report × count of mention answers as a spreadsheet: one sheet per answer, named by its term."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -168,7 +197,7 @@ def counts_xlsx(answers: Sequence[Answer]) -> bytes:
     for blank in workbook.worksheets:  # a new workbook has one empty sheet; each answer gets its own
         workbook.remove(blank)
     for number, answer in enumerate(answers, 1):
-        name = _UNSAFE.sub("_", answer.term or "")[:28] or "sheet"
+        name = _UNSAFE.sub("_", answer.term)[:28] or "sheet"
         sheet = workbook.create_sheet(f"{number}-{name}"[:31])
         sheet.append(list(COUNT_COLUMNS))
         for cell in sheet[1]:
@@ -182,7 +211,7 @@ def counts_xlsx(answers: Sequence[Answer]) -> bytes:
     return out.getvalue()
 
 
-def counts_csv(answers: Sequence[Answer]) -> str:
+def counts_csv(answers: Sequence[MentionAnswer]) -> str:
     """Report × count of mention answers as CSV (UTF-8 with a BOM, so Excel reads the Chinese): the term first."""
     out = io.StringIO()
     writer = csv.writer(out)
@@ -193,16 +222,11 @@ def counts_csv(answers: Sequence[Answer]) -> str:
     return "\ufeff" + out.getvalue()
 
 
-def is_counted(answer: AnyAnswer) -> bool:
-    """Whether an answer has a report × count table (a mention answer that found reports)."""
-    return isinstance(answer, Answer) and answer.intent == "mention" and bool(answer.reports)
-
-
-def export_files(library: Library, answer: AnyAnswer) -> list[tuple[str, bytes]]:
+def export_files(library: Library, answer: Answer) -> list[tuple[str, bytes]]:
     """The files 导出 sends for an answer: (file name, bytes) of the .docx and, for a mention answer, the .xlsx."""
     answer = complete(library, answer)
     stem = file_stem(answer)
     files = [(f"{stem}.docx", answer_docx(answer))]
-    if isinstance(answer, Answer) and is_counted(answer):
+    if isinstance(answer, MentionAnswer):  # a report × count table
         files.append((f"{stem}.xlsx", counts_xlsx([answer])))
     return files

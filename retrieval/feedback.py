@@ -6,25 +6,37 @@ from __future__ import annotations
 import json
 from typing import Any, Literal, assert_never
 
-from .answers import Answer, AnyAnswer, PartAnswer
+from .answers import (
+    Answer,
+    MentionAnswer,
+    NoMentionAnswer,
+    OutOfScopeAnswer,
+    PartAnswer,
+    RankedAnswer,
+    Refusal,
+    question_kind,
+    quoted,
+)
 from .store import Store
 
 Vote = Literal["up", "down"]
 
 
-def shown(answer: AnyAnswer) -> list[dict[str, Any]]:
+def shown(answer: Answer) -> list[dict[str, Any]]:
     """What an answer showed the reader: its passages (report, paragraph, text), its mentioned reports with their
     counts, or the reports whose part it gave."""
-    if isinstance(answer, PartAnswer):
-        return [
-            {"report_id": b.report.id, "paragraphs": [p.number for p in b.paragraphs], "heading": b.heading}
-            for b in answer.blocks
-        ]
-    if isinstance(answer, Answer):
-        if answer.reports:
+    match answer:
+        case PartAnswer():
+            return [
+                {"report_id": b.report.id, "paragraphs": [p.number for p in b.paragraphs], "heading": b.heading}
+                for b in answer.blocks
+            ]
+        case MentionAnswer():
             return [{"report_id": m.report.id, "mentions": m.mentions} for m in answer.reports]
-        return [{"report_id": q.report_id, "paragraph": q.paragraph, "text": q.text} for q in answer.passages]
-    assert_never(answer)
+        case RankedAnswer() | NoMentionAnswer() | OutOfScopeAnswer() | Refusal():
+            return [{"report_id": q.report_id, "paragraph": q.paragraph, "text": q.text} for q in quoted(answer)]
+        case _:
+            assert_never(answer)
 
 
 class Feedback:
@@ -33,7 +45,7 @@ class Feedback:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def vote(self, *, answer_key: str, chat_id: int | None, user_id: int | None, vote: Vote, answer: AnyAnswer) -> int:
+    def vote(self, *, answer_key: str, chat_id: int | None, user_id: int | None, vote: Vote, answer: Answer) -> int:
         """Store a vote with the question and what the answer showed; the feedback's id (a second press by the
         same reader on the same answer changes the vote)."""
         return self._store.add_feedback(
@@ -42,7 +54,7 @@ class Feedback:
             user_id=user_id,
             vote=vote,
             question=answer.query,
-            intent=answer.intent,
+            intent=question_kind(answer),
             shown=json.dumps(shown(answer), ensure_ascii=False),
         )
 
@@ -54,7 +66,3 @@ class Feedback:
         """👍, 👎 and the comments given with them."""
         return self._store.feedback_counts()
 
-
-def feedback_json(row: dict[str, Any]) -> dict[str, Any]:
-    """One stored feedback as `reportbot feedback --json` prints it."""
-    return {**row, "shown": json.loads(row["shown"])}

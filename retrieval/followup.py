@@ -15,9 +15,19 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import TypeAlias, assert_never
 
-from .answers import Answer, AnyAnswer, PartAnswer
+from .answers import (
+    Answer,
+    MentionAnswer,
+    NoMentionAnswer,
+    OutOfScopeAnswer,
+    PartAnswer,
+    RankedAnswer,
+    Refusal,
+    answer_scope,
+    quoted,
+)
 from .normalize import normalize
 from .parts import Part
 from .query import clean_term
@@ -44,7 +54,7 @@ class Asked:
     """A chat's previous question as answered: its answer, the page last shown, when."""
 
     question: str  # the question the answer was made for (a follow-up's rewritten one)
-    answer: AnyAnswer
+    answer: Answer
     page: int
     at: float
 
@@ -119,7 +129,7 @@ class Conversations:
         self._clock = clock
         self._lock = threading.Lock()  # the bot answers from worker threads
 
-    def remember(self, chat_id: int, question: str, answer: AnyAnswer, page: int = 0) -> None:
+    def remember(self, chat_id: int, question: str, answer: Answer, page: int = 0) -> None:
         """The chat's question and answer (and the page shown): what its next follow-up refers to."""
         with self._lock:
             self._items[chat_id] = Asked(question, answer, page, self._clock())
@@ -174,21 +184,39 @@ def _part_named(text: str) -> Part | None:
     return part_named(text)
 
 
-def shown_reports(answer: AnyAnswer) -> list[tuple[int, str]]:
+def shown_reports(answer: Answer) -> list[tuple[int, str]]:
     """The reports an answer shows, in its order: (id, title)."""
-    if isinstance(answer, PartAnswer):
-        return [(b.report.id, b.report.title) for b in answer.blocks]
-    if answer.reports:
-        return [(m.report.id, m.report.title) for m in answer.reports]
-    seen: dict[int, str] = {}
-    for quote in answer.passages:
-        seen.setdefault(quote.report_id, quote.title)
-    return list(seen.items())
+    match answer:
+        case PartAnswer():
+            return [(b.report.id, b.report.title) for b in answer.blocks]
+        case MentionAnswer():
+            return [(m.report.id, m.report.title) for m in answer.reports]
+        case RankedAnswer() | NoMentionAnswer() | OutOfScopeAnswer() | Refusal():
+            seen: dict[int, str] = {}
+            for quote in quoted(answer):
+                seen.setdefault(quote.report_id, quote.title)
+            return list(seen.items())
+        case _:
+            assert_never(answer)
 
 
-def _scope_ids(answer: AnyAnswer) -> frozenset[int]:
-    scope = answer.scope
+def _scope_ids(answer: Answer) -> frozenset[int]:
+    scope = answer_scope(answer)
     return scope.report_ids if isinstance(scope, InScope) and not scope.everything else frozenset()
+
+
+def _mention_question(answer: Answer) -> tuple[str, str | None] | None:
+    """For an answer to a mention question, how it asked (哪些报告, or 哪些单位 / 哪几年 when grouped) and its
+    term; None for other questions."""
+    match answer:
+        case MentionAnswer() | NoMentionAnswer() | OutOfScopeAnswer(asked="mention"):
+            return {"unit": "哪些单位", "year": "哪几年"}.get(answer.group or "", "哪些报告"), answer.term
+        case Refusal(asked="mention"):
+            return "哪些报告", answer.term
+        case RankedAnswer() | PartAnswer() | OutOfScopeAnswer() | Refusal():
+            return None
+        case _:
+            assert_never(answer)
 
 
 def scope_words(scope: Scope) -> str:
@@ -207,10 +235,10 @@ def base_question(asked: Asked, catalogue: Catalogue) -> str:
     answer = asked.answer
     if isinstance(answer, PartAnswer):
         return _PART_QUESTION[answer.part]
-    if answer.intent == "mention" and answer.term:
-        which = {"unit": "哪些单位", "year": "哪几年"}.get(answer.group or "", "哪些报告")
-        return f"{which}提到“{answer.term}”"
-    if answer.scope is not None:
+    mention = _mention_question(answer)
+    if mention is not None and mention[1]:
+        return f"{mention[0]}提到“{mention[1]}”"
+    if answer_scope(answer) is not None:
         _, rest = catalogue.parse(asked.question)
         return " ".join(rest.split()) or asked.question
     return asked.question
@@ -219,11 +247,10 @@ def base_question(asked: Asked, catalogue: Catalogue) -> str:
 def _with_term(asked: Asked, term: str) -> str:
     """The previous kind of question, of `term`, in the previous scope."""
     answer = asked.answer
-    scope = answer.scope.scope if answer.scope is not None else Scope()
-    words = scope_words(scope)
-    if isinstance(answer, Answer) and answer.intent == "mention":
-        which = {"unit": "哪些单位", "year": "哪几年"}.get(answer.group or "", "哪些报告")
-        question = f"{which}提到“{term}”"
+    scope = answer_scope(answer)
+    words = scope_words(scope.scope if scope is not None else Scope())
+    if (mention := _mention_question(answer)) is not None:
+        question = f"{mention[0]}提到“{term}”"
     elif isinstance(answer, PartAnswer):
         question = f"{term}{_PART_QUESTION[answer.part]}"
     else:

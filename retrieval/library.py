@@ -22,12 +22,17 @@ import numpy.typing as npt
 
 from .answers import (
     Answer,
-    AnyAnswer,
+    MentionAnswer,
     MentionedReports,
+    MentionsAnswer,
+    NoMentionAnswer,
     Outline,
+    OutOfScopeAnswer,
     PartAnswer,
     PartBlock,
     Quote,
+    RankedAnswer,
+    Refusal,
 )
 from .bm25 import Bm25Params, Tuning
 from .errors import InvalidCorrection, StorageError, UnknownParagraph, UnknownReport
@@ -39,7 +44,7 @@ from .parts import Part
 from .passages import PassageIndex, PassageWriter
 from .quantity import QuantityQuestion, answer_tier, numbers_beside, quantity_question, quantity_terms
 from .query import MAX_QUERY_CHARS, QUESTION_WORDS, parse_question, part_question
-from .scope import Catalogue, InScope, OutOfScope, ReportFacts, Resolution
+from .scope import Catalogue, OutOfScope, ReportFacts, Resolution
 from .segment import Segmenter
 from .store import CORRECTABLE, Report, Store, StoredParagraph, StoredSection
 from .structure import build_structure
@@ -237,16 +242,16 @@ class Library:
         limit: int = DEFAULT_LIMIT,
         quoted: int | None = None,
         report_ids: frozenset[int] | None = None,
-    ) -> AnyAnswer:
+    ) -> Answer:
         """Answer a question: mention questions exactly and completely (`quoted`: see `mentions`), questions about
         a part of the reports with that part of each (`part`), others by BM25; from the reports the question names
         (its scope, see retrieval.scope) and `report_ids` when given."""
         text = valid_text(text)
         question = text.strip()
         if not question:
-            return Answer(text, "search", None, refusal="empty")
+            return Refusal(text, "empty")
         if len(question) > MAX_QUERY_CHARS:
-            return Answer(question[:MAX_QUERY_CHARS], "search", None, refusal="too_long")
+            return Refusal(question[:MAX_QUERY_CHARS], "too_long")
         parsed = parse_question(question)
         catalogue = self.catalogue()
         if parsed.intent == "mention" and parsed.term:
@@ -258,21 +263,25 @@ class Library:
                 parsed = replace(unscoped, text=parsed.text)
         resolution = catalogue.resolve(scope) if scope else None
         if isinstance(resolution, OutOfScope):
-            return Answer(parsed.text, parsed.intent, parsed.term, scope=resolution, group=parsed.group)
-        if isinstance(resolution, InScope) and not resolution.everything:
+            return OutOfScopeAnswer(parsed.text, resolution, parsed.intent, parsed.term, parsed.group)
+        if resolution is not None and not resolution.everything:
             report_ids = resolution.report_ids if report_ids is None else report_ids & resolution.report_ids
         if parsed.intent == "mention" and parsed.term:
-            answer = self.mentions(parsed.term, question=parsed.text, limit=limit, quoted=quoted, report_ids=report_ids)
-            return replace(answer, scope=resolution, group=parsed.group)
+            found = self.mentions(parsed.term, question=parsed.text, limit=limit, quoted=quoted, report_ids=report_ids)
+            if isinstance(found, Refusal):
+                return found
+            return replace(found, scope=resolution, group=parsed.group)
         part = part_question(rest if scope else parsed.text)
-        if part is not None and (found := self.part(part, question=parsed.text, report_ids=report_ids)).blocks:
-            return replace(found, scope=resolution)
+        if part is not None and (blocks := self.part(part, question=parsed.text, report_ids=report_ids)).blocks:
+            return replace(blocks, scope=resolution)
         words = rest if scope and self.segmenter.terms(rest) else parsed.text
         if scope.years and not _OWN_YEAR.search(words):
             # a report speaks of its own year as 今年 (2024年赤字率 -> "今年赤字率拟按3%左右安排")
             words = f"{words} 今年"
-        answer = self.search(words, limit=limit, report_ids=report_ids)
-        return replace(answer, query=parsed.text, scope=resolution)
+        ranked = self.search(words, limit=limit, report_ids=report_ids)
+        if isinstance(ranked, Refusal):
+            return ranked
+        return replace(ranked, query=parsed.text, scope=resolution)
 
     def catalogue(self) -> Catalogue:
         """The library's reports as scopes name them (built again after reports change)."""
@@ -305,12 +314,12 @@ class Library:
 
     def scoped_part(
         self, part: Part, resolution: Resolution | None, *, question: str | None = None
-    ) -> Answer | PartAnswer:
-        """`part` of the reports a resolved scope means (None: every report), under that scope; an `Answer`
-        carrying the `OutOfScope` when it means none."""
+    ) -> PartAnswer | OutOfScopeAnswer:
+        """`part` of the reports a resolved scope means (None: every report), under that scope; an
+        `OutOfScopeAnswer` when it means none."""
         query = question or part
         if isinstance(resolution, OutOfScope):
-            return Answer(query, "part", None, scope=resolution)
+            return OutOfScopeAnswer(query, resolution, "part")
         ids = None if resolution is None or resolution.everything else resolution.report_ids
         return replace(self.part(part, question=query, report_ids=ids), scope=resolution)
 
@@ -321,15 +330,15 @@ class Library:
         limit: int = DEFAULT_LIMIT,
         per_report: int = PER_REPORT_CAP,
         report_ids: frozenset[int] | None = None,
-    ) -> Answer:
+    ) -> RankedAnswer | Refusal:
         """The best passages for `text` by BM25, at most `per_report` from one report while others remain; only from
         `report_ids` when given (scores stay those of the whole library)."""
         text = valid_text(text)
         query = text.strip()
         if not query:
-            return Answer(text, "search", None, refusal="empty")
+            return Refusal(text, "empty")
         if len(query) > MAX_QUERY_CHARS:
-            return Answer(query[:MAX_QUERY_CHARS], "search", None, refusal="too_long")
+            return Refusal(query[:MAX_QUERY_CHARS], "too_long")
         terms = self.query_terms(query)
         with self._lock:
             passages = self._passages
@@ -347,7 +356,7 @@ class Library:
         quotes = tuple(self._quotes([(passage_id, score) for passage_id, _, score in chosen], marks))
         if beside:
             quotes = tuple(_numbers_marked(quote, beside) for quote in quotes)
-        return Answer(query, "search", None, passages=quotes)
+        return RankedAnswer(query, quotes)
 
     def _numbers_first(
         self, hits: list[tuple[int, int, float]], terms: Sequence[str], question: QuantityQuestion
@@ -372,17 +381,17 @@ class Library:
         limit: int = DEFAULT_LIMIT,
         quoted: int | None = None,
         report_ids: frozenset[int] | None = None,
-    ) -> Answer:
+    ) -> MentionsAnswer:
         """Every report whose text contains `term` (normalised, exact), with counts and a quote for each: for all
         of them (of `report_ids` when given), or for the first `quoted` (the rest on demand, `with_quotes`).
         `limit` bounds the nearest passages shown when nothing matches."""
         term = valid_text(term)
         query = valid_text(question) if question else term
         if len(term.strip()) > MAX_QUERY_CHARS:  # /mentions takes up to 4,096 characters; its answer could not
-            return Answer(query[:MAX_QUERY_CHARS], "mention", None, refusal="too_long")
+            return Refusal(query[:MAX_QUERY_CHARS], "too_long", "mention")
         needle = normalize(term)
         if not needle:
-            return Answer(query, "mention", term, refusal="empty")
+            return Refusal(query, "empty", "mention", term)
         with self._lock:
             positions, counts = self._passages.containing(needle)
             report_of = self._passages.report_ids[positions]
@@ -395,11 +404,11 @@ class Library:
             reports = self._reports
         if not positions.size:
             nearest = self.search(term, limit=limit, report_ids=report_ids)
-            return Answer(query, "mention", term, passages=nearest.passages, nearest=bool(nearest.passages))
+            return NoMentionAnswer(query, term, nearest.passages if isinstance(nearest, RankedAnswer) else ())
         found, totals, first = _per_report(report_of, passage_ids, counts)
         quotes = self._mention_quotes((first[:quoted] if quoted is not None else first).tolist(), needle)
         table = MentionedReports(reports, found, totals, first, {q.passage_id: q for q in quotes})
-        return Answer(query, "mention", term, reports=table, passages=tuple(quotes))
+        return MentionAnswer(query, term, table, tuple(quotes))
 
     def passages_containing(self, needle: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """The passages whose normalised text contains `needle` (normalised), exactly: their ids and report ids,
@@ -409,17 +418,17 @@ class Library:
             positions, _ = self._passages.containing(needle, read_text=True)
             return self._passages.passage_ids[positions], self._passages.report_ids[positions]
 
-    def with_quotes(self, answer: AnyAnswer, start: int, stop: int) -> AnyAnswer:
-        """The answer with quotes for its mentioned reports [start, stop) (a page the reader turned to)."""
-        if isinstance(answer, PartAnswer):  # a part answer holds its whole text
-            return answer
+    def with_quotes(self, answer: Answer, start: int, stop: int) -> Answer:
+        """The answer with quotes for its mentioned reports [start, stop) (a page the reader turned to); other
+        kinds of answer hold all they show."""
         if (
-            answer.group is not None  # a grouped answer names its reports without quoting them
+            not isinstance(answer, MentionAnswer)
+            or answer.group is not None  # a grouped answer names its reports without quoting them
             or not isinstance(answer.reports, MentionedReports)
             or not (missing := answer.reports.unquoted(start, stop))
         ):
             return answer
-        quotes = self._mention_quotes(missing, normalize(answer.term or ""))
+        quotes = self._mention_quotes(missing, normalize(answer.term))
         return replace(answer, reports=answer.reports.with_quotes({q.passage_id: q for q in quotes}))
 
     def warm(self) -> None:

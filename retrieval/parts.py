@@ -29,6 +29,8 @@ from typing import Literal, get_args
 
 Part = Literal["progress", "problems", "plans"]
 PARTS: tuple[Part, ...] = get_args(Part)
+# the parts as reports name them
+PART_LABELS: dict[Part, str] = {"progress": "主要做法及成效", "problems": "存在问题", "plans": "下一步打算"}
 
 _UNNUMBERED_HEADING_MAX_CHARS = 40
 _PUNCTUATION = re.compile(r"[。，；：！？,;:!?]")

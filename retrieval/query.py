@@ -120,7 +120,7 @@ class ParsedQuestion:
     when the question asks which units or years (哪些省份 / 哪几年提到X)."""
 
     text: str
-    intent: str  # "mention" | "search"
+    intent: Literal["mention", "search"]  # a mention question always has its term
     term: str | None
     group: Grouping | None = None
 

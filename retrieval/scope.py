@@ -84,16 +84,6 @@ class Scope:
     def __bool__(self) -> bool:
         return bool(self.years or self.units or self.numbers or self.ids or self.titles)
 
-    def to_json(self) -> dict[str, list[int] | list[str]]:
-        """The scope as named, for `reportbot ask --json`."""
-        return {
-            "years": list(self.years),
-            "units": list(self.units),
-            "numbers": list(self.numbers),
-            "ids": list(self.ids),
-            "titles": list(self.titles),
-        }
-
 
 @dataclass(frozen=True)
 class InScope:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import io
 import logging
 import re
-from dataclasses import dataclass, replace
-from typing import Any, Literal, get_args
+from dataclasses import dataclass
+from typing import Literal, get_args
 
-from .answers import Answer, report_unit
+from .answers import MentionAnswer, MentionsAnswer, mention_groups, report_unit
 from .library import Library
 from .normalize import normalize
 from .query import clean_term
@@ -55,7 +55,7 @@ class Trend:
     term: str
     by: TrendBy
     points: tuple[TrendPoint, ...]
-    answer: Answer
+    answer: MentionsAnswer
 
     @property
     def mentions(self) -> int:
@@ -64,15 +64,6 @@ class Trend:
     @property
     def reports(self) -> int:
         return sum(p.reports for p in self.points)
-
-    def to_json(self) -> dict[str, Any]:
-        """The object `reportbot trend --json` prints."""
-        name = {"year": "year", "unit": "unit", "report": "report_id"}[self.by]
-        return {
-            "term": self.term,
-            "by": self.by,
-            "points": [{name: p.key, "mentions": p.mentions, "reports": p.reports} for p in self.points],
-        }
 
 
 def trend_question(text: str) -> str | None:
@@ -102,7 +93,7 @@ def trend(library: Library, term: str, *, by: TrendBy | None = None) -> Trend:
     it."""
     chosen = by or default_by(library)
     answer = library.mentions(term, quoted=0)
-    if not answer.reports:  # nothing to chart: not a row of zeros
+    if not isinstance(answer, MentionAnswer):  # nothing to chart: not a row of zeros
         return Trend(answer.term or term, chosen, (), answer)
     if chosen == "report":
         points = tuple(
@@ -110,7 +101,7 @@ def trend(library: Library, term: str, *, by: TrendBy | None = None) -> Trend:
             for m in sorted(answer.reports, key=lambda m: m.report.id)
         )
         return Trend(answer.term or term, chosen, points, answer)
-    groups = replace(answer, group=chosen).groups()
+    groups = mention_groups(answer.reports, chosen)
     if chosen == "unit":
         points = tuple(
             TrendPoint(g.key, str(g.key) if g.key else "单位不详", g.mentions, len(g.reports)) for g in groups

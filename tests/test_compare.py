@@ -10,8 +10,9 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from fakebotapi import FakeBotApi
-from retrieval import Answer, Library, PartAnswer
-from retrieval.compare import compare, compare_json, compare_question, part_named, point_heads, points
+from retrieval import Library, OutOfScopeAnswer, PartAnswer
+from retrieval.compare import compare, compare_question, part_named, point_heads, points
+from retrieval.jsonout import compare_json
 from tests.botharness import ask, buttons, running_bot
 from tests.support import REPORTS
 
@@ -56,7 +57,7 @@ def test_compare_scoped(corpus_library: Library, provincial_library: Library) ->
     everyone = compare(provincial_library, "problems")
     assert isinstance(everyone, PartAnswer) and len(everyone.blocks) == 31
     missing = compare(corpus_library, "problems", years=[2019])
-    assert isinstance(missing, Answer) and missing.scope is not None  # says why, never an empty answer
+    assert isinstance(missing, OutOfScopeAnswer) and missing.scope is not None  # says why, never an empty answer
     asked = compare_question(provincial_library, "存在问题 广东")
     assert isinstance(asked, PartAnswer) and [b.report.source for b in asked.blocks] == ["2026年广东省政府工作报告.txt"]
     assert compare_question(provincial_library, "天气 广东") is None

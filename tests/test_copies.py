@@ -21,6 +21,7 @@ from retrieval import Library
 from retrieval.copies import copies
 from retrieval.export import copies_docx
 from retrieval.ingest import ingest_bytes
+from retrieval.jsonout import copies_json
 from retrieval.normalize import normalize
 from tests.botharness import USER, ask, buttons, running_bot
 from tests.support import PROVINCIAL
@@ -56,7 +57,7 @@ def test_a_pasted_paragraph_is_found_and_the_slogan_is_not_copying(library: Libr
     assert abs(found.share - run.chars / total) < 0.02 and 0.4 < found.share < 0.9
     assert any("学思想、强党性、重实践、建新功" in c.text for c in found.common)
     assert not any("学思想、强党性、重实践、建新功" in r.text for r in found.shared)
-    payload = found.to_json()
+    payload = copies_json(found)
     assert set(payload) == {"report", "share", "shared", "common_phrases", "min_chars"}
     assert set(payload["shared"][0]) == {"id", "title", "source", "paragraph", "other_paragraph", "text"}
     # a longer shortest run leaves out shorter ones, never longer ones

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from retrieval import Library
-from retrieval.answers import PartAnswer
+from retrieval.answers import MentionAnswer, PartAnswer
 from retrieval.normalize import normalize
 from tests.support import PROVINCIAL, ROOT
 
@@ -52,7 +52,7 @@ def test_which_provinces_mention_a_term(archive: Library, item: dict[str, Any]) 
     needle = normalize(item["term"])
     truth = {name: text.count(needle) for name, text in TEXTS.items() if needle in text}
     answer = archive.ask(item["question"])
-    assert answer.intent == "mention" and answer.term == item["term"]
+    assert isinstance(answer, MentionAnswer) and answer.term == item["term"]
     assert {m.report.source: m.mentions for m in answer.reports} == truth
     assert answer.group == "unit", "哪些省份 is answered grouped by unit"
 

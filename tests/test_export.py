@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from fakebotapi import FakeBotApi, UploadedFile
-from retrieval import Answer, Library
+from retrieval import Library, MentionAnswer
 from retrieval.export import answer_docx, complete, counts_csv, counts_xlsx, export_files
 from tests.botharness import OTHER, USER, ask, buttons, running_bot
 from tests.support import REPORTS
@@ -25,7 +25,7 @@ def _texts(data: bytes) -> list[str]:
 
 def test_mention_answer_as_docx_and_spreadsheet(corpus_library: Library) -> None:
     answer = complete(corpus_library, corpus_library.ask("哪些报告提到主题党日", quoted=1))
-    assert isinstance(answer, Answer) and all(m.quote is not None for m in answer.reports)
+    assert isinstance(answer, MentionAnswer) and all(m.quote is not None for m in answer.reports)
     document = docx.Document(io.BytesIO(answer_docx(answer)))
     texts = [p.text for p in document.paragraphs]
     assert texts[0] == "哪些报告提到主题党日" and "共有2份报告提到“主题党日”。" in texts

@@ -31,6 +31,7 @@ from bot.jobs import deliver_digests
 from bot.services import services_of
 from fakebotapi import Call, FakeBotApi, running_fake_bot_api
 from retrieval import Library
+from retrieval.jsonout import answer_json
 from tests.botharness import ADMIN, GROUP, OTHER, USER, ask, bot_settings, buttons, running_bot
 from tests.support import ROOT
 
@@ -300,7 +301,7 @@ async def test_locked_database_never_delays_questions(api: FakeBotApi, library: 
 
 
 async def test_full_database_refuses_the_upload_and_keeps_answering(api: FakeBotApi, library: Library) -> None:
-    before = library.ask("哪些报告提到四下基层").to_json()
+    before = answer_json(library.ask("哪些报告提到四下基层"))
     counts = library.store.counts()
     pages = library.store.db.execute("PRAGMA page_count").fetchone()[0]
     library.store.db.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own "disk full", on the bot's conn
@@ -311,7 +312,7 @@ async def test_full_database_refuses_the_upload_and_keeps_answering(api: FakeBot
         nothing = await ask(api, "哪些报告提到四上基层")
     assert "数据库现在无法写入" in refused.text and "full" in refused.text
     assert "共有 <b>2</b> 份报告" in answer.text and "没有报告提到" in nothing.text
-    assert library.ask("哪些报告提到四下基层").to_json() == before
+    assert answer_json(library.ask("哪些报告提到四下基层")) == before
     assert library.store.counts() == counts
 
 

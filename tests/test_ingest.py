@@ -15,6 +15,7 @@ from retrieval import Library, Segmenter, StorageError, Store, UnknownReport
 from retrieval.bm25 import FORMAT_VERSION, Bm25Index, Bm25Params
 from retrieval.extract import read_report_file
 from retrieval.ingest import delete_report, ingest_bytes, ingest_group
+from retrieval.jsonout import answer_json
 from retrieval.store import SCHEMA_VERSION
 from retrieval.structure import build_structure, cut_passages, derive_title
 from tests.support import REPORTS
@@ -96,7 +97,7 @@ def test_changed_file_replaces_and_duplicates_are_refused(library: Library) -> N
 
 
 def test_a_failed_write_leaves_the_old_version_whole(library: Library) -> None:
-    before = library.ask("哪些报告提到四下基层").to_json()
+    before = answer_json(library.ask("哪些报告提到四下基层"))
     library.store.db.execute(
         "CREATE TRIGGER fail_midway BEFORE INSERT ON passages WHEN NEW.norm LIKE '%四上基层%'"
         " BEGIN SELECT RAISE(ABORT, 'disk full'); END"
@@ -104,9 +105,9 @@ def test_a_failed_write_leaves_the_old_version_whole(library: Library) -> None:
     changed = (REPORTS / "000_201c88f9c3d4f927.txt").read_bytes().replace("四下基层".encode(), "四上基层".encode())
     with pytest.raises(StorageError):
         ingest_bytes(library, "000_201c88f9c3d4f927.txt", changed)
-    assert library.ask("哪些报告提到四下基层").to_json() == before
+    assert answer_json(library.ask("哪些报告提到四下基层")) == before
     fresh = Library(Store(library.store.path), library.segmenter)  # what a restarted process would see
-    assert fresh.ask("哪些报告提到四下基层").to_json() == before
+    assert answer_json(fresh.ask("哪些报告提到四下基层")) == before
     assert fresh.store.counts() == library.store.counts()
 
 
@@ -161,14 +162,14 @@ def test_saved_index_is_used_only_while_it_fits_the_database(
     tmp_path: Path, segmenter: Segmenter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db, index_dir, first = _ingested_with_saved_index(tmp_path, segmenter, monkeypatch)
-    expected = [first.ask(q).to_json() for q in ("哪些报告提到四下基层", "全县生产总值达到多少")]
+    expected = [answer_json(first.ask(q)) for q in ("哪些报告提到四下基层", "全县生产总值达到多少")]
     first.store.close()
     (index_dir / "key").unlink()
     built = Library(Store(db), segmenter, index_dir=index_dir)  # no saved index: builds from the store and saves
     assert (index_dir / "key").read_text() == built.store.passage_key()
     built.store.close()
     loaded = Library(Store(db), segmenter, index_dir=index_dir)  # loads the saved arrays
-    assert [loaded.ask(q).to_json() for q in ("哪些报告提到四下基层", "全县生产总值达到多少")] == expected
+    assert [answer_json(loaded.ask(q)) for q in ("哪些报告提到四下基层", "全县生产总值达到多少")] == expected
     ingest_bytes(loaded, "new.txt", "新报告\n一、工作\n我们推进四下基层。\n".encode())
     loaded.store.close()
     assert (index_dir / "key").read_text() != Store(db).passage_key()  # stale now: the next start rebuilds
@@ -249,7 +250,7 @@ def test_a_saved_index_of_another_format_or_other_bm25_parameters_is_rebuilt(
 
 def _answers(library: Library) -> list[object]:
     questions = ("哪些报告提到四下基层", "哪些报告提到主题教育", "全县生产总值达到多少", "调查研究")
-    return [library.ask(q).to_json() for q in questions]
+    return [answer_json(library.ask(q)) for q in questions]
 
 
 def test_a_failure_mid_group_loses_nothing_reported_and_a_rerun_completes(

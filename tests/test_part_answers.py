@@ -14,8 +14,9 @@ from bot.cli import cli
 from bot.render import answer_reply, page_count, units
 from bot.terminal import answer_text
 from fakebotapi import FakeBotApi
-from retrieval import Answer, Library, PartAnswer
+from retrieval import Library, PartAnswer, RankedAnswer
 from retrieval.ingest import ingest_file
+from retrieval.jsonout import answer_json
 from retrieval.query import part_question
 from tests.botharness import USER, ask, bot_settings, buttons, running_bot
 from tests.support import REPORTS
@@ -90,7 +91,7 @@ def test_a_part_nobody_has_falls_back_to_a_search(empty_library: Library, tmp_pa
     report.write_text("学习情况\n我们组织了学习，参加人数达到120人。\n", encoding="utf-8")
     ingest_file(empty_library, report)
     answer = empty_library.ask("存在哪些问题")
-    assert isinstance(answer, Answer) and answer.intent == "search"
+    assert isinstance(answer, RankedAnswer)
 
 
 def test_provincial_reports_problems_and_plans(provincial_library: Library) -> None:
@@ -131,7 +132,8 @@ def test_terminal_and_cli_show_part_answers(
     assert {"report_id", "title", "source", "heading", "paragraphs"} <= first.keys()
     assert all({"number", "kind", "section", "text"} <= p.keys() for p in first["paragraphs"])
     plain = runner.invoke(cli, ["ask", "存在哪些问题"], obj={})
-    assert "共有3份报告有“存在问题”部分" in plain.output and "§10 一是部分党员学习主动性不够" in plain.output
+    # as the terminal chat shows it, each report's part whole (as its 全文 button shows it)
+    assert "共有 【3】 份报告有“存在问题”部分" in plain.output and "§10 一是部分党员学习主动性不够" in plain.output
 
 
 async def test_bot_answers_a_part_question_and_reads_a_part_whole(api: FakeBotApi, library: Library) -> None:
@@ -212,7 +214,7 @@ def test_scoped_part_questions(provincial_library: Library, corpus_library: Libr
     answer = provincial_library.ask("广东省下一步的重点工作")
     assert isinstance(answer, PartAnswer) and answer.part == "plans"
     assert [b.report.source for b in answer.blocks] == ["2026年广东省政府工作报告.txt"]
-    assert answer.scope is not None and answer.to_json()["scope"]["report_ids"] == [answer.blocks[0].report.id]
+    assert answer.scope is not None and answer_json(answer)["scope"]["report_ids"] == [answer.blocks[0].report.id]
     shown = answer_text(provincial_library, "广东省下一步的重点工作")
     assert "范围" in shown and "“下一步打算”部分" in shown
     fourth = corpus_library.ask("第四份报告存在哪些问题")

@@ -28,10 +28,25 @@ from bot import render
 from bot.cli import cli
 from bot.texts import EN, ZH
 from fakebotapi import MAX_CALLBACK_DATA_BYTES, MAX_MESSAGE_LENGTH, FakeBotApi, utf16_len
-from retrieval import Answer, Library, Outline, Quote, Report, ReportMentions, Segmenter, Store, UnreadableReport
+from retrieval import (
+    Answer,
+    Library,
+    MentionAnswer,
+    NoMentionAnswer,
+    Outline,
+    Quote,
+    RankedAnswer,
+    Report,
+    ReportMentions,
+    Segmenter,
+    Store,
+    UnreadableReport,
+)
+from retrieval.answers import quoted
 from retrieval.digest import Digest, NewReport
 from retrieval.extract import SUPPORTED_SUFFIXES, clean_line
 from retrieval.ingest import ingest_bytes
+from retrieval.jsonout import answer_json
 from retrieval.query import MAX_QUERY_CHARS, parse_question
 from retrieval.store import StoredParagraph, StoredSection
 from retrieval.structure import PASSAGE_MAX_CHARS
@@ -98,14 +113,14 @@ def check_reply(reply: render.Reply) -> None:
 
 def check_answer(answer: Answer, lang: str) -> None:
     """Every page the bot could show for this answer (first, paging buttons, refusal) and every inline result."""
-    refusal = render.refusal_reply(answer, lang, MAX_QUERY_CHARS)
+    refusal = render.refusal_reply(answer, lang)
     if refusal is not None:
         check_reply(refusal)
         return
     pages = render.page_count(answer, lang)
     for page in range(-1, pages + 1):  # out of range pages are clamped
         check_reply(render.answer_reply(answer, lang, page=page, token="k3f2a" if pages > 1 else None))
-    for quote in answer.passages:
+    for quote in quoted(answer):
         check_message(render.quote_block(quote, lang))  # inline mode's message text
 
 
@@ -152,12 +167,9 @@ def test_retriever_answers_or_refuses_anything(corpus_library: Library, text: st
         corpus_library.search(text, limit=render.SEARCH_LIMIT),
         corpus_library.mentions(text, limit=render.SEARCH_LIMIT),
     ):
-        assert answer.refusal in (None, "empty", "too_long")
-        if answer.refusal:
-            assert not answer.passages and not answer.reports
-        assert valid_utf8(answer.query) and valid_utf8(answer.term or "")
-        json.dumps(answer.to_json(), ensure_ascii=False).encode("utf-8")
-        for quote in answer.passages:
+        assert valid_utf8(answer.query) and valid_utf8(getattr(answer, "term", None) or "")
+        json.dumps(answer_json(answer), ensure_ascii=False).encode("utf-8")
+        for quote in quoted(answer):
             assert all(0 <= start < end <= len(quote.text) for start, end in quote.highlights)
         check_answer(answer, lang)
 
@@ -171,7 +183,7 @@ def samples(corpus_library: Library) -> tuple[Report, Quote, Outline, StoredPara
     answer = corpus_library.ask("哪些报告提到四下基层")
     report = answer.reports[0].report
     _, paragraph = corpus_library.paragraph(report.id, 2)
-    return report, answer.passages[0], corpus_library.outline(report.id), paragraph
+    return report, quoted(answer)[0], corpus_library.outline(report.id), paragraph
 
 
 # Titles, headings, file names, sections: whatever a file can declare (a .md "# " line, a .docx Title), long too.
@@ -223,11 +235,11 @@ def test_answers_render_as_valid_messages(
     if kind == "mention":  # a matched term is inside a passage, so it is no longer than one
         term = data.draw(UTF8.map(lambda s: s[:PASSAGE_MAX_CHARS]))
         mentions = tuple(ReportMentions(data.draw(reports(report)), data.draw(IDS), q) for q in found)
-        answer = Answer(query, "mention", term, reports=mentions, passages=found)
+        answer: Answer = MentionAnswer(query, term, mentions, tuple(found)) if found else NoMentionAnswer(query, term)
     elif kind == "nearest":
-        answer = Answer(query, "mention", query, passages=tuple(found), nearest=bool(found))
+        answer = NoMentionAnswer(query, query, tuple(found))
     else:
-        answer = Answer(query, "search", None, passages=tuple(found))
+        answer = RankedAnswer(query, tuple(found))
     check_answer(answer, lang)
 
 

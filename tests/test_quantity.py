@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from retrieval import Answer, Library, Quote
+from retrieval import Library, Quote, RankedAnswer
 from retrieval.quantity import numbers_beside, quantity_question
 from tests.support import REPORTS
 
@@ -61,7 +61,7 @@ def _marked(quote: Quote) -> list[str]:
 def test_how_many_reading_classes(corpus_library: Library, question: str) -> None:
     """The issue's example: "举办了几期读书班" must bring the passage with "6期读书班", the number marked."""
     answer = corpus_library.ask(question)
-    assert isinstance(answer, Answer)
+    assert isinstance(answer, RankedAnswer)
     first = answer.passages[0]
     assert first.source.startswith("002_") and "先后组织6期读书班" in first.text
     assert any("6期" in mark for mark in _marked(first))
@@ -95,7 +95,7 @@ def test_provincial_quantity_questions(
     provincial_library: Library, question: str, province: str, answer: str, number: str
 ) -> None:
     found = provincial_library.ask(question)
-    assert isinstance(found, Answer)
+    assert isinstance(found, RankedAnswer)
     first = found.passages[0]
     assert province in first.source and answer in first.text
     assert any(number in mark for mark in _marked(first))

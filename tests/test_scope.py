@@ -15,9 +15,19 @@ from rank_bm25 import BM25Okapi
 from telegram.constants import MessageLimit
 
 from bot import render
-from retrieval import Answer, Library, PartAnswer, Segmenter, Store
-from retrieval.cli import cli
+from bot.cli import cli
+from retrieval import (
+    Library,
+    MentionAnswer,
+    NoMentionAnswer,
+    OutOfScopeAnswer,
+    PartAnswer,
+    RankedAnswer,
+    Segmenter,
+    Store,
+)
 from retrieval.ingest import ingest_paths
+from retrieval.jsonout import answer_json
 from retrieval.normalize import normalize
 from retrieval.scope import (
     Catalogue,
@@ -252,7 +262,7 @@ def _files_containing(term: str) -> set[str]:
 @pytest.mark.parametrize("question", ["哪些省份提到首发经济", "哪几个省提到首发经济？", "首发经济出现在哪些地区"])
 def test_which_provinces_is_a_complete_mention_answer_grouped_by_unit(provincial: Library, question: str) -> None:
     answer = provincial.ask(question)
-    assert answer.intent == "mention" and answer.term == "首发经济" and answer.group == "unit"
+    assert isinstance(answer, MentionAnswer) and answer.term == "首发经济" and answer.group == "unit"
     truth = _files_containing("首发经济")
     assert 3 <= len(truth) < 31
     assert {m.report.source for m in answer.reports} == truth
@@ -269,7 +279,7 @@ def test_which_provinces_is_a_complete_mention_answer_grouped_by_unit(provincial
 
 def test_mentions_take_scope_too(provincial: Library) -> None:
     answer = provincial.ask("广东和广西哪些报告提到低空经济")
-    assert answer.intent == "mention" and answer.term == "低空经济"
+    assert isinstance(answer, MentionAnswer) and answer.term == "低空经济"
     truth = _files_containing("低空经济") & {"2026年广东省政府工作报告.txt", "2026年广西壮族自治区政府工作报告.txt"}
     assert {m.report.source for m in answer.reports} == truth
     everywhere = provincial.ask("哪些报告提到低空经济")
@@ -281,7 +291,7 @@ def test_mentions_take_scope_too(provincial: Library) -> None:
 
 def test_traditional_characters_in_a_mention_question(corpus_library: Library) -> None:
     answer = corpus_library.ask("哪些報告提到四下基層")
-    assert answer.intent == "mention" and answer.term == "四下基層"
+    assert isinstance(answer, MentionAnswer) and answer.term == "四下基層"
     assert [m.report.id for m in answer.reports] == [
         m.report.id for m in corpus_library.ask("哪些报告提到四下基层").reports
     ]
@@ -317,11 +327,15 @@ def test_every_scope_gets_a_clear_answer(corpus_library: Library, question: str)
     if isinstance(answer, PartAnswer):  # 第四份报告存在哪些问题: that report's part
         assert isinstance(answer.scope, InScope)
         assert all(b.report.id in answer.scope.report_ids for b in answer.blocks)
-    elif isinstance(answer.scope, OutOfScope):
-        assert not answer.passages and not answer.reports
+    elif isinstance(answer, OutOfScopeAnswer):  # not answered: nothing quoted
+        assert isinstance(answer.scope, OutOfScope)
     else:
-        assert all(q.report_id in answer.scope.report_ids for q in answer.passages)
-    assert answer.to_json()["scope"]["report_ids"] == (
+        assert isinstance(answer, RankedAnswer | MentionAnswer | NoMentionAnswer) and isinstance(answer.scope, InScope)
+        if isinstance(answer, MentionAnswer):
+            assert all(m.report.id in answer.scope.report_ids for m in answer.reports)
+        quotes = {RankedAnswer: "passages", MentionAnswer: "quotes", NoMentionAnswer: "nearest"}[type(answer)]
+        assert all(q.report_id in answer.scope.report_ids for q in getattr(answer, quotes))
+    assert answer_json(answer)["scope"]["report_ids"] == (
         sorted(answer.scope.report_ids) if isinstance(answer.scope, InScope) else []
     )
 
@@ -331,7 +345,7 @@ def test_a_report_by_position_answers_from_that_report(corpus_library: Library) 
     assert isinstance(answer.scope, InScope) and answer.scope.report_ids == {4}
     assert isinstance(answer, PartAnswer) and [b.report.id for b in answer.blocks] == [4]
     scoped = corpus_library.ask("第四份报告里读书班的情况")
-    assert isinstance(scoped, Answer) and scoped.passages and {q.report_id for q in scoped.passages} == {4}
+    assert isinstance(scoped, RankedAnswer) and scoped.passages and {q.report_id for q in scoped.passages} == {4}
     assert "范围：第4份报告" in render.answer_reply(answer, "zh").text
     out = corpus_library.ask("#9 存在哪些问题")
     assert "没有#9；共有 5 份报告（#1–#5）" in render.answer_reply(out, "zh").text
@@ -350,7 +364,7 @@ def test_cli_ask_json_carries_the_scope(
     assert payload["scope"]["numbers"] == [4] and payload["scope"]["report_ids"] == [4]
     assert payload["intent"] == "part" and [r["report_id"] for r in payload["reports"]] == [4]
     text = runner.invoke(cli, ["ask", "#9 存在哪些问题"], obj={}).output
-    assert "范围：#9" in text and "没有#9；共有5份报告（#1–#5）" in text
+    assert "范围：#9" in text and "没有#9；共有 5 份报告（#1–#5）" in text  # as the terminal chat says it
 
 
 def test_unit_places() -> None:
@@ -398,7 +412,7 @@ def _year_of(library: Library, report_id: int) -> int | None:
 )
 def test_a_year_means_the_report_of_that_year(yearly: Library, question: str, year: int) -> None:
     answer = yearly.ask(question)
-    assert isinstance(answer, Answer) and isinstance(answer.scope, InScope)
+    assert isinstance(answer, RankedAnswer) and isinstance(answer.scope, InScope)
     assert {_year_of(yearly, q.report_id) for q in answer.passages} == {year}
     assert f"今年赤字率拟按{_YEARLY[year][0]}" in answer.passages[0].text  # the year's own 今年 first
     assert render.answer_reply(answer, "zh").text.startswith(f"<i>范围：{year}年</i>")
@@ -406,16 +420,16 @@ def test_a_year_means_the_report_of_that_year(yearly: Library, question: str, ye
 
 def test_a_missing_year_names_the_years_there_are(yearly: Library) -> None:
     answer = yearly.ask("2020年的赤字率是多少")
-    assert isinstance(answer, Answer) and isinstance(answer.scope, OutOfScope)
+    assert isinstance(answer, OutOfScopeAnswer) and isinstance(answer.scope, OutOfScope)
     assert answer.scope.problem == MissingYears((2020,), (2019, 2021, 2024))
     assert "没有2020年的报告；有2019年、2021年、2024年的。" in render.answer_reply(answer, "zh").text
     both = yearly.ask("2019年和2021年的赤字率")
-    assert isinstance(both, Answer) and {_year_of(yearly, q.report_id) for q in both.passages} == {2019, 2021}
+    assert isinstance(both, RankedAnswer) and {_year_of(yearly, q.report_id) for q in both.passages} == {2019, 2021}
 
 
 def test_which_years_is_a_mention_answer_grouped_by_year(yearly: Library) -> None:
     answer = yearly.ask("哪几年提到赤字率")
-    assert isinstance(answer, Answer) and answer.group == "year"
+    assert isinstance(answer, MentionAnswer) and answer.group == "year"
     assert [(g.key, [m.mentions for m in g.reports]) for g in answer.groups()] == [
         (2024, [2]),
         (2021, [2]),
@@ -425,11 +439,11 @@ def test_which_years_is_a_mention_answer_grouped_by_year(yearly: Library) -> Non
     assert "共有 <b>3</b> 个年份（3 份报告）提到“赤字率”" in text
     assert text.index("<b>2024年</b>") < text.index("<b>2021年</b>") < text.index("<b>2019年</b>")
     scoped = yearly.ask("2019年和2024年哪些报告提到赤字率")
-    assert isinstance(scoped, Answer) and sorted(_year_of(yearly, m.report.id) or 0 for m in scoped.reports) == [
+    assert isinstance(scoped, MentionAnswer) and sorted(_year_of(yearly, m.report.id) or 0 for m in scoped.reports) == [
         2019,
         2024,
     ]
-    assert answer.to_json()["groups"][0] == {
+    assert answer_json(answer)["groups"][0] == {
         "key": 2024,
         "mentions": 2,
         "reports": [answer.groups()[0].reports[0].report.id],
@@ -438,10 +452,11 @@ def test_which_years_is_a_mention_answer_grouped_by_year(yearly: Library) -> Non
 
 def test_the_provinces_year_is_everything_and_other_years_are_not_there(provincial: Library) -> None:
     everything = provincial.ask("2026年地区生产总值增长目标是多少")
-    assert isinstance(everything, Answer) and isinstance(everything.scope, InScope) and everything.scope.everything
+    assert isinstance(everything, RankedAnswer)
+    assert isinstance(everything.scope, InScope) and everything.scope.everything
     assert render.answer_reply(everything, "zh").text.startswith("<i>范围：2026年（全部报告）</i>")
     assert len({q.report_id for q in everything.passages}) > 1
     missing = provincial.ask("2024年赤字率是多少")
-    assert isinstance(missing, Answer) and isinstance(missing.scope, OutOfScope)
+    assert isinstance(missing, OutOfScopeAnswer) and isinstance(missing.scope, OutOfScope)
     assert "没有2024年的报告；有2026年的。" in render.answer_reply(missing, "zh").text
     assert "There is no report of 2024; there are 2026." in render.answer_reply(missing, "en").text

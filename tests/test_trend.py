@@ -13,6 +13,7 @@ from bot.cli import cli
 from fakebotapi import FakeBotApi, UploadedFile
 from retrieval import Library, Store
 from retrieval.ingest import ingest_bytes
+from retrieval.jsonout import trend_json
 from retrieval.trend import cjk_font, default_by, trend, trend_png, trend_question
 from tests.botharness import ask, running_bot
 from tests.conftest import yearly_report
@@ -56,7 +57,7 @@ def test_counts_equal_the_mention_answer(corpus_library: Library, provincial_lib
 def test_by_year(yearly_library: Library, corpus_library: Library) -> None:
     assert default_by(yearly_library) == "year"
     found = trend(yearly_library, "新质生产力")
-    assert found.to_json() == {
+    assert trend_json(found) == {
         "term": "新质生产力",
         "by": "year",
         "points": [
