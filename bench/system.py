@@ -140,7 +140,7 @@ def ingest(directory: Path, db: Path) -> dict[str, Any]:
     t = time.perf_counter()
     summary = ingest_paths(library, [directory])
     seconds = time.perf_counter() - t
-    assert summary.ok, [f.message() for f in summary.failures]
+    assert summary.ok, [str(f) for f in summary.failures]
     lines = [line for p in files for line in read_report_file(p).lines]
     t = time.perf_counter()
     normalized = [normalize(line) for line in lines]

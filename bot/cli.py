@@ -1,4 +1,6 @@
-"""The `reportbot` console script: the library's commands plus `run`, the bot's composition entry point."""
+"""The `reportbot` console script: the library's commands plus `run`, the bot's composition entry point, and the
+commands that print answers (`ask`, `compare`: as the terminal chat shows them) or why a file cannot be read
+(`ingest`: in bot/texts.py's words)."""
 
 from __future__ import annotations
 
@@ -6,8 +8,10 @@ import io
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
+from tqdm import tqdm
 
 from retrieval import MentionAnswer, OutOfScopeAnswer, open_library
 from retrieval.cli import (
@@ -17,16 +21,20 @@ from retrieval.cli import (
     json_option,
     library_from,
     listed,
+    settings_from,
     settings_or_exit,
-    tally_line,
     years_of,
 )
-from retrieval.ingest import ingest_at_start
+from retrieval.ingest import IngestSummary, collect_files, ingest_at_start, ingest_paths, same_folder
+from retrieval.jsonout import ingest_json
 from retrieval.parts import PART_LABELS
 from retrieval.store import InstanceLock
 
 from .logs import configure_logging
 from .settings import BotSettings
+from .texts import ZH, unreadable, unreadable_reason
+
+PROGRESS_MIN_FILES = 20
 
 
 @cli.command(
@@ -57,7 +65,7 @@ def run(ctx: click.Context) -> None:
     summary = ingest_at_start(library, reports_dir, settings.bundled_reports_dir)
     if summary is not None:
         for failure in summary.failures:
-            click.echo(f"warning: {failure.message()}", err=True)
+            click.echo(f"warning: {unreadable(failure, ZH)}", err=True)
         counts = summary.tally()
         if counts["files"] > counts["unchanged"] + counts["ignored"]:  # a start with nothing new stays quiet
             click.echo(f"reports: {tally_line(summary)}", err=True)
@@ -83,6 +91,75 @@ def run(ctx: click.Context) -> None:
             f"cannot reach the Telegram Bot API at {where} ({type(exc).__name__}): check the network, "
             "a proxy (HTTPS_PROXY, see docs/deploy.md) or TELEGRAM_BASE_URL"
         ) from None
+
+
+def _advance(bar: tqdm[Any]) -> None:
+    bar.update()
+
+
+def _no_empty_path(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[Path, ...]:
+    # Path("") is the working folder: an unset shell variable (`reportbot ingest "$DIR"`) must not ingest it
+    if any(not value.strip() for value in values):
+        raise click.BadParameter("an empty path; name a file or folder (`.` for the working folder)")
+    return tuple(Path(value) for value in values)
+
+
+@cli.command(
+    help="Ingest report files (.txt .md .docx .pdf) or folders; default: REPORTBOT_REPORTS_DIR, or the bundled "
+    "reports when it is not set."
+)
+@click.argument("paths", nargs=-1, type=click.Path(), callback=_no_empty_path)
+@click.option("--prune", is_flag=True, help="Drop reports whose file is not among the files given.")
+@json_option
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, as_json: bool) -> None:
+    """Ingest files; one line per file, one clear line per bad file; exit 1 if any file failed."""
+    settings = settings_from(ctx)
+    targets = list(paths) or [chosen_reports_dir(settings) or settings.bundled_reports_dir]
+    library = library_from(ctx)
+    # only the bundled reports themselves leave the library as it was; anything else makes it the operator's
+    bundled = all(same_folder(target, settings.bundled_reports_dir) for target in targets)
+    files = collect_files(targets)
+    with tqdm(total=len(files), disable=len(files) < PROGRESS_MIN_FILES, file=sys.stderr, unit="file") as bar:
+        summary = ingest_paths(library, targets, prune=prune, on_file=lambda _: _advance(bar), claim=not bundled)
+    for result in summary.results:
+        r = result.report
+        if as_json:
+            emit_json(ingest_json(result))
+        elif result.status == "duplicate":  # the report it repeats, and that report's own file
+            click.echo(f"{'duplicate':<9} #{r.id} 《{r.title}》 ← {result.source} (same text as {r.source})")
+        else:
+            click.echo(f"{result.status:<9} #{r.id} 《{r.title}》 {r.paragraph_count}段 ← {result.source}")
+    for report in summary.pruned:
+        if as_json:
+            emit_json({"source": report.source, "status": "pruned", "id": report.id, "title": report.title})
+        else:
+            click.echo(f"{'pruned':<9} #{report.id} 《{report.title}》 ← {report.source}")
+    for refusal in summary.unsupported:
+        if as_json:
+            emit_json({"source": refusal.source, "status": "unsupported", "reason": unreadable_reason(refusal, ZH)})
+        else:
+            click.echo(f"{'unsupported':<9} {unreadable(refusal, ZH)}")
+    for failure in summary.failures:
+        if as_json:
+            reason = unreadable_reason(failure, ZH)
+            emit_json({"source": failure.source, "status": "failed", "code": failure.code, "reason": reason})
+        click.echo(f"error: {unreadable(failure, ZH)}", err=True)
+    if as_json:
+        emit_json({"tally": summary.tally()})
+    else:
+        click.echo(tally_line(summary))
+    if not summary.ok:
+        ctx.exit(1)
+
+
+def tally_line(summary: IngestSummary) -> str:
+    """One line that accounts for every file: `12 files: 3 ingested, 5 unchanged, ...`."""
+    counts = summary.tally()
+    parts = [f"{counts[k]} {k}" for k in ("ingested", "unchanged", "duplicate", "unsupported", "ignored", "failed")]
+    pruned = f"; {counts['pruned']} pruned" if counts["pruned"] else ""
+    files = f"{counts['files']} file" + ("" if counts["files"] == 1 else "s")
+    return f"{files}: " + ", ".join(parts) + pruned
 
 
 def _questions(args: tuple[str, ...]) -> Iterator[str]:

@@ -53,7 +53,7 @@ from .followups import read as read_follow_up
 from .jobs import schedule_index_save
 from .render import Reply
 from .services import CustomContext, Foreign, Owner, Verdict
-from .texts import EXAMPLES, language_of, t
+from .texts import EXAMPLES, language_of, t, unreadable
 
 log = logging.getLogger(__name__)
 
@@ -899,7 +899,7 @@ async def _add_upload(
     try:
         result = await asyncio.to_thread(ingest_bytes, svc.library, name, data, max_bytes=limit)
     except UnreadableReport as exc:
-        await send(message, [Reply(t("upload_failed", lang, reason=render.esc(exc.message(lang))))])
+        await send(message, [Reply(t("upload_failed", lang, reason=render.esc(unreadable(exc, lang))))])
         return
     except StorageError as exc:
         log.error("ingest of %s failed: %s", name, exc)

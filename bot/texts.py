@@ -1,8 +1,11 @@
-"""Every sentence the bot says, in Chinese and English. HTML-safe: placeholders are escaped by the caller."""
+"""Every sentence the bot (and the command line) says, in Chinese and English. HTML-safe: placeholders are escaped
+by the caller."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from retrieval.errors import UnreadableReport
 
 ZH, EN = "zh", "en"
 
@@ -330,6 +333,137 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "inline_more": ("在机器人中查看全部", "See everything in the bot"),
 }
 
+# Why a file could not be read (retrieval.errors.UnreadableReport), by its reason: plain text, escaped by the bot.
+UNREADABLE_TEXTS: dict[str, tuple[str, str]] = {
+    "unsupported": (
+        "不支持的文件类型（{suffix}），支持 .txt、.md、.docx、.doc、.wps、.rtf、.odt、.pdf、.html、.htm 和图片（.jpg、.png 等）",
+        "unsupported file type ({suffix}); supported are .txt, .md, .docx, .doc, .wps, .rtf, .odt, .pdf, "
+        ".html, .htm and images (.jpg, .png, ...)",
+    ),
+    "no_suffix": (
+        "不支持的文件类型（无扩展名），支持 .txt、.md、.docx、.doc、.wps、.rtf、.odt、.pdf、.html、.htm 和图片（.jpg、.png 等）",
+        "unsupported file type (no extension); supported are .txt, .md, .docx, .doc, .wps, .rtf, .odt, .pdf, "
+        ".html, .htm and images (.jpg, .png, ...)",
+    ),
+    "needs_libreoffice": (
+        "需要 LibreOffice 才能读取 {suffix}；也可以另存为 .docx 再发送",
+        "LibreOffice is needed to read {suffix} files; you can also save it as .docx and send that",
+    ),
+    "needs_ocr": (
+        "需要文字识别组件（rapidocr-onnxruntime）才能读取扫描件和图片；也可以发送可以复制文字的版本",
+        "the OCR component (rapidocr-onnxruntime) is needed to read scans and photos; you can also send "
+        "a version with selectable text",
+    ),
+    "office_encrypted": (
+        "文件有密码保护，无法读取；请提供未加密的版本",
+        "the file is password-protected; please provide an unencrypted version",
+    ),
+    "broken_office": (
+        "文件已损坏或不是有效的 {suffix} 文件（LibreOffice 无法打开）",
+        "the file is damaged or not a valid {suffix} file (LibreOffice cannot open it)",
+    ),
+    "convert_timeout": (
+        "处理超时（超过 {seconds} 秒），文件可能已损坏或过于复杂",
+        "processing took too long (over {seconds} s); the file may be damaged or too complex",
+    ),
+    "scan_too_long": (
+        "扫描件有 {pages} 页，超过文字识别的上限（{limit} 页）；请拆分后分别发送，或提供可以复制文字的版本",
+        "the scan has {pages} pages, more than OCR reads in one file ({limit}); please split it, or send "
+        "a version with selectable text",
+    ),
+    "broken_image": (
+        "图片已损坏或格式无法识别",
+        "the image is damaged or in a format that cannot be read",
+    ),
+    "no_text_image": (
+        "图片中没有识别出文字",
+        "no text was recognised in the image",
+    ),
+    "no_html_text": (
+        "网页中没有找到正文",
+        "no main text was found in the web page",
+    ),
+    "too_large": (
+        "文件太大（{size}，上限为 {limit}）",
+        "the file is too large ({size}; the limit is {limit})",
+    ),
+    "docx_too_large": (
+        "Word 文档解压后太大（{size}），无法处理",
+        "the Word document is too large once unpacked ({size})",
+    ),
+    "too_many_chars": (
+        "报告的文字太多（超过 {limit} 字的上限），没有入库；请拆分成几份再上传",
+        "the report has too much text (over the limit of {limit} characters) and was not added; please split "
+        "it into several files",
+    ),
+    "too_many_paragraphs": (
+        "报告的段落太多（超过 {limit} 段的上限），没有入库；请拆分成几份再上传",
+        "the report has too many paragraphs (over the limit of {limit}) and was not added; please split "
+        "it into several files",
+    ),
+    "docx_too_complex": (
+        "Word 文档的内部结构过于庞大（超过 {limit} 个元素），无法处理；请另存为 .txt 再上传",
+        "the Word document's internal structure is too large (over {limit} elements); please save it as .txt",
+    ),
+    "empty": (
+        "文件是空的（没有可读的文字）",
+        "the file is empty (no readable text)",
+    ),
+    "binary": (
+        "不是文本文件（看起来是二进制数据）",
+        "not a text file (looks like binary data)",
+    ),
+    "undecodable": (
+        "无法识别文件的文字编码（请另存为 UTF-8 编码的文本）",
+        "cannot determine the text encoding of the file (please save it as UTF-8 text)",
+    ),
+    "broken_docx": (
+        "Word 文档已损坏或不是有效的 .docx 文件，无法打开",
+        "the Word document is damaged or not a valid .docx file and cannot be opened",
+    ),
+    "docx_not_word": (
+        "不是有效的 Word 文档（压缩包中没有 word/document.xml）",
+        "not a valid Word document (the zip archive has no word/document.xml)",
+    ),
+    "broken_pdf": (
+        "PDF 文件已损坏，无法打开",
+        "the PDF file is damaged and cannot be opened",
+    ),
+    "pdf_truncated": (
+        "PDF 文件不完整（缺少结尾，可能是上传或复制中断）",
+        "the PDF file is incomplete (its end is missing; the upload or copy was probably interrupted)",
+    ),
+    "pdf_encrypted": (
+        "PDF 文件有密码保护，无法读取；请提供未加密的版本",
+        "the PDF file is password-protected; please provide an unencrypted version",
+    ),
+    "no_text": (
+        "PDF 中没有可以读取的文字（没有文字层，文字识别也没有识别出文字）",
+        "the PDF has no readable text (no text layer, and OCR recognised none)",
+    ),
+    "io_error": (
+        "无法读取文件：{detail}",
+        "cannot read the file: {detail}",
+    ),
+    "not_found": (
+        "无法读取文件：文件不存在",
+        "cannot read the file: file not found",
+    ),
+    "is_directory": (
+        "无法读取文件：这是一个文件夹，不是文件",
+        "cannot read the file: it is a directory, not a file",
+    ),
+    "permission_denied": (
+        "无法读取文件：没有读取权限",
+        "cannot read the file: permission denied",
+    ),
+    "read_failed": (
+        "无法读取文件（{detail}）",
+        "cannot read the file ({detail})",
+    ),
+}
+
+
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("start", "开始使用", "Start"),
     ("help", "帮助和示例", "Help and examples"),
@@ -364,3 +498,14 @@ def t(key: str, lang: str, **values: Any) -> str:
     """The text `key` in `lang`, with `values` filled in (callers escape user text first)."""
     zh, en = _TEXTS[key]
     return (en if lang == EN else zh).format(**values)
+
+
+def unreadable_reason(error: UnreadableReport, lang: str) -> str:
+    """Why a file could not be read, in `lang` (plain text: the bot escapes it)."""
+    zh, en = UNREADABLE_TEXTS[error.reason]
+    return (en if lang == EN else zh).format(**error.details)
+
+
+def unreadable(error: UnreadableReport, lang: str) -> str:
+    """The file and why it could not be read: `汇报.pdf: PDF 文件已损坏，无法打开`."""
+    return f"{error.source}: {unreadable_reason(error, lang)}"

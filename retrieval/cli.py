@@ -1,4 +1,5 @@
-"""The `reportbot` command line: a thin shell over `Library`. The bot adds its `run` command in bot/cli.py."""
+"""The `reportbot` command line: a thin shell over `Library`. bot/cli.py adds `run` and the commands that print
+answers or why a file is unreadable (`ingest`, `ask`, `compare`), whose words are the bot's (render.py, texts.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import importlib.metadata
 import json
 import re
 import sqlite3
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 import click
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
-from tqdm import tqdm
 
 from . import LibrarySettings, open_library
 from .errors import (
@@ -23,13 +22,11 @@ from .errors import (
     StorageError,
     UnknownParagraph,
     UnknownReport,
-    UnreadableReport,
 )
-from .ingest import IngestSummary, collect_files, delete_report, ingest_paths, same_folder
+from .ingest import delete_report
 from .jsonout import (
     copies_json,
     feedback_json,
-    ingest_json,
     outline_json,
     paragraph_json,
     report_json,
@@ -55,7 +52,7 @@ def settings_or_exit(factory: type[S]) -> S:
         raise click.ClickException(f"setting {name}: {first['msg']}") from None
 
 
-def _settings(ctx: click.Context) -> LibrarySettings:
+def settings_from(ctx: click.Context) -> LibrarySettings:
     """The settings for this invocation (the bot's `run` puts its own, richer ones in first)."""
     obj = ctx.ensure_object(dict)
     if "settings" not in obj:
@@ -73,15 +70,11 @@ def chosen_reports_dir(settings: LibrarySettings) -> Path | None:
     return folder
 
 
-def _advance(bar: tqdm[Any]) -> None:
-    bar.update()
-
-
 def library_from(ctx: click.Context) -> Library:
     """The Library for this invocation, opened once."""
     obj = ctx.ensure_object(dict)
     if "library" not in obj:
-        settings = _settings(ctx)
+        settings = settings_from(ctx)
         try:
             obj["library"] = open_library(settings)
         except ReportbotError as exc:
@@ -114,70 +107,6 @@ def _version() -> str:
 def cli(ctx: click.Context) -> None:
     """Group entry point; the library is opened lazily by the commands that need it."""
     ctx.ensure_object(dict)
-
-
-def _no_empty_path(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[Path, ...]:
-    # Path("") is the working folder: an unset shell variable (`reportbot ingest "$DIR"`) must not ingest it
-    if any(not value.strip() for value in values):
-        raise click.BadParameter("an empty path; name a file or folder (`.` for the working folder)")
-    return tuple(Path(value) for value in values)
-
-
-@cli.command(
-    help="Ingest report files (.txt .md .docx .pdf) or folders; default: REPORTBOT_REPORTS_DIR, or the bundled "
-    "reports when it is not set."
-)
-@click.argument("paths", nargs=-1, type=click.Path(), callback=_no_empty_path)
-@click.option("--prune", is_flag=True, help="Drop reports whose file is not among the files given.")
-@json_option
-@click.pass_context
-def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, as_json: bool) -> None:
-    """Ingest files; one line per file, one clear line per bad file; exit 1 if any file failed."""
-    settings = _settings(ctx)
-    targets = list(paths) or [chosen_reports_dir(settings) or settings.bundled_reports_dir]
-    library = library_from(ctx)
-    # only the bundled reports themselves leave the library as it was; anything else makes it the operator's
-    bundled = all(same_folder(target, settings.bundled_reports_dir) for target in targets)
-    files = collect_files(targets)
-    with tqdm(total=len(files), disable=len(files) < PROGRESS_MIN_FILES, file=sys.stderr, unit="file") as bar:
-        summary = ingest_paths(library, targets, prune=prune, on_file=lambda _: _advance(bar), claim=not bundled)
-    for result in summary.results:
-        r = result.report
-        if as_json:
-            emit_json(ingest_json(result))
-        elif result.status == "duplicate":  # the report it repeats, and that report's own file
-            click.echo(f"{'duplicate':<9} #{r.id} 《{r.title}》 ← {result.source} (same text as {r.source})")
-        else:
-            click.echo(f"{result.status:<9} #{r.id} 《{r.title}》 {r.paragraph_count}段 ← {result.source}")
-    for report in summary.pruned:
-        if as_json:
-            emit_json({"source": report.source, "status": "pruned", "id": report.id, "title": report.title})
-        else:
-            click.echo(f"{'pruned':<9} #{report.id} 《{report.title}》 ← {report.source}")
-    for refusal in summary.unsupported:
-        if as_json:
-            emit_json({"source": refusal.source, "status": "unsupported", "reason": refusal.zh})
-        else:
-            click.echo(f"{'unsupported':<9} {refusal.message()}")
-    for failure in summary.failures:
-        if as_json:
-            emit_json({"source": failure.source, "status": "failed", "code": failure.code, "reason": failure.zh})
-        click.echo(f"error: {failure.message()}", err=True)
-    if as_json:
-        emit_json({"tally": summary.tally()})
-    else:
-        click.echo(tally_line(summary))
-    if not summary.ok:
-        ctx.exit(1)
-
-
-def tally_line(summary: IngestSummary) -> str:
-    """One line that accounts for every file: `12 files: 3 ingested, 5 unchanged, ...`."""
-    counts = summary.tally()
-    parts = [f"{counts[k]} {k}" for k in ("ingested", "unchanged", "duplicate", "unsupported", "ignored", "failed")]
-    pruned = f"; {counts['pruned']} pruned" if counts["pruned"] else ""
-    files = f"{counts['files']} file" + ("" if counts["files"] == 1 else "s")
-    return f"{files}: " + ", ".join(parts) + pruned
 
 
 @cli.command(help="Delete reports by id (as `reportbot reports` lists them) or file name: delete REPORT [REPORT ...].")
@@ -376,7 +305,7 @@ def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> str
 @click.pass_context
 def feedback(ctx: click.Context, since: str | None, as_json: bool) -> None:
     """One line (or JSON object) per vote, oldest first; a last line with the counts."""
-    store = Store(_settings(ctx).db)  # the votes only: no index to load
+    store = Store(settings_from(ctx).db)  # the votes only: no index to load
     try:
         rows = store.feedback(since)
     finally:
@@ -434,7 +363,7 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     """Print statistics; exits 0 only for a readable reportbot database (the container health check). Opens the file
     read-only and never loads the index: a missing, empty or foreign file fails instead of becoming a new library,
     and a large library answers at once."""
-    settings = _settings(ctx)
+    settings = settings_from(ctx)
     try:
         store = Store(settings.db, read_only=True)
     except StorageError as exc:
@@ -457,7 +386,7 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def backup(ctx: click.Context, dest: Path) -> None:
     """sqlite3's backup API, not a file copy."""
-    settings = _settings(ctx)
+    settings = settings_from(ctx)
     store = Store(settings.db)
     try:
         store.backup(dest)
@@ -471,7 +400,7 @@ def backup(ctx: click.Context, dest: Path) -> None:
 @click.pass_context
 def restore(ctx: click.Context, src: Path) -> None:
     """Check SRC is a reportbot database, then copy it in with the backup API (never under a running bot)."""
-    settings = _settings(ctx)
+    settings = settings_from(ctx)
     lock = InstanceLock(settings.db)
     if not lock.acquire():
         raise click.ClickException(
@@ -491,12 +420,3 @@ def restore(ctx: click.Context, src: Path) -> None:
         target.close()
         source.close()
     click.echo(f"restored {settings.db} from {src}")
-
-
-def main() -> None:
-    """Console entry point of the library-only CLI."""
-    try:
-        cli(obj={})
-    except UnreadableReport as exc:
-        click.echo(f"error: {exc.message()}", err=True)
-        sys.exit(1)

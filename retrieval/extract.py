@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from .convert import DEFAULT_LIMITS, ConversionFailed, ConvertLimits, OcrBox, OcrPage, office_to_docx, run_ocr
-from .errors import UnreadableReport
+from .errors import UNREADABLE_CODES, UnreadableReport
 from .normalize import valid_text
 
 if TYPE_CHECKING:  # imported lazily at run time: python-docx is slow to import
@@ -49,7 +49,6 @@ if TYPE_CHECKING:  # imported lazily at run time: python-docx is slow to import
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "ERROR_CODES",
-    "MESSAGES",
     "SUPPORTED_SUFFIXES",
     "ExtractedText",
     "ReportLimits",
@@ -68,145 +67,7 @@ SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
 )
 DEFAULT_MAX_BYTES: Final = 20 * 1024 * 1024
 
-# All failure reasons in one place so the wording stays consistent and is easy to review.
-# reason -> (code, zh, en).  Several reasons share a code: callers branch on the code, people
-# read the message, which says more precisely what is wrong.
-MESSAGES: Final[Mapping[str, tuple[str, str, str]]] = types.MappingProxyType(
-    {
-        "unsupported": (
-            "unsupported",
-            "不支持的文件类型（{suffix}），支持 .txt、.md、.docx、.doc、.wps、.rtf、.odt、.pdf、.html、.htm"
-            " 和图片（.jpg、.png 等）",
-            "unsupported file type ({suffix}); supported are .txt, .md, .docx, .doc, .wps, .rtf, .odt, .pdf, .html,"
-            " .htm and images (.jpg, .png, ...)",
-        ),
-        "needs_libreoffice": (
-            "missing_program",
-            "需要 LibreOffice 才能读取 {suffix}；也可以另存为 .docx 再发送",
-            "LibreOffice is needed to read {suffix} files; you can also save it as .docx and send that",
-        ),
-        "needs_ocr": (
-            "missing_program",
-            "需要文字识别组件（rapidocr-onnxruntime）才能读取扫描件和图片；也可以发送可以复制文字的版本",
-            "the OCR component (rapidocr-onnxruntime) is needed to read scans and photos; you can also send a version"
-            " with selectable text",
-        ),
-        "office_encrypted": (
-            "encrypted",
-            "文件有密码保护，无法读取；请提供未加密的版本",
-            "the file is password-protected; please provide an unencrypted version",
-        ),
-        "broken_office": (
-            "broken_office",
-            "文件已损坏或不是有效的 {suffix} 文件（LibreOffice 无法打开）",
-            "the file is damaged or not a valid {suffix} file (LibreOffice cannot open it)",
-        ),
-        "convert_timeout": (
-            "timeout",
-            "处理超时（超过 {seconds} 秒），文件可能已损坏或过于复杂",
-            "processing took too long (over {seconds} s); the file may be damaged or too complex",
-        ),
-        "scan_too_long": (
-            "too_large",
-            "扫描件有 {pages} 页，超过文字识别的上限（{limit} 页）；请拆分后分别发送，或提供可以复制文字的版本",
-            "the scan has {pages} pages, more than OCR reads in one file ({limit}); please split it, or send a"
-            " version with selectable text",
-        ),
-        "broken_image": (
-            "broken_image",
-            "图片已损坏或格式无法识别",
-            "the image is damaged or in a format that cannot be read",
-        ),
-        "no_text_image": (
-            "no_text",
-            "图片中没有识别出文字",
-            "no text was recognised in the image",
-        ),
-        "no_html_text": (
-            "empty",
-            "网页中没有找到正文",
-            "no main text was found in the web page",
-        ),
-        "too_large": (
-            "too_large",
-            "文件太大（{size}，上限为 {limit}）",
-            "the file is too large ({size}; the limit is {limit})",
-        ),
-        "docx_too_large": (
-            "too_large",
-            "Word 文档解压后太大（{size}），无法处理",
-            "the Word document is too large once unpacked ({size})",
-        ),
-        "too_many_chars": (
-            "too_large",
-            "报告的文字太多（超过 {limit} 字的上限），没有入库；请拆分成几份再上传",
-            "the report has too much text (over the limit of {limit} characters) and was not added; "
-            "please split it into several files",
-        ),
-        "too_many_paragraphs": (
-            "too_large",
-            "报告的段落太多（超过 {limit} 段的上限），没有入库；请拆分成几份再上传",
-            "the report has too many paragraphs (over the limit of {limit}) and was not added; "
-            "please split it into several files",
-        ),
-        "docx_too_complex": (
-            "too_large",
-            "Word 文档的内部结构过于庞大（超过 {limit} 个元素），无法处理；请另存为 .txt 再上传",
-            "the Word document's internal structure is too large (over {limit} elements); please save it as .txt",
-        ),
-        "empty": (
-            "empty",
-            "文件是空的（没有可读的文字）",
-            "the file is empty (no readable text)",
-        ),
-        "binary": (
-            "binary",
-            "不是文本文件（看起来是二进制数据）",
-            "not a text file (looks like binary data)",
-        ),
-        "undecodable": (
-            "undecodable",
-            "无法识别文件的文字编码（请另存为 UTF-8 编码的文本）",
-            "cannot determine the text encoding of the file (please save it as UTF-8 text)",
-        ),
-        "broken_docx": (
-            "broken_docx",
-            "Word 文档已损坏或不是有效的 .docx 文件，无法打开",
-            "the Word document is damaged or not a valid .docx file and cannot be opened",
-        ),
-        "docx_not_word": (
-            "broken_docx",
-            "不是有效的 Word 文档（压缩包中没有 word/document.xml）",
-            "not a valid Word document (the zip archive has no word/document.xml)",
-        ),
-        "broken_pdf": (
-            "broken_pdf",
-            "PDF 文件已损坏，无法打开",
-            "the PDF file is damaged and cannot be opened",
-        ),
-        "pdf_truncated": (
-            "broken_pdf",
-            "PDF 文件不完整（缺少结尾，可能是上传或复制中断）",
-            "the PDF file is incomplete (its end is missing; the upload or copy was probably interrupted)",
-        ),
-        "pdf_encrypted": (
-            "broken_pdf",
-            "PDF 文件有密码保护，无法读取；请提供未加密的版本",
-            "the PDF file is password-protected; please provide an unencrypted version",
-        ),
-        "no_text": (
-            "no_text",
-            "PDF 中没有可以读取的文字（没有文字层，文字识别也没有识别出文字）",
-            "the PDF has no readable text (no text layer, and OCR recognised none)",
-        ),
-        "io_error": (
-            "io_error",
-            "无法读取文件：{detail}",
-            "cannot read the file: {detail}",
-        ),
-    }
-)
-ERROR_CODES: frozenset[str] = frozenset(code for code, _, _ in MESSAGES.values())
+ERROR_CODES: frozenset[str] = frozenset(UNREADABLE_CODES.values())  # the reasons and their words: errors.py, texts
 
 
 @dataclass(frozen=True)
@@ -342,12 +203,9 @@ def _clean_lines(text: str, budget: _Budget | None = None) -> list[str]:
 # Errors
 
 
-def _error(source: str, reason: str, **details: str | tuple[str, str]) -> UnreadableReport:
-    """Build the exception for `reason`; a detail may be a (zh, en) pair when it needs translating."""
-    code, zh, en = MESSAGES[reason]
-    zh_details = {key: value[0] if isinstance(value, tuple) else value for key, value in details.items()}
-    en_details = {key: value[1] if isinstance(value, tuple) else value for key, value in details.items()}
-    return UnreadableReport(source, code, zh.format(**zh_details), en.format(**en_details))
+def _error(source: str, reason: str, **details: str) -> UnreadableReport:
+    """The exception for `reason` (one of errors.UNREADABLE_CODES), with the details its message names."""
+    return UnreadableReport(source, reason, details)
 
 
 def _human_size(n: int) -> str:
@@ -374,7 +232,7 @@ def _suffix(name: str) -> str:
 def _check_suffix(name: str) -> str:
     suffix = _suffix(name)
     if suffix not in SUPPORTED_SUFFIXES:
-        raise _error(name, "unsupported", suffix=(suffix, suffix) if suffix else ("无扩展名", "no extension"))
+        raise _error(name, "unsupported", suffix=suffix) if suffix else _error(name, "no_suffix")
     return suffix
 
 
@@ -400,19 +258,18 @@ def read_report_file(
             # Read one byte more than allowed so that a file that grew since stat() is caught.
             data = handle.read(max_bytes + 1)
     except OSError as exc:
-        raise _error(name, "io_error", detail=_os_error_detail(exc)) from exc
+        raise _os_error(name, exc) from exc
     return extract(name, data, max_bytes=max_bytes, report_limits=report_limits)
 
 
-def _os_error_detail(exc: OSError) -> tuple[str, str]:
+def _os_error(name: str, exc: OSError) -> UnreadableReport:
     if isinstance(exc, FileNotFoundError):
-        return "文件不存在", "file not found"
+        return _error(name, "not_found")
     if isinstance(exc, IsADirectoryError):
-        return "这是一个文件夹，不是文件", "it is a directory, not a file"
+        return _error(name, "is_directory")
     if isinstance(exc, PermissionError):
-        return "没有读取权限", "permission denied"
-    detail = exc.strerror or type(exc).__name__
-    return detail, detail
+        return _error(name, "permission_denied")
+    return _error(name, "io_error", detail=exc.strerror or type(exc).__name__)
 
 
 def _file_size(handle: io.BufferedReader) -> int | None:

@@ -140,8 +140,7 @@ def _unsupported(file: Path) -> UnreadableReport | None:
 
 
 def _io_failure(file: Path, exc: OSError) -> UnreadableReport:
-    reason = exc.strerror or type(exc).__name__
-    return UnreadableReport(file.name, "io_error", f"无法读取文件（{reason}）", f"cannot read the file ({reason})")
+    return UnreadableReport(file.name, "read_failed", {"detail": exc.strerror or type(exc).__name__})
 
 
 def _pool(library: Library, workers: int, *, fork: bool) -> ProcessPoolExecutor:

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 import retrieval.segment as segment_module
 from bot.cli import cli
+from bot.texts import ZH, unreadable_reason
 from fakebotapi import FakeBotApi
 from retrieval import Library, LibrarySettings, Segmenter, UnreadableReport, open_library
 from retrieval.extract import extract
@@ -224,13 +225,14 @@ def bombs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 _PEAK = """
 import sys
 from pathlib import Path
+from bot.texts import ZH, unreadable_reason
 from retrieval.errors import UnreadableReport
 from retrieval.extract import read_report_file
 try:
     read_report_file(Path(sys.argv[1]))
     print("accepted")
 except UnreadableReport as exc:
-    print(exc.code, exc.zh)
+    print(exc.code, unreadable_reason(exc, ZH))
 # the peak of this address space (ru_maxrss would carry over the peak of the pytest process that forked it)
 print(next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")) // 1024)
 """
@@ -272,10 +274,11 @@ def test_report_limits_are_settings(tmp_path: Path) -> None:
     try:
         with pytest.raises(UnreadableReport) as refused:
             ingest_bytes(library, "many.txt", "\n".join(f"第{i}段。" for i in range(11)).encode())
-        assert "段落太多" in refused.value.zh and "10 段" in refused.value.zh
+        reason = unreadable_reason(refused.value, ZH)
+        assert "段落太多" in reason and "10 段" in reason
         with pytest.raises(UnreadableReport) as refused:
             ingest_bytes(library, "long.txt", ("长" * 1001).encode())
-        assert "文字太多" in refused.value.zh
+        assert "文字太多" in unreadable_reason(refused.value, ZH)
         assert ingest_bytes(library, "ok.txt", "\n".join(f"第{i}段。" for i in range(10)).encode()).status == "added"
         assert library.stats()["reports"] == 1
     finally:

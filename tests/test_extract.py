@@ -29,10 +29,10 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
+from bot.texts import EN, UNREADABLE_TEXTS, ZH, unreadable_reason
 from retrieval import extract as extract_module
-from retrieval.errors import UnreadableReport
+from retrieval.errors import UNREADABLE_CODES, UnreadableReport
 from retrieval.extract import (
-    MESSAGES,
     SUPPORTED_SUFFIXES,
     ExtractedText,
     clean_line,
@@ -67,8 +67,8 @@ def assert_unreadable(code: str, func: Callable[[], object]) -> UnreadableReport
     with pytest.raises(UnreadableReport) as info:
         func()
     error = info.value
-    assert error.code == code, (error.code, error.en)
-    assert error.zh.strip() and error.en.strip()
+    assert error.code == code, (error.code, unreadable_reason(error, EN))
+    assert unreadable_reason(error, ZH).strip() and unreadable_reason(error, EN).strip()
     assert "/" not in error.source and "\\" not in error.source
     return error
 
@@ -522,7 +522,7 @@ def test_docx_broken_variants() -> None:
     with zipfile.ZipFile(plain_zip, "w") as archive:
         archive.writestr("hello.txt", "你好")
     error = assert_unreadable("broken_docx", lambda: extract("a.docx", plain_zip.getvalue()))
-    assert "document.xml" in error.en
+    assert "document.xml" in unreadable_reason(error, EN)
     bad_xml = rezip(SAMPLE_DOCX, {"word/document.xml": b"<w:document><w:body><w:p>"})
     assert_unreadable("broken_docx", lambda: extract("a.docx", bad_xml))
     no_types = rezip(SAMPLE_DOCX, {"[Content_Types].xml": None})
@@ -548,7 +548,7 @@ def test_ole_file_that_is_not_a_word_document() -> None:
     # an OLE2 container without a WordDocument stream (an Excel file, or damage) is not handed to LibreOffice
     ole2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
     error = assert_unreadable("broken_office", lambda: extract("a.docx", ole2))
-    assert ".doc" in error.zh
+    assert ".doc" in unreadable_reason(error, ZH)
 
 
 # ------------------------------------------------------------------------------------------
@@ -612,7 +612,7 @@ def test_pdf_owner_password_only_is_readable() -> None:
 
 def test_pdf_with_user_password() -> None:
     error = assert_unreadable("broken_pdf", lambda: extract("a.pdf", build_pdf(["正文。"], encrypt="secret")))
-    assert "password" in error.en
+    assert "password" in unreadable_reason(error, EN)
 
 
 def test_pdf_image_only() -> None:
@@ -689,18 +689,21 @@ def test_random_bytes_are_binary(seed: int, suffix: str) -> None:
 @pytest.mark.parametrize("name", ["a.xls", "a.exe", "a.txt.zip", "README", "", "a.markdown"])
 def test_unsupported_suffix(name: str) -> None:
     error = assert_unreadable("unsupported", lambda: extract(name, "正文。".encode()))
-    assert ".docx" in error.zh
+    assert ".docx" in unreadable_reason(error, ZH)
 
 
 def test_oversize_input() -> None:
     data = "正文。\n".encode() * 100
     assert extract("a.txt", data, max_bytes=len(data)).lines
     error = assert_unreadable("too_large", lambda: extract("a.txt", data + b"x", max_bytes=len(data)))
-    assert "limit" in error.en
+    assert "limit" in unreadable_reason(error, EN)
 
 
 def test_messages_are_complete() -> None:
-    for reason, (code, zh, en) in MESSAGES.items():
+    # every reason the library gives has its words, in both languages, and the catalogue has no others
+    assert set(UNREADABLE_TEXTS) == set(UNREADABLE_CODES)
+    for reason, code in UNREADABLE_CODES.items():
+        zh, en = UNREADABLE_TEXTS[reason]
         assert reason and code and zh.strip() and en.strip()
 
 
@@ -723,7 +726,7 @@ def test_read_report_file_failures(tmp_path: pathlib.Path) -> None:
     # The suffix is checked before touching the file system.
     assert_unreadable("unsupported", lambda: read_report_file(tmp_path / "missing.exe"))
     error = assert_unreadable("io_error", lambda: read_report_file(tmp_path / "missing.txt"))
-    assert "不存在" in error.zh and "not found" in error.en
+    assert "不存在" in unreadable_reason(error, ZH) and "not found" in unreadable_reason(error, EN)
     (tmp_path / "folder.txt").mkdir()
     assert_unreadable("io_error", lambda: read_report_file(tmp_path / "folder.txt"))
 
@@ -746,7 +749,7 @@ def check_contract(name: str, data: bytes) -> None:
         result = extract(name, data)
     except UnreadableReport as error:
         assert error.code in extract_module.ERROR_CODES
-        assert error.zh and error.en
+        assert unreadable_reason(error, ZH) and unreadable_reason(error, EN)
         return
     assert result.lines and all(result.lines)
     assert all(line == clean_line(line) for line in result.lines)

@@ -15,6 +15,7 @@ import msoffcrypto.format.ooxml
 import pytest
 from PIL import Image
 
+from bot.texts import ZH, unreadable_reason
 from officefiles import (
     HEADER,
     government_page,
@@ -107,7 +108,7 @@ def test_password_protected_word_file(files: dict[str, bytes]) -> None:
         with pytest.raises(UnreadableReport) as caught:
             extract(name, encrypted.getvalue())
         assert caught.value.code == "encrypted"
-        assert "密码" in caught.value.zh
+        assert "密码" in unreadable_reason(caught.value, ZH)
 
 
 def test_broken_word_binaries(files: dict[str, bytes]) -> None:
@@ -123,7 +124,7 @@ def test_broken_word_binaries(files: dict[str, bytes]) -> None:
         with pytest.raises(UnreadableReport) as caught:
             extract(name, data)
         assert caught.value.code == "broken_office", name
-        assert "损坏" in caught.value.zh
+        assert "损坏" in unreadable_reason(caught.value, ZH)
 
 
 def test_a_zip_that_is_not_a_document() -> None:
@@ -142,7 +143,7 @@ def test_without_libreoffice_the_reason_says_so(
     with pytest.raises(UnreadableReport) as caught:
         extract("总结.doc", files["doc"])
     assert caught.value.code == "missing_program"
-    assert caught.value.zh == "需要 LibreOffice 才能读取 .doc；也可以另存为 .docx 再发送"
+    assert unreadable_reason(caught.value, ZH) == "需要 LibreOffice 才能读取 .doc；也可以另存为 .docx 再发送"
     # everything else still works
     assert extract("总结.docx", files["docx"]).lines[0] == TITLE
 
@@ -286,7 +287,7 @@ def test_image_without_text() -> None:
     Image.new("RGB", (800, 600), (240, 240, 235)).save(buffer, format="PNG")
     with pytest.raises(UnreadableReport) as caught:
         extract("空白.png", buffer.getvalue())
-    assert caught.value.code == "no_text" and caught.value.zh == "图片中没有识别出文字"
+    assert caught.value.code == "no_text" and unreadable_reason(caught.value, ZH) == "图片中没有识别出文字"
 
 
 def test_a_200_page_scan_is_refused_before_any_ocr() -> None:
@@ -294,7 +295,8 @@ def test_a_200_page_scan_is_refused_before_any_ocr() -> None:
     with pytest.raises(UnreadableReport) as caught:
         extract("全年档案.pdf", scanned_pdf(pages, dpi=10))
     assert caught.value.code == "too_large"
-    assert "200 页" in caught.value.zh and f"{DEFAULT_LIMITS.ocr_max_pages} 页" in caught.value.zh
+    reason = unreadable_reason(caught.value, ZH)
+    assert "200 页" in reason and f"{DEFAULT_LIMITS.ocr_max_pages} 页" in reason
 
 
 def test_broken_image() -> None:
@@ -308,7 +310,7 @@ def test_ocr_time_limit(scan_paragraphs: list[str]) -> None:
     hurried = dataclasses.replace(DEFAULT_LIMITS, ocr_timeout_s=0.2, ocr_timeout_s_per_page=0.0)
     with pytest.raises(UnreadableReport) as caught:
         extract("照片.jpg", jpeg, limits=hurried)
-    assert caught.value.code == "timeout" and "超时" in caught.value.zh
+    assert caught.value.code == "timeout" and "超时" in unreadable_reason(caught.value, ZH)
 
 
 def test_without_the_ocr_package_the_reason_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -320,7 +322,7 @@ def test_without_the_ocr_package_the_reason_says_so(tmp_path: Path, monkeypatch:
     jpeg, _, _ = photo_jpeg(["正文。"])
     with pytest.raises(UnreadableReport) as caught:
         extract("照片.jpg", jpeg)
-    assert caught.value.code == "missing_program" and "rapidocr-onnxruntime" in caught.value.zh
+    assert caught.value.code == "missing_program" and "rapidocr-onnxruntime" in unreadable_reason(caught.value, ZH)
 
 
 def test_a_one_page_pdf_with_a_running_header_keeps_its_title() -> None:

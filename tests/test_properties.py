@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from bot import render
 from bot.cli import cli
-from bot.texts import EN, ZH
+from bot.texts import EN, ZH, unreadable, unreadable_reason
 from fakebotapi import MAX_CALLBACK_DATA_BYTES, MAX_MESSAGE_LENGTH, FakeBotApi, utf16_len
 from retrieval import (
     Answer,
@@ -450,8 +450,8 @@ def test_ingest_takes_any_bytes_or_says_why_not(fuzz_library: Library, file: tup
     try:
         result = ingest_bytes(fuzz_library, stem + suffix, data)
     except UnreadableReport as refusal:
-        assert refusal.code and refusal.zh and refusal.en
-        check_message(render.esc(refusal.message(ZH)))
+        assert refusal.code and unreadable_reason(refusal, ZH) and unreadable_reason(refusal, EN)
+        check_message(render.esc(unreadable(refusal, ZH)))
         assert _state(fuzz_library) == before, "a refused file changed the database"
         return
     assert result.status in ("added", "replaced", "unchanged", "duplicate")
