@@ -26,7 +26,7 @@ from retrieval.cli import (
     years_of,
 )
 from retrieval.ingest import IngestSummary, collect_files, ingest_at_start, ingest_paths, same_folder
-from retrieval.jsonout import ingest_json
+from retrieval.jsonout import ingest_json, removed_json, unreadable_json
 from retrieval.parts import PART_LABELS
 from retrieval.store import InstanceLock
 
@@ -132,18 +132,17 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, as_json: bo
             click.echo(f"{result.status:<9} #{r.id} 《{r.title}》 {r.paragraph_count}段 ← {result.source}")
     for report in summary.pruned:
         if as_json:
-            emit_json({"source": report.source, "status": "pruned", "id": report.id, "title": report.title})
+            emit_json(removed_json(report, "pruned"))
         else:
             click.echo(f"{'pruned':<9} #{report.id} 《{report.title}》 ← {report.source}")
     for refusal in summary.unsupported:
         if as_json:
-            emit_json({"source": refusal.source, "status": "unsupported", "reason": unreadable_reason(refusal, ZH)})
+            emit_json(unreadable_json(refusal, unreadable_reason(refusal, ZH), failed=False))
         else:
             click.echo(f"{'unsupported':<9} {unreadable(refusal, ZH)}")
     for failure in summary.failures:
         if as_json:
-            reason = unreadable_reason(failure, ZH)
-            emit_json({"source": failure.source, "status": "failed", "code": failure.code, "reason": reason})
+            emit_json(unreadable_json(failure, unreadable_reason(failure, ZH), failed=True))
         click.echo(f"error: {unreadable(failure, ZH)}", err=True)
     if as_json:
         emit_json({"tally": summary.tally()})

@@ -29,6 +29,7 @@ from .jsonout import (
     feedback_json,
     outline_json,
     paragraph_json,
+    removed_json,
     report_json,
     trend_json,
 )
@@ -128,7 +129,7 @@ def delete(ctx: click.Context, reports: tuple[str, ...], as_json: bool) -> None:
     for report in found.values():
         delete_report(library, report.id)
         if as_json:
-            emit_json({"source": report.source, "status": "deleted", "id": report.id, "title": report.title})
+            emit_json(removed_json(report, "deleted"))
         else:
             click.echo(f"{'deleted':<9} #{report.id} 《{report.title}》 ← {report.source}")
 

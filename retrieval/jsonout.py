@@ -4,7 +4,7 @@ library returns typed results, and only the command line turns them into JSON.""
 from __future__ import annotations
 
 import json
-from typing import Any, assert_never
+from typing import Any, Literal, assert_never
 
 from .answers import (
     Answer,
@@ -25,6 +25,7 @@ from .answers import (
 )
 from .compare import block_text, points
 from .copies import Copies
+from .errors import UnreadableReport
 from .scope import InScope, OutOfScope, Scope
 from .store import Report, StoredParagraph
 from .trend import Trend
@@ -233,6 +234,19 @@ def paragraph_json(r: Report, p: StoredParagraph) -> dict[str, Any]:
         "section": p.section,
         "text": p.text,
     }
+
+
+def removed_json(report: Report, status: Literal["deleted", "pruned"]) -> dict[str, Any]:
+    """A report `delete --json` deleted or `ingest --prune --json` pruned."""
+    return {"source": report.source, "status": status, "id": report.id, "title": report.title}
+
+
+def unreadable_json(error: UnreadableReport, reason: str, *, failed: bool) -> dict[str, Any]:
+    """A file `ingest --json` did not read, with why in words (`reason`): of a type reports never are
+    (unsupported), or failed (with the error's code)."""
+    if failed:
+        return {"source": error.source, "status": "failed", "code": error.code, "reason": reason}
+    return {"source": error.source, "status": "unsupported", "reason": reason}
 
 
 def ingest_json(result: IngestResult) -> dict[str, Any]:
