@@ -10,6 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
+from bot.terminal import answer_text
+from retrieval import Library
 from tests.support import REPORTS
 
 
@@ -94,6 +96,19 @@ def test_ask_reads_questions_from_stdin(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["ask", "--json"], input="哪些报告提到双报到\n\n主题党日\n", obj={})
     lines = [json.loads(line) for line in result.output.splitlines()]
     assert [line["query"] for line in lines] == ["哪些报告提到双报到", "主题党日"]
+
+
+def test_ask_prints_what_the_terminal_chat_shows(runner: CliRunner, corpus_library: Library) -> None:
+    """`reportbot ask` renders through the terminal chat's renderer: the same text for an answer of one page, every
+    page for a longer one."""
+    _ingested(runner)
+    for question in ("哪些报告提到四下基层", "哪些报告提到量子计算机", "2019年哪些报告提到四下基层"):
+        printed = runner.invoke(cli, ["ask", question], obj={}).output
+        assert printed == answer_text(corpus_library, question) + "\n\n", question
+    several = runner.invoke(cli, ["ask", "哪些报告提到主题教育"], obj={}).output  # 5 reports, 5 per page: one page
+    assert several.count("【#") == 5 and "第 1/" not in several
+    searched = runner.invoke(cli, ["ask", "--limit", "9", "全县生产总值达到多少"], obj={}).output
+    assert "第 1/3 页" in searched and "第 3/3 页" in searched  # 4 passages a page, every page printed
 
 
 def test_bad_questions_are_answered_plainly(runner: CliRunner) -> None:
