@@ -19,6 +19,7 @@ from rank_bm25 import BM25Okapi
 import retrieval
 from retrieval import Library, loops
 from retrieval.bm25 import Bm25Index, topk
+from retrieval.jsonout import answer_json
 from retrieval.mentions import MentionFinder, MentionTuning
 from tests.support import ROOT
 
@@ -133,7 +134,7 @@ def test_a_library_answers_the_same_without_numba(
     for kind in ("numba", "numpy"):
         caplog.clear()
         with caplog.at_level(logging.INFO, logger="retrieval.loops"), _loops(kind):
-            answers[kind] = [provincial_library.ask(q).to_json() for q in questions]
+            answers[kind] = [answer_json(provincial_library.ask(q)) for q in questions]
             copied = provincial_library.passages_containing("以习近平新时代中国特色社会主义思想为指导")
             answers[kind].append([ids.tolist() for ids in copied])
             said = caplog.text
