@@ -359,7 +359,7 @@ def _page_blocks(header: str, items: Sequence[tuple[str, Quote | None]], lang: s
 def page_count(answer: Answer, lang: str) -> int:
     """How many pages the answer takes."""
     if isinstance(answer, PartAnswer):
-        return len(_part_pages(answer, lang))
+        return _part_pages(answer, lang, 0)[2]
     _, items, per_page = _answer_items(answer, lang)
     return _page_of(len(items), per_page, 0)[1]
 
@@ -470,26 +470,28 @@ def _part_head(block: PartBlock) -> str:
     return f"<b>#{block.report.id} {report_title(block.report)}</b>{heading}"
 
 
-def _part_pages(answer: PartAnswer, lang: str) -> list[str]:
-    """The pages of a part answer (without their page line): one report's part whole, in as many pages as it
-    needs; several reports' parts three to a page, each its opening with a button to read it whole."""
+def _part_pages(answer: PartAnswer, lang: str, page: int) -> tuple[str, int, int]:
+    """One page of a part answer (without its page line), which page that is (`page` clamped to the pages there
+    are) and how many pages it has: one report's part whole, in as many pages as it needs; several reports' parts
+    three to a page, each its opening with a button to read it whole. Only the page shown is rendered: the part of
+    every report in a large library is thousands of blocks."""
     name = part_name(answer.part, lang)
     scope = "" if answer.scope is None else scope_line(answer.scope, lang) + "\n"
     if len(answer.blocks) == 1:
         block = answer.blocks[0]
         head = scope + t("part_whole_head", lang, id=block.report.id, title=report_title(block.report), part=name)
         budget = BUDGET - units(head) - 40
-        return [f"{head}\n\n{page}" for page in pack(_part_paragraph_blocks(block, budget), budget)]
+        pages = [f"{head}\n\n{text}" for text in pack(_part_paragraph_blocks(block, budget), budget)]
+        page, count = _page_of(len(pages), 1, page)
+        return pages[page], page, count
     head = scope + t("part_head", lang, count=len(answer.blocks), part=name)
-    pages = []
-    for at in range(0, max(len(answer.blocks), 1), PART_BLOCKS_PER_PAGE):
-        items = [
-            f"{_part_head(block)}\n<blockquote>{part_excerpt(block)}</blockquote>\n"
-            + t("part_size", lang, paragraphs=len(block.paragraphs), chars=sum(len(p.text) for p in block.paragraphs))
-            for block in answer.blocks[at : at + PART_BLOCKS_PER_PAGE]
-        ]
-        pages.append("\n\n".join([head, *items]))
-    return pages
+    page, count = _page_of(len(answer.blocks), PART_BLOCKS_PER_PAGE, page)
+    items = [
+        f"{_part_head(block)}\n<blockquote>{part_excerpt(block)}</blockquote>\n"
+        + t("part_size", lang, paragraphs=len(block.paragraphs), chars=sum(len(p.text) for p in block.paragraphs))
+        for block in answer.blocks[page * PART_BLOCKS_PER_PAGE : (page + 1) * PART_BLOCKS_PER_PAGE]
+    ]
+    return "\n\n".join([head, *items]), page, count
 
 
 def inline_results(answer: Answer, lang: str) -> list[InlineQueryResultArticle]:
@@ -533,9 +535,8 @@ def part_inline_results(answer: PartAnswer, lang: str) -> list[InlineQueryResult
 def part_reply(answer: PartAnswer, lang: str, *, page: int = 0, token: str | None = None) -> Reply:
     """One page of a part answer, with 上一页/下一页 (when `token` names the stored answer) and, on a page of several
     reports, a button per report that reads its part whole."""
-    pages = _part_pages(answer, lang)
-    page, count = _page_of(len(pages), 1, page)
-    text = pages[page] + ("\n\n" + t("page", lang, page=page + 1, pages=count) if count > 1 else "")
+    body, page, count = _part_pages(answer, lang, page)
+    text = body + ("\n\n" + t("page", lang, page=page + 1, pages=count) if count > 1 else "")
     rows: list[tuple[tuple[str, str], ...]] = []
     if len(answer.blocks) > 1:
         shown = answer.blocks[page * PART_BLOCKS_PER_PAGE : (page + 1) * PART_BLOCKS_PER_PAGE]
