@@ -138,7 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-serve", action="store_true", help="skip the saved-index serving process")
     parser.add_argument("--skip-system", action="store_true", help="skip cold start and ingest throughput")
     parser.add_argument("--ingest-files", type=int, default=150, help="report files for the ingest measurement")
-    parser.add_argument("--bot", action="store_true", help="also run the 500-questions bot load test")
+    parser.add_argument(
+        "--bot", action="store_true", help="also run the bot under a stream of questions (bench/botload.py)"
+    )
     parser.add_argument(
         "--bot-reports", type=int, default=25_000, help="synthetic reports (~40 passages each) for the bot load test"
     )
@@ -167,8 +169,8 @@ def main(argv: list[str] | None = None) -> int:
             files = "5" if args.quick else str(args.ingest_files)
             results["system"]["ingest"] = run_system("ingest", tmp / "ingest", "--files", files)
         if args.bot:
-            print("[bench] bot load ...", flush=True)
-            sizes_args = ["--reports", "5", "--questions", "20", "--alone", "3"] if args.quick else []
+            print("[bench] bot under a stream of questions ...", flush=True)
+            sizes_args = ["--reports", "5", "--seconds", "2", "--burst", "10", "--alone", "3"] if args.quick else []
             results["system"]["bot"] = run_system(
                 "", tmp / "bot", "--reports", str(args.bot_reports), *sizes_args, module="bench.botload"
             )

@@ -37,7 +37,20 @@ def test_quick_benchmark_runs_and_writes_its_results(tmp_path: Path) -> None:
     assert size["mention_exactness"]["checked"] > 0 and not size["mention_exactness"]["mismatches"]
     assert size["serve"]["same_answers"]
     assert size["add"]["visible"]
-    # the bot load test ran the bot and the do-nothing floor bot, every question answered
+    # the stream bench ran the bot (pacing off, then as deployed) and the do-nothing floor bot through the same
+    # seeded stream and burst, every question answered; the targets table has its rows
     bot = results["system"]["bot"]
-    assert bot["questions"] == bot["floor"]["questions"] == 20 and bot["floor"]["answers_per_s"] > 0
-    assert "## The bot under load" in (out / "results.md").read_text(encoding="utf-8")
+    for run in (bot, bot["as_deployed"], bot["floor"]):
+        assert run["stream"]["questions"] == bot["stream"]["questions"] > 0
+        assert run["stream"]["answered"] == run["stream"]["questions"] and run["stream"]["lost"] == 0
+        assert run["burst"]["answered"] == run["burst"]["questions"] == 10 and run["burst"]["answers_per_s"] > 0
+    report = (out / "results.md").read_text(encoding="utf-8")
+    assert "## The bot under Telegram's real limit" in report
+    assert "Poisson stream of 30 questions/s for 60 s: p99 <= 250 ms" in report
+    assert "500 questions at once" not in report
+    # the stream bench's own files, written from the same results
+    from bench.botload import write_outputs
+
+    write_outputs(bot, tmp_path / "stream")
+    assert json.loads((tmp_path / "stream" / "stream.json").read_text(encoding="utf-8"))["stream"] == bot["stream"]
+    assert "| floor |" in (tmp_path / "stream" / "stream.md").read_text(encoding="utf-8")
