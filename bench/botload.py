@@ -114,20 +114,23 @@ class _Asker:
 
     def latencies(self, since: int) -> tuple[list[float], int, float]:
         """Each answered question's latency (ms), how many were lost, and when the last answer came."""
+        answered = self.answered(since)
+        lost = len(self.asked) - len(answered)
+        return [ms for _, ms, _ in answered], lost, max((at for _, _, at in answered), default=0.0)
+
+    def answered(self, since: int) -> list[tuple[Question, float, float]]:
+        """The answered questions, each with its latency (ms) and when its answer came."""
         by_chat: dict[int, list[float]] = {}
         for call in self.answers(since):
             by_chat.setdefault(int(call.chat_id or 0), []).append(call.at)
-        latencies, lost, last = [], 0, 0.0
+        found = []
         waiting: dict[int, list[float]] = {chat: sorted(times, reverse=True) for chat, times in by_chat.items()}
         for question, asked in self.asked:
             answers = waiting.get(question.chat_id)
-            if not answers:
-                lost += 1
-                continue
-            answered = answers.pop()
-            latencies.append((answered - asked) * 1000)
-            last = max(last, answered)
-        return latencies, lost, last
+            if answers:
+                at = answers.pop()
+                found.append((question, (at - asked) * 1000, at))
+        return found
 
 
 async def _run(
@@ -173,6 +176,7 @@ async def _run(
                 stream.push(question)
             await stream.wait(mark, len(plan), time.perf_counter() + GRACE_S)
             stream_ms, stream_lost, _ = stream.latencies(mark)
+            slowest = sorted(stream.answered(mark), key=lambda found: -found[1])[:10]
             cpu = sum(process.cpu_times()[:2]) - cpu_before
 
             burst = _Asker(api)
@@ -202,6 +206,8 @@ async def _run(
             "lost": stream_lost,
             "offered_per_s": offered,
             "cpu_ms_per_answer": cpu * 1000 / max(1, len(stream_ms)),
+            # where the tail comes from: the slowest answers, when their questions were asked
+            "slowest": [{"ms": ms, "at_s": q.at, "question": q.text} for q, ms, _ in slowest],
             **_percentiles(stream_ms),
         },
         "burst": {
