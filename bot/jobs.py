@@ -126,3 +126,4 @@ async def catch_up_job(context: CustomContext) -> None:
 async def warm_job(context: CustomContext) -> None:
     """JobQueue callback, once at start: get the library ready for the first question, off the event loop."""
     await asyncio.to_thread(context.services.library.warm)
+    context.services.after_warm()

@@ -167,6 +167,9 @@ class Services:
     # loop; an application run some other way (tests) only records the reason.
     halted: str | None = None
     stop: Callable[[], None] = lambda: None
+    # What to do once the library is warm: `bot.app.run` takes start-up's objects out of the garbage collector's
+    # walks (in a test process, where bots come and go, they stay collectable)
+    after_warm: Callable[[], None] = lambda: None
 
     def __post_init__(self) -> None:
         self.subscriptions = Subscriptions(self.library)
