@@ -393,6 +393,18 @@ class Methods(BotState):
             raise bad_request("message can't be edited")
         return stored_msg, (chat_id, message_id)
 
+    @staticmethod
+    def _edited(stored: JSONDict, key: tuple[int, int] | None, markup: JSONDict | None) -> JSONDict | bool:
+        """Give an edited message its new keyboard (none removes it, as on Telegram) and answer as Telegram does:
+        True for an inline message, else the message with its edit date."""
+        stored.pop("reply_markup", None)
+        if markup is not None:
+            stored["reply_markup"] = markup
+        if key is None:
+            return True
+        stored["edit_date"] = now()
+        return copy.deepcopy(stored)
+
     def _m_edit_message_text(self, params: JSONDict) -> JSONDict | bool:
         stored, key = self._editable_message(params)
         text, entities = self._format_text(params.get("text"), params.get("parse_mode"), params.get("entities"))
@@ -405,31 +417,18 @@ class Methods(BotState):
             and stored.get("reply_markup") == markup
         ):
             raise bad_request(_NOT_MODIFIED)
-        # Omitting reply_markup in an edit removes the inline keyboard, as on Telegram.
         stored["text"] = text
         stored.pop("entities", None)
         if entities:
             stored["entities"] = entities
-        stored.pop("reply_markup", None)
-        if markup is not None:
-            stored["reply_markup"] = markup
-        if key is None:
-            return True
-        stored["edit_date"] = now()
-        return copy.deepcopy(stored)
+        return self._edited(stored, key, markup)
 
     def _m_edit_message_reply_markup(self, params: JSONDict) -> JSONDict | bool:
         stored, key = self._editable_message(params)
         markup = self._echo_markup(self._check_reply_markup(params.get("reply_markup")))
         if stored.get("reply_markup") == markup:
             raise bad_request(_NOT_MODIFIED)
-        stored.pop("reply_markup", None)
-        if markup is not None:
-            stored["reply_markup"] = markup
-        if key is None:
-            return True
-        stored["edit_date"] = now()
-        return copy.deepcopy(stored)
+        return self._edited(stored, key, markup)
 
     def _m_delete_message(self, params: JSONDict) -> bool:
         chat_id = self._resolve_chat_id(params)
@@ -439,24 +438,26 @@ class Methods(BotState):
             raise bad_request("message to delete not found")
         return True
 
-    def _m_answer_callback_query(self, params: JSONDict) -> bool:
-        query_id = params.get("callback_query_id")
+    @staticmethod
+    def _unanswered(queries: dict[str, bool], params: JSONDict, name: str) -> str:
+        """The id of the query `params` answer, which must be one asked and not answered yet."""
+        query_id = params.get(name)
         if not query_id:
-            raise bad_request('parameter "callback_query_id" is required')
-        if self._callback_queries.get(str(query_id)) is not False:
+            raise bad_request(f'parameter "{name}" is required')
+        if queries.get(str(query_id)) is not False:
             raise bad_request(_QUERY_TOO_OLD)
+        return str(query_id)
+
+    def _m_answer_callback_query(self, params: JSONDict) -> bool:
+        query_id = self._unanswered(self._callback_queries, params, "callback_query_id")
         text = params.get("text")
         if isinstance(text, str) and len(text) > 200:
             raise bad_request("MESSAGE_TOO_LONG")
-        self._callback_queries[str(query_id)] = True
+        self._callback_queries[query_id] = True
         return True
 
     def _m_answer_inline_query(self, params: JSONDict) -> bool:
-        query_id = params.get("inline_query_id")
-        if not query_id:
-            raise bad_request('parameter "inline_query_id" is required')
-        if self._inline_queries.get(str(query_id)) is not False:
-            raise bad_request(_QUERY_TOO_OLD)
+        query_id = self._unanswered(self._inline_queries, params, "inline_query_id")
         results = params.get("results")
         if not isinstance(results, list):
             raise bad_request("can't parse inline query results JSON object")
@@ -479,7 +480,7 @@ class Methods(BotState):
             if isinstance(content, dict) and "message_text" in content:
                 self._format_text(content.get("message_text"), content.get("parse_mode"), content.get("entities"))
             self._check_reply_markup(result.get("reply_markup"))
-        self._inline_queries[str(query_id)] = True
+        self._inline_queries[query_id] = True
         return True
 
     def _m_send_chat_action(self, params: JSONDict) -> bool:

@@ -17,8 +17,6 @@ from aiohttp import web
 
 from fakebotapi.methods import Methods
 from fakebotapi.records import (
-    BOT_FIRST_NAME,
-    BOT_USERNAME,
     CURRENT_REQUEST,
     DEFAULT_TOKEN,
     BotApiError,
@@ -118,24 +116,8 @@ class FakeBotApi(Methods, UpdateBuilders):
     (``async with FakeBotApi() as api`` or :func:`running_fake_bot_api`).
     """
 
-    def __init__(
-        self,
-        token: str = DEFAULT_TOKEN,
-        *,
-        bot_username: str = BOT_USERNAME,
-        bot_first_name: str = BOT_FIRST_NAME,
-        first_update_id: int = 100_000_001,
-        strict_ampersand: bool = True,
-        host: str = "127.0.0.1",
-    ) -> None:
-        super().__init__(
-            token,
-            bot_username=bot_username,
-            bot_first_name=bot_first_name,
-            first_update_id=first_update_id,
-            strict_ampersand=strict_ampersand,
-            host=host,
-        )
+    def _init_server(self) -> None:
+        """The server's own state: its socket, the call log, injected faults and the method table."""
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
 

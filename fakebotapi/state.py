@@ -112,6 +112,10 @@ class BotState:
         self._files_by_path: dict[str, StoredFile] = {}
         self._file_counter = itertools.count(1)
         self._commands: dict[tuple[str, str], list[JSONDict]] = {}
+        self._init_server()
+
+    def _init_server(self) -> None:
+        """What the server adds to this state (its socket, call log, faults, methods): see ``FakeBotApi``."""
 
     @property
     def bot_id(self) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import mimetypes
+from typing import Any
 
 from fakebotapi.records import JSONDict, now
 from fakebotapi.state import BotState
@@ -19,6 +20,28 @@ class UpdateBuilders(BotState):
 
     def _built(self, update: JSONDict, queue: bool) -> JSONDict:
         return self.push_update(update) if queue else update
+
+    def _sent(self, msg: JSONDict, queue: bool, kind: str = "message") -> JSONDict:
+        """Register a user's message (so replies and edits find it) and build, or queue, its update."""
+        self._store_message(msg)
+        return self._built({"update_id": next(self._update_ids), kind: msg}, queue)
+
+    def _user_message(
+        self,
+        chat_id: int,
+        user_id: int,
+        chat_type: str,
+        language_code: str | None,
+        *,
+        chat_title: str | None = None,
+        first_name: str | None = None,
+        username: str | None = None,
+        **content: Any,
+    ) -> JSONDict:
+        """A new message from a user: the chat's next message id, who sent it, where, when, and its `content`."""
+        user = self._user(user_id, first_name=first_name, username=username, language_code=language_code)
+        chat = self._chat_for_push(chat_id, chat_type, user, chat_title)
+        return {"message_id": self._next_message_id(chat_id), "from": user, "chat": chat, "date": now(), **content}
 
     def push_message(
         self,
@@ -42,22 +65,22 @@ class UpdateBuilders(BotState):
         and mention entities are detected with Telegram's rules (see ``detect_user_entities``).
         ``reply_to_message`` is a message dict or the id of a known message in this chat.
         """
-        user = self._user(user_id, first_name=first_name, username=username, language_code=language_code)
-        chat = self._chat_for_push(chat_id, chat_type, user, chat_title)
-        msg: JSONDict = {
-            "message_id": self._next_message_id(chat_id),
-            "from": user,
-            "chat": chat,
-            "date": now(),
-            "text": text,
-        }
+        msg = self._user_message(
+            chat_id,
+            user_id,
+            chat_type,
+            language_code,
+            chat_title=chat_title,
+            first_name=first_name,
+            username=username,
+            text=text,
+        )
         found = detect_user_entities(text) if entities is None else copy.deepcopy(entities)
         if found:
             msg["entities"] = found
         if reply_to_message is not None:
             msg["reply_to_message"] = self._reply_target(chat_id, reply_to_message)
-        self._store_message(msg)
-        return self._built({"update_id": next(self._update_ids), "message": msg}, queue)
+        return self._sent(msg, queue)
 
     def push_edited_message(
         self,
@@ -84,11 +107,9 @@ class UpdateBuilders(BotState):
             "edit_date": now(),
             "text": text,
         }
-        found = detect_user_entities(text)
-        if found:
+        if found := detect_user_entities(text):
             msg["entities"] = found
-        self._store_message(msg)
-        return self._built({"update_id": next(self._update_ids), "edited_message": msg}, queue)
+        return self._sent(msg, queue, "edited_message")
 
     def push_callback_query(
         self,
@@ -187,22 +208,20 @@ class UpdateBuilders(BotState):
         if mime_type is None:
             mime_type = mimetypes.guess_type(file_name)[0] or "application/octet-stream"
         stored = self.register_file(file_bytes, file_name=file_name, mime_type=mime_type, file_size=file_size)
-        user = self._user(user_id, first_name=first_name, username=username, language_code=language_code)
-        chat = self._chat_for_push(chat_id, chat_type, user, None)
-        msg: JSONDict = {
-            "message_id": self._next_message_id(chat_id),
-            "from": user,
-            "chat": chat,
-            "date": now(),
-            "document": stored.document_json(),
-        }
+        msg = self._user_message(
+            chat_id,
+            user_id,
+            chat_type,
+            language_code,
+            first_name=first_name,
+            username=username,
+            document=stored.document_json(),
+        )
         if caption is not None:
             msg["caption"] = caption
-            found = detect_user_entities(caption)
-            if found:
+            if found := detect_user_entities(caption):
                 msg["caption_entities"] = found
-        self._store_message(msg)
-        return self._built({"update_id": next(self._update_ids), "message": msg}, queue)
+        return self._sent(msg, queue)
 
     def push_photo(
         self,
@@ -231,16 +250,7 @@ class UpdateBuilders(BotState):
                     "height": max(1, height // scale),
                 }
             )
-        user = self._user(user_id, first_name=None, username=None, language_code=language_code)
-        chat = self._chat_for_push(chat_id, chat_type, user, None)
-        msg: JSONDict = {
-            "message_id": self._next_message_id(chat_id),
-            "from": user,
-            "chat": chat,
-            "date": now(),
-            "photo": sizes,
-        }
+        msg = self._user_message(chat_id, user_id, chat_type, language_code, photo=sizes)
         if caption is not None:
             msg["caption"] = caption
-        self._store_message(msg)
-        return self._built({"update_id": next(self._update_ids), "message": msg}, queue)
+        return self._sent(msg, queue)
