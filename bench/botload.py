@@ -105,7 +105,9 @@ class _Asker:
         self.asked.append((question, time.perf_counter()))
 
     def answers(self, since: int) -> list[Any]:
-        return [c for c in self.api.calls("sendMessage") if c.seq >= since and c.ok]
+        """The bot's messages to the chats this asker asked in (a late answer to an earlier phase is not one)."""
+        chats = {question.chat_id for question, _ in self.asked}
+        return [c for c in self.api.calls("sendMessage") if c.seq >= since and c.ok and c.chat_id in chats]
 
     async def wait(self, since: int, count: int, deadline: float) -> None:
         # poll instead of wait_for_count: its rescans on every new call would make the fake server the bottleneck
