@@ -119,6 +119,32 @@ def test_zero_scores_are_not_results() -> None:
     assert [p for p, _ in index.top(["a"], 10)] == [0]
 
 
+@pytest.mark.filterwarnings("error")
+def test_live_documents_without_terms_score_nothing_without_dividing_by_zero(scoring: Tuning) -> None:
+    """When no live document holds a term (an ingested file whose only passage has no words, or deletions leaving
+    only such passages) rank-bm25's avgdl would be 0 and it refuses the corpus; nothing can score. The index answers
+    nothing, warns nothing, and once a document with terms comes its scores are rank-bm25's again, also through a
+    segment merged while the live documents were empty (its impact bounds were divided by that average)."""
+    with pytest.raises(ZeroDivisionError):  # rank-bm25's own behaviour: no index of such a corpus
+        BM25Okapi([[], []])
+    empty = Bm25Index.build([[], []], tuning=scoring)
+    assert empty.top(["a"], 10) == [] and not empty.dense_scores(["a"]).any()
+
+    tuning = dataclasses.replace(scoring, merge_segments=2, impact_min_postings=2)
+    index = Bm25Index.build([["a", "a"], ["a"]], tuning=tuning)
+    index.add([["a"]])
+    index.add([["a", "b"]])
+    index.remove([0, 1, 2, 3])
+    index.add([[]])  # the tail is merged while no live document holds a term
+    assert index.top(["a"], 10) == [] and index.score(["a"])[0].size == 0
+    index.add([[], ["a", "b"], ["c"]])
+    reference = BM25Okapi([[], [], ["a", "b"], ["c"]])
+    for query in (["a"], ["b", "a"], ["c", "z"]):
+        expected = reference.get_scores(query)
+        assert np.array_equal(index.dense_scores(query), expected), query
+        assert [p - 4 for p, _ in index.top(query, 10)] == _reference_top(expected, 10), query
+
+
 def test_tf_rows_of_common_terms_stay_exact(tmp_path: Path, scoring: Tuning) -> None:
     """Common terms get a tf row per segment (not for tfs over 255); one segment looks them up together."""
     rng = random.Random(7)

@@ -186,7 +186,10 @@ class Bm25Index:
         self._average_idf = None
 
     def _avgdl(self) -> float:
-        return self._live_length / self._live if self._live else 1.0
+        """rank-bm25's avgdl, or 1.0 when the live documents hold no term (none, or only empty ones: rank-bm25
+        cannot index such a corpus, and no live document can score). Never 0: norms divide by it, and so do the
+        impact bounds of a segment built at it (`topk.top`'s drift)."""
+        return self._live_length / self._live if self._live_length else 1.0
 
     def _norms(self) -> FloatArray:
         """k1 * (1 - b + b * dl / avgdl) per position, as rank-bm25 computes it."""
