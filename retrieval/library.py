@@ -68,8 +68,6 @@ def report_facts(report: Report) -> ReportFacts:
     return ReportFacts(report.id, report.title, report.source, report.year, report.unit)
 
 
-
-
 class Library:
     """Reports in, cited passages out."""
 
@@ -201,7 +199,8 @@ class Library:
                 return False
             try:
                 saved.unlink(missing_ok=True)  # written last: a half-saved index is never used
-                self._passages.save(self.index_dir)
+                # the files it replaces go before the key is written: a folder with a key holds that index alone
+                _remove_all_but(self.index_dir, {saved, *self._passages.save(self.index_dir)})
                 saved.write_text(key, encoding="utf-8")
             except OSError as exc:  # a read-only or full disk only costs the next start its speed
                 log.warning("could not save the index to %s: %s", self.index_dir, exc)
@@ -561,6 +560,21 @@ class Library:
     def stats(self) -> dict[str, Any]:
         """Counts and the time of the last ingest."""
         return {**self.store.counts(), "last_ingest": self.store.meta("last_ingest")}
+
+
+def _remove_all_but(directory: Path, kept: set[Path]) -> None:
+    """Remove the files of the saved index's folder that the index just saved does not use: those of a saved index
+    it replaces with fewer files (a rebuild folds many mention chunks into one) and those a save killed half-way
+    left aside. A process still mapping a removed file keeps reading it (POSIX); another process saving at the same
+    moment may lose a file it writes, and its index then fails to load and is rebuilt. What cannot be removed costs
+    only disk space."""
+    names = {path.name for path in kept}
+    for entry in directory.iterdir():
+        if entry.name not in names and entry.is_file():
+            try:
+                entry.unlink()
+            except OSError as exc:
+                log.warning("could not remove %s, left over from an earlier saved index: %s", entry, exc)
 
 
 def _report_date(report: Report) -> str:

@@ -361,19 +361,22 @@ class MentionFinder:
 
     # --- persistence --------------------------------------------------------------------------------------
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path) -> list[Path]:
         """Write the texts and the index to `path` (.npz), the code units of each indexed chunk to a .npy file next
-        to it (`_units_path`). Every file is written aside and moved into place, so a finder loaded from an earlier
-        save, whose code units are mapped from those files, keeps reading the old ones."""
+        to it (`_units_path`); returns the files written. Every file is written aside and moved into place, so a
+        finder loaded from an earlier save, whose code units are mapped from those files, keeps reading the old
+        ones."""
         path.parent.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, npt.NDArray[Any]] = {}
         kinds = []
+        written = [path]
         for i, chunk in enumerate(self._chunks):
             if isinstance(chunk, _IndexedChunk):
                 kinds.append(["indexed", chunk.first])
                 for key, value in chunk.arrays().items():
                     if key == "units":
-                        replace(_units_path(path, i), value)
+                        written.append(_units_path(path, i))
+                        replace(written[-1], value)
                     else:
                         arrays[f"c{i}_{key}"] = value
             else:
@@ -382,6 +385,7 @@ class MentionFinder:
                     arrays[f"c{i}_{key}"] = value
         arrays["meta"] = np.array([json.dumps({"size": self.size, "chunks": kinds})])
         replace(path, arrays)
+        return written
 
     @classmethod
     def load(cls, path: Path, tuning: MentionTuning | None = None) -> MentionFinder:

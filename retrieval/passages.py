@@ -136,12 +136,12 @@ class PassageIndex:
             self.places = Places()
             self.places.extend(rows[:, 0], rows[:, 1], rows[:, 2].astype(np.bool_))
 
-    def save(self, directory: Path) -> None:
+    def save(self, directory: Path) -> list[Path]:
         """Write the indexes to `directory` (only an index without deleted passages lines up with the store when
-        loaded: see `has_deleted`)."""
+        loaded: see `has_deleted`); returns the files written, all that `load` reads."""
         with self.lock:
             self.bm25.save(directory / "bm25.npz")
-            self.mentions.save(directory / "mentions.npz")
+            return [directory / "bm25.npz", *self.mentions.save(directory / "mentions.npz")]
 
     @property
     def writing(self) -> bool:

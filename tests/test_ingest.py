@@ -6,17 +6,21 @@ import itertools
 import json
 import shutil
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from bot.texts import ZH, unreadable
 from retrieval import Library, Segmenter, StorageError, Store, UnknownReport
+from retrieval.arrays import replace
 from retrieval.bm25 import FORMAT_VERSION, Bm25Index, Bm25Params
 from retrieval.extract import read_report_file
 from retrieval.ingest import delete_report, ingest_bytes, ingest_group
 from retrieval.jsonout import answer_json
+from retrieval.mentions import MentionTuning
 from retrieval.store import SCHEMA_VERSION
 from retrieval.structure import build_structure, cut_passages, derive_title
 from tests.support import REPORTS
@@ -247,6 +251,96 @@ def test_a_saved_index_of_another_format_or_other_bm25_parameters_is_rebuilt(
     assert "rebuilding" not in caplog.text
     assert _answers(current) == expected
     current.store.close()
+
+
+def _saved_in_chunks_then_deleted(
+    tmp_path: Path, segmenter: Segmenter, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Path, list[object]]:
+    """The bundled reports ingested one at a time with the mention finder's thresholds turned down, so that each is
+    a chunk with a file of its code units, as a large library grows; the index saved, then a report deleted (the
+    saved index no longer fits: the next start rebuilds it as one chunk). Returns the database, the index folder
+    and the answers the library gives now."""
+    import retrieval.library as library_module
+
+    monkeypatch.setattr(library_module, "SAVE_INDEX_MIN_PASSAGES", 0)
+    db, index_dir = tmp_path / "reports.db", tmp_path / "reports.db.index"
+    library = Library(Store(db), segmenter, index_dir=index_dir, mention_tuning=_ONE_CHUNK_A_REPORT)
+    for path in sorted(REPORTS.iterdir()):
+        ingest_bytes(library, path.name, path.read_bytes())
+    assert library.save_index()
+    assert len(list(index_dir.glob("mentions.npz.c*.units.npy"))) == 5
+    delete_report(library, library.mentions("四下基层").reports[0].report.id)
+    expected = _answers(library)
+    library.store.close()
+    return db, index_dir, expected
+
+
+_ONE_CHUNK_A_REPORT = MentionTuning(index_min_units=1)
+_REBUILT = ["bm25.npz", "key", "mentions.npz", "mentions.npz.c0.units.npy"]
+
+
+def test_a_rebuilt_index_leaves_no_file_of_the_one_it_replaces(
+    tmp_path: Path, segmenter: Segmenter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a save the folder holds what that index loads and nothing else: not the code units of the mention
+    chunks of the index it replaced (a rebuild folds them into one; 12 such files were left at 1M passages, and an
+    operator's disk filled up over time), nor a file a killed save left aside."""
+    db, index_dir, expected = _saved_in_chunks_then_deleted(tmp_path, segmenter, monkeypatch)
+    (index_dir / "mentions.npz.c2.units.npy.tmp-4194305").write_bytes(b"\x93NUMPY" + bytes(100))  # killed mid-save
+    rebuilt = Library(Store(db), segmenter, index_dir=index_dir, mention_tuning=_ONE_CHUNK_A_REPORT)
+    assert _answers(rebuilt) == expected
+    rebuilt.store.close()
+    assert sorted(p.name for p in index_dir.iterdir()) == _REBUILT
+    with monkeypatch.context() as patched:
+        patched.setattr(Bm25Index, "build", _no_build)
+        loaded = Library(Store(db), segmenter, index_dir=index_dir, mention_tuning=_ONE_CHUNK_A_REPORT)
+    assert _answers(loaded) == expected
+    loaded.store.close()
+
+
+def test_a_save_stopped_half_way_is_never_loaded_and_the_next_one_clears_it(
+    tmp_path: Path, segmenter: Segmenter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A save stopped after any of its files (a full disk; a kill, which also leaves the file it was writing aside)
+    has removed the key first, so the next start rebuilds from the database instead of loading a mix of the old and
+    the new index; that start's save leaves the folder as a whole save does."""
+    import retrieval.bm25.index as bm25_module
+    import retrieval.mentions as mentions_module
+
+    db, index_dir, expected = _saved_in_chunks_then_deleted(tmp_path, segmenter, monkeypatch)
+    shutil.copytree(index_dir, tmp_path / "old")
+    for stop_at in range(3):  # bm25.npz, the one chunk's code units, mentions.npz
+        shutil.rmtree(index_dir)
+        shutil.copytree(tmp_path / "old", index_dir)
+        stopping = _writes_stopped_after(stop_at)
+        with monkeypatch.context() as patched:
+            patched.setattr(bm25_module, "replace", stopping)
+            patched.setattr(mentions_module, "replace", stopping)
+            stopped = Library(Store(db), segmenter, index_dir=index_dir, mention_tuning=_ONE_CHUNK_A_REPORT)
+        assert _answers(stopped) == expected and not (index_dir / "key").exists(), stop_at
+        stopped.store.close()
+        restarted = Library(Store(db), segmenter, index_dir=index_dir, mention_tuning=_ONE_CHUNK_A_REPORT)
+        assert _answers(restarted) == expected, stop_at
+        restarted.store.close()
+        assert sorted(p.name for p in index_dir.iterdir()) == _REBUILT, stop_at
+
+
+def _writes_stopped_after(count: int) -> Callable[[Path, Any], None]:
+    """`arrays.replace` that writes `count` files, then fails as a full disk does, leaving what a kill would."""
+    written: list[Path] = []
+
+    def stopping(path: Path, arrays: Any) -> None:
+        if len(written) == count:
+            path.with_name(f"{path.name}.tmp-4194305").write_bytes(b"half")
+            raise OSError(28, "No space left on device")
+        written.append(path)
+        replace(path, arrays)
+
+    return stopping
+
+
+def _no_build(*args: object) -> None:
+    raise AssertionError("the saved index should have been loaded")
 
 
 def _answers(library: Library) -> list[object]:
