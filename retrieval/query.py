@@ -140,6 +140,10 @@ def parse_question(text: str) -> ParsedQuestion:
     """Decide between a mention question and a ranked search. The patterns match the normalised question (so
     traditional characters and full-width forms are read too); the term is taken from the question as typed."""
     question = " ".join(text.split())
+    if len(question) > MAX_QUERY_CHARS:
+        # a search, which the library refuses as too long before parsing: the patterns of how-often questions (a lazy
+        # term after a lazy prefix) take time quadratic in a question that fails them (20 s at 100,000 characters)
+        return ParsedQuestion(question, "search", None)
     norm, origin = normalize_with_offsets(valid_text(question))  # same length: offsets stay valid
     core = norm.strip(_END)
     lead = len(norm) - len(norm.lstrip(_END))
