@@ -54,3 +54,12 @@ def test_quick_benchmark_runs_and_writes_its_results(tmp_path: Path) -> None:
     write_outputs(bot, tmp_path / "stream")
     assert json.loads((tmp_path / "stream" / "stream.json").read_text(encoding="utf-8"))["stream"] == bot["stream"]
     assert "| floor |" in (tmp_path / "stream" / "stream.md").read_text(encoding="utf-8")
+
+
+def test_cold_start_answers_its_question(tmp_path: Path) -> None:
+    """The cold start measurement gets a ranked answer with passages (a part question once made it fail silently)."""
+    from bench.system import cold_start
+
+    result = cold_start(tmp_path, runs=1)
+    assert "error" not in result, result
+    assert result["median_s"] > 0
