@@ -44,12 +44,7 @@ from bench.corpus import (  # noqa: E402
     query_terms,
 )
 from bench.run import SIZES, label, machine  # noqa: E402
-from bench.worker import rss_mb, summary  # noqa: E402
-
-K = 10
-YEARS = 10  # a scoped question asks about one year of the library: every 10th report of 40 passages
-REPORT_PASSAGES = 40
-
+from bench.worker import REPORT_PASSAGES, YEARS, K, rss_mb, summary  # noqa: E402
 
 KINDS = ("numba", "numpy")
 
